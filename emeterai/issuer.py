@@ -1,0 +1,338 @@
+"""The stamp issuer: a root CA that sells stamps and can revoke them (SPEC §2).
+
+State lives in one directory: ``root.pem`` (public), ``root.key`` (PKCS#8, encrypted with the
+issuer passphrase, mode 0600), ``issuer.json`` (name, serial prefix, specimen flag) and
+``issuer.db`` (SQLite: every serial issued, and revocations). The library returns bytes; writing
+stamp files is the caller's job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+from emeterai import serial as serials
+from emeterai.errors import IssuerError, PassphraseError, SerialError
+from emeterai.x509util import OID_SPECIMEN, OID_VALUE, der_integer, fingerprint, to_pem
+
+DEFAULT_NAME = "emeterai Issuer"
+
+
+@dataclass(frozen=True)
+class IssuerInfo:
+    name: str
+    prefix: str
+    specimen: bool
+    fingerprint: str
+    not_after: dt.datetime
+
+
+@dataclass(frozen=True)
+class IssuedStamp:
+    """One stamp as sold: its serial and its passphrase-protected PKCS#12 file."""
+
+    serial: str
+    value: int
+    not_after: dt.datetime
+    p12: bytes
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` readable by the owner only, atomically."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS issued (serial TEXT PRIMARY KEY, cert_serial TEXT NOT NULL,"
+        " value INTEGER NOT NULL, not_after TEXT NOT NULL, issued_at TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS revoked (serial TEXT PRIMARY KEY, revoked_at TEXT NOT NULL)"
+    )
+    return db
+
+
+class Issuer:
+    """An issuer CA on disk. Create with :meth:`create`, open with :meth:`open`."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        meta_path = directory / "issuer.json"
+        if not meta_path.exists():
+            raise IssuerError(
+                f"no issuer in {directory}: run 'emeterai issuer init' first"
+            )
+        meta = json.loads(meta_path.read_text())
+        self.root = x509.load_pem_x509_certificate((directory / "root.pem").read_bytes())
+        self.info = IssuerInfo(
+            name=meta["name"],
+            prefix=meta["prefix"],
+            specimen=bool(meta["specimen"]),
+            fingerprint=fingerprint(self.root),
+            not_after=self.root.not_valid_after_utc,
+        )
+
+    @classmethod
+    def create(
+        cls,
+        directory: Path,
+        passphrase: str,
+        name: str = DEFAULT_NAME,
+        specimen: bool = False,
+        valid_years: int = 10,
+    ) -> Issuer:
+        """Make a new root CA (ECDSA P-256) in ``directory``; refuses to replace one."""
+        if (directory / "issuer.json").exists():
+            raise IssuerError(f"an issuer already exists in {directory}; not replacing it")
+        if not passphrase:
+            raise PassphraseError("the issuer key needs a non-empty passphrase")
+        directory.mkdir(parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"{name} Root CA"),
+            ]
+        )
+        now = _now()
+        ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=365 * valid_years))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=False, content_commitment=False, key_encipherment=False,
+                    data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                    crl_sign=True, encipher_only=False, decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(ski, critical=False)
+        )
+        if specimen:
+            builder = builder.add_extension(
+                x509.UnrecognizedExtension(OID_SPECIMEN, b"\x05\x00"), critical=False
+            )
+        cert = builder.sign(key, hashes.SHA256())
+        pub = key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        _write_private(
+            directory / "root.key",
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(passphrase.encode()),
+            ),
+        )
+        (directory / "root.pem").write_bytes(to_pem(cert))
+        meta = {"name": name, "prefix": serials.issuer_prefix(pub), "specimen": specimen}
+        (directory / "issuer.json").write_text(json.dumps(meta, indent=2) + "\n")
+        _connect(directory / "issuer.db").close()
+        return cls(directory)
+
+    @classmethod
+    def open(cls, directory: Path) -> Issuer:
+        return cls(directory)
+
+    def root_pem(self) -> bytes:
+        return to_pem(self.root)
+
+    def _key(self, passphrase: str) -> ec.EllipticCurvePrivateKey:
+        data = (self.directory / "root.key").read_bytes()
+        try:
+            key = serialization.load_pem_private_key(data, passphrase.encode())
+        except (ValueError, TypeError) as exc:
+            raise PassphraseError("wrong passphrase for the issuer key") from exc
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise IssuerError("the issuer key is not an EC key")
+        return key
+
+    def issue(
+        self,
+        count: int,
+        passphrase: str,
+        value: int = 10000,
+        valid_days: int = 365,
+        stamp_passphrase: str | None = None,
+    ) -> list[IssuedStamp]:
+        """Issue ``count`` new stamps, each a fresh serial never issued before."""
+        if count < 1:
+            raise IssuerError("--count must be at least 1")
+        if value < 1:
+            raise IssuerError("--value must be a positive number of rupiah")
+        if valid_days < 1:
+            raise IssuerError("--valid-days must be at least 1")
+        ca_key = self._key(passphrase)
+        p12_pass = (stamp_passphrase or passphrase).encode()
+        root_ski = self.root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski)
+        encryption = (
+            serialization.PrivateFormat.PKCS12.encryption_builder()
+            .kdf_rounds(50000)
+            .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+            .hmac_hash(hashes.SHA256())
+            .build(p12_pass)
+        )
+        stamps: list[IssuedStamp] = []
+        db = _connect(self.directory / "issuer.db")
+        try:
+            for _ in range(count):
+                now = _now()
+                not_after = now + dt.timedelta(days=valid_days)
+                key = ec.generate_private_key(ec.SECP256R1())
+                cert_serial = x509.random_serial_number()
+                while True:
+                    serial = serials.generate(self.info.prefix)
+                    try:
+                        db.execute(
+                            "INSERT INTO issued VALUES (?, ?, ?, ?, ?)",
+                            (serial, str(cert_serial), value, not_after.isoformat(),
+                             now.isoformat()),
+                        )
+                        break
+                    except sqlite3.IntegrityError:
+                        continue  # 2^-90 odds, but never issue a serial twice
+                cert = self._stamp_certificate(
+                    ca_key, key, serial, cert_serial, value, now, not_after, aki
+                )
+                p12 = pkcs12.serialize_key_and_certificates(
+                    serial.encode(), key, cert, [self.root], encryption
+                )
+                stamps.append(IssuedStamp(serial, value, not_after, p12))
+        finally:
+            db.close()
+        return stamps
+
+    def _stamp_certificate(
+        self,
+        ca_key: ec.EllipticCurvePrivateKey,
+        key: ec.EllipticCurvePrivateKey,
+        serial: str,
+        cert_serial: int,
+        value: int,
+        not_before: dt.datetime,
+        not_after: dt.datetime,
+        aki: x509.AuthorityKeyIdentifier,
+    ) -> x509.Certificate:
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, self.info.name),
+                x509.NameAttribute(NameOID.SERIAL_NUMBER, serial),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"e-Meterai {serial}"),
+            ]
+        )
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self.root.subject)
+            .public_key(key.public_key())
+            .serial_number(cert_serial)
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True, content_commitment=True, key_encipherment=False,
+                    data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                    crl_sign=False, encipher_only=False, decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+            .add_extension(aki, critical=False)
+            .add_extension(x509.UnrecognizedExtension(OID_VALUE, der_integer(value)), False)
+        )
+        if self.info.specimen:
+            builder = builder.add_extension(
+                x509.UnrecognizedExtension(OID_SPECIMEN, b"\x05\x00"), critical=False
+            )
+        return builder.sign(ca_key, hashes.SHA256())
+
+    def issued_serials(self) -> list[str]:
+        db = _connect(self.directory / "issuer.db")
+        try:
+            return [row[0] for row in db.execute("SELECT serial FROM issued ORDER BY issued_at")]
+        finally:
+            db.close()
+
+    def revoke(self, serial_texts: Iterable[str]) -> list[str]:
+        """Revoke serials this issuer issued; returns the canonical serials revoked."""
+        db = _connect(self.directory / "issuer.db")
+        done: list[str] = []
+        try:
+            for text in serial_texts:
+                serial = serials.parse(text)
+                row = db.execute("SELECT 1 FROM issued WHERE serial = ?", (serial,)).fetchone()
+                if row is None:
+                    raise SerialError(f"serial {serial} was not issued by this issuer")
+                db.execute(
+                    "INSERT OR IGNORE INTO revoked VALUES (?, ?)", (serial, _now().isoformat())
+                )
+                done.append(serial)
+        finally:
+            db.close()
+        return done
+
+    def crl(self, passphrase: str, next_update_days: int = 30) -> bytes:
+        """The current CRL (PEM), signed by the issuer key."""
+        key = self._key(passphrase)
+        now = _now()
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.root.subject)
+            .last_update(now)
+            .next_update(now + dt.timedelta(days=next_update_days))
+        )
+        db = _connect(self.directory / "issuer.db")
+        try:
+            rows = db.execute(
+                "SELECT i.cert_serial, r.revoked_at FROM revoked r JOIN issued i USING (serial)"
+            ).fetchall()
+        finally:
+            db.close()
+        for cert_serial, revoked_at in rows:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder()
+                .serial_number(int(cert_serial))
+                .revocation_date(dt.datetime.fromisoformat(revoked_at))
+                .build()
+            )
+        return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)

@@ -1,0 +1,93 @@
+"""The verifier's trust store: the issuer roots that stamps must chain to.
+
+One PEM file per root in a directory, named by the certificate's SHA-256 fingerprint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+
+from emeterai.errors import TrustError
+from emeterai.x509util import fingerprint, is_specimen, load_certificates, subject_display_name, to_pem
+
+
+@dataclass(frozen=True)
+class TrustedRoot:
+    fingerprint: str
+    name: str
+    specimen: bool
+    not_after: dt.datetime
+    certificate: x509.Certificate
+
+
+def _describe(cert: x509.Certificate) -> TrustedRoot:
+    return TrustedRoot(
+        fingerprint=fingerprint(cert),
+        name=subject_display_name(cert),
+        specimen=is_specimen(cert),
+        not_after=cert.not_valid_after_utc,
+        certificate=cert,
+    )
+
+
+def parse_root(data: bytes, source: str) -> x509.Certificate:
+    """The one CA certificate in ``data``; TrustError naming ``source`` otherwise."""
+    try:
+        certs = load_certificates(data)
+    except ValueError as exc:
+        raise TrustError(f"{source}: not a PEM or DER certificate") from exc
+    if len(certs) != 1:
+        raise TrustError(f"{source}: expected one certificate, found {len(certs)}")
+    cert = certs[0]
+    try:
+        ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        ca = False
+    if not ca:
+        raise TrustError(f"{source}: not a CA certificate (an issuer root is needed)")
+    return cert
+
+
+class TrustStore:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def add(self, data: bytes, source: str) -> tuple[TrustedRoot, bool]:
+        """Trust the root in ``data``; returns it and whether it was new."""
+        cert = parse_root(data, source)
+        root = _describe(cert)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{root.fingerprint}.pem"
+        if path.exists():
+            return root, False
+        path.write_bytes(to_pem(cert))
+        return root, True
+
+    def list(self) -> list[TrustedRoot]:
+        if not self.directory.is_dir():
+            return []
+        roots = []
+        for path in sorted(self.directory.glob("*.pem")):
+            roots.extend(_describe(c) for c in load_certificates(path.read_bytes()))
+        return roots
+
+    def certificates(self) -> list[x509.Certificate]:
+        return [r.certificate for r in self.list()]
+
+    def remove(self, key: str) -> TrustedRoot:
+        """Remove the root whose fingerprint starts with ``key`` or whose name is ``key``."""
+        key_l = key.lower().replace(":", "")
+        matches = [
+            r for r in self.list()
+            if (len(key_l) >= 8 and r.fingerprint.startswith(key_l)) or r.name == key
+        ]
+        if not matches:
+            raise TrustError(f"no trusted root matches {key!r} (see 'emeterai trust list')")
+        if len(matches) > 1:
+            raise TrustError(f"{key!r} matches {len(matches)} roots; give more of the fingerprint")
+        (self.directory / f"{matches[0].fingerprint}.pem").unlink()
+        return matches[0]

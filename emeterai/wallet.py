@@ -1,0 +1,502 @@
+"""The applicant's wallet: purchased stamps and their spending state (SPEC §2, §5).
+
+State lives in one SQLite database. Each stamp's private key is re-wrapped at import under a
+random wallet key (AES-256-GCM, the serial as associated data); the wallet key itself is wrapped
+under the passphrase with scrypt. Opening the wallet costs one key derivation per command, and
+each stamp key then costs microseconds, however many documents a batch stamps.
+
+Spending is reserve -> mark_written -> commit. A reservation records the process that holds it;
+:meth:`Wallet.recover` settles reservations whose process is gone: used if the intended output
+exists with the recorded digest, available otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import socket
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from emeterai import serial as serials
+from emeterai.errors import (
+    NoStampAvailable,
+    PassphraseError,
+    SerialError,
+    StampAlreadyUsed,
+    StampFileError,
+    UntrustedStampError,
+    WalletError,
+)
+from emeterai.x509util import stamp_info
+
+STALE_AFTER = dt.timedelta(hours=1)
+_SCRYPT = {"n": 2**15, "r": 8, "p": 1}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS stamps (
+    serial TEXT PRIMARY KEY,
+    value INTEGER NOT NULL,
+    issuer TEXT NOT NULL,
+    specimen INTEGER NOT NULL,
+    not_before TEXT NOT NULL,
+    not_after TEXT NOT NULL,
+    cert BLOB NOT NULL,
+    chain BLOB NOT NULL,
+    wrapped_key BLOB NOT NULL,
+    imported_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'available',
+    token TEXT, pid INTEGER, proc TEXT, host TEXT, reserved_at TEXT,
+    temp_path TEXT, output_path TEXT, output_sha256 TEXT,
+    used_file TEXT, used_sha256 TEXT, used_at TEXT
+);
+"""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class WalletEntry:
+    serial: str
+    value: int
+    issuer: str
+    specimen: bool
+    not_after: dt.datetime
+    state: str
+    used_file: str | None
+    used_sha256: str | None
+    used_at: str | None
+    output_path: str | None
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    source: str
+    serial: str | None
+    status: str  # "imported", "duplicate", "error"
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    serial: str
+    token: str
+
+
+@dataclass(frozen=True)
+class StampKey:
+    """What signing needs: the stamp's key, its certificate and the chain above it."""
+
+    serial: str
+    key: ec.EllipticCurvePrivateKey
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    released: tuple[str, ...]
+    committed: tuple[str, ...]
+
+
+def _proc_start(pid: int) -> str:
+    """The process's start time (Linux), to tell a live process from a reused pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] == "Z":
+        return "zombie"
+    return fields[19]
+
+
+def _process_alive(pid: int, proc: str) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    current = _proc_start(pid)
+    if current == "zombie":
+        return False
+    return not proc or not current or current == proc
+
+
+def _load_p12(data: bytes, passphrase: str, source: str) -> pkcs12.PKCS12KeyAndCertificates:
+    try:
+        bundle = pkcs12.load_pkcs12(data, passphrase.encode())
+    except ValueError as exc:
+        raise PassphraseError(
+            f"{source}: wrong passphrase, or not a PKCS#12 stamp file"
+        ) from exc
+    if bundle.key is None or bundle.cert is None:
+        raise StampFileError(f"{source}: the stamp file holds no key or no certificate")
+    return bundle
+
+
+def check_stamp_file(
+    data: bytes,
+    passphrase: str,
+    source: str,
+    trust_roots: Sequence[x509.Certificate],
+    allow_untrusted: bool = False,
+    now: dt.datetime | None = None,
+) -> tuple[StampKey, bool]:
+    """Open and check one stamp file; returns the stamp and whether it chains to a trusted root."""
+    now = now or _now()
+    bundle = _load_p12(data, passphrase, source)
+    key = bundle.key
+    assert bundle.cert is not None
+    cert = bundle.cert.certificate
+    chain = tuple(c.certificate for c in bundle.additional_certs)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise StampFileError(f"{source}: the stamp key is not an EC key")
+    if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
+        raise StampFileError(f"{source}: the key does not belong to the certificate")
+    try:
+        info = stamp_info(cert)
+    except ValueError as exc:
+        raise StampFileError(f"{source}: {exc}") from exc
+    try:
+        serial = serials.parse(info.serial)
+    except SerialError as exc:
+        raise StampFileError(f"{source}: malformed serial {info.serial!r}: {exc}") from exc
+    if now < info.not_before:
+        raise StampFileError(f"{source}: stamp {serial} is not valid before {info.not_before:%Y-%m-%d}")
+    if now > info.not_after:
+        raise StampFileError(f"{source}: stamp {serial} expired on {info.not_after:%Y-%m-%d}")
+
+    def issued_by(issuer: x509.Certificate) -> bool:
+        try:
+            cert.verify_directly_issued_by(issuer)
+        except (ValueError, TypeError, InvalidSignature):
+            return False
+        return True
+
+    trusted = any(issued_by(root) for root in trust_roots)
+    if not trusted:
+        if not allow_untrusted:
+            raise UntrustedStampError(
+                f"{source}: stamp {serial} from {info.issuer_name!r} does not chain to a trusted "
+                "issuer root: it may be fake (add the issuer with 'emeterai trust add', or "
+                "--allow-untrusted)"
+            )
+        if not any(issued_by(c) for c in chain):
+            raise StampFileError(f"{source}: stamp {serial} is not signed by any certificate in its chain")
+    return StampKey(serial, key, cert, chain), trusted
+
+
+class WalletKey:
+    """The unwrapped wallet key; keep it for the duration of one command."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def wrap(self, serial: str, der: bytes) -> bytes:
+        nonce = secrets.token_bytes(12)
+        return nonce + self._aead.encrypt(nonce, der, serial.encode())
+
+    def unwrap(self, serial: str, blob: bytes) -> bytes:
+        return self._aead.decrypt(blob[:12], blob[12:], serial.encode())
+
+    def __repr__(self) -> str:
+        return "WalletKey(<hidden>)"
+
+
+class Wallet:
+    """A wallet database at ``path`` (created on first use)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = self._connect()
+        try:
+            db.executescript(_SCHEMA)
+        finally:
+            db.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        return db
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, serialised across processes (BEGIN IMMEDIATE)."""
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+    # -- the wallet key -------------------------------------------------------------------
+
+    @staticmethod
+    def _kdf(passphrase: str, salt: bytes) -> bytes:
+        return Scrypt(salt=salt, length=32, **_SCRYPT).derive(passphrase.encode())
+
+    def unlock(self, passphrase: str, create: bool = False) -> WalletKey:
+        """The wallet key, from ``passphrase``; made on first import when ``create``."""
+        with self._tx() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'wallet_key'").fetchone()
+            if row is None:
+                if not create:
+                    raise WalletError("the wallet is empty: import stamps with 'emeterai wallet import'")
+                if not passphrase:
+                    raise PassphraseError("the wallet needs a non-empty passphrase")
+                salt = secrets.token_bytes(16)
+                key = secrets.token_bytes(32)
+                kek = AESGCM(self._kdf(passphrase, salt))
+                nonce = secrets.token_bytes(12)
+                record = {
+                    "salt": salt.hex(), "nonce": nonce.hex(),
+                    "wrapped": kek.encrypt(nonce, key, b"emeterai wallet").hex(), **_SCRYPT,
+                }
+                db.execute("INSERT INTO meta VALUES ('wallet_key', ?)", (json.dumps(record),))
+                return WalletKey(key)
+        record = json.loads(row[0])
+        kek = AESGCM(self._kdf(passphrase, bytes.fromhex(record["salt"])))
+        try:
+            key = kek.decrypt(
+                bytes.fromhex(record["nonce"]), bytes.fromhex(record["wrapped"]), b"emeterai wallet"
+            )
+        except InvalidTag as exc:
+            raise PassphraseError("wrong passphrase for the wallet") from exc
+        return WalletKey(key)
+
+    # -- import and listing -----------------------------------------------------------------
+
+    def import_stamps(
+        self,
+        files: Sequence[tuple[str, bytes]],
+        passphrase: str,
+        trust_roots: Sequence[x509.Certificate],
+        allow_untrusted: bool = False,
+        now: dt.datetime | None = None,
+    ) -> list[ImportOutcome]:
+        """Check and import stamp files; each gets an outcome, bad ones change nothing."""
+        checked: list[tuple[str, StampKey]] = []
+        outcomes: list[ImportOutcome] = []
+        for source, data in files:
+            try:
+                stamp, _ = check_stamp_file(data, passphrase, source, trust_roots, allow_untrusted, now)
+            except (StampFileError, PassphraseError) as exc:
+                outcomes.append(ImportOutcome(source, None, "error", exc.message))
+                continue
+            checked.append((source, stamp))
+        if not checked:
+            return outcomes
+        wallet_key = self.unlock(passphrase, create=True)
+        imported_at = _now().isoformat()
+        with self._tx() as db:
+            for source, stamp in checked:
+                if db.execute("SELECT 1 FROM stamps WHERE serial = ?", (stamp.serial,)).fetchone():
+                    outcomes.append(ImportOutcome(source, stamp.serial, "duplicate", "already in the wallet"))
+                    continue
+                info = stamp_info(stamp.certificate)
+                der = stamp.key.private_bytes(
+                    serialization.Encoding.DER,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+                db.execute(
+                    "INSERT INTO stamps (serial, value, issuer, specimen, not_before, not_after,"
+                    " cert, chain, wrapped_key, imported_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        stamp.serial, info.value, info.issuer_name, int(info.specimen),
+                        info.not_before.isoformat(), info.not_after.isoformat(),
+                        stamp.certificate.public_bytes(serialization.Encoding.DER),
+                        b"".join(c.public_bytes(serialization.Encoding.PEM) for c in stamp.chain),
+                        wallet_key.wrap(stamp.serial, der), imported_at,
+                    ),
+                )
+                outcomes.append(ImportOutcome(source, stamp.serial, "imported"))
+        return outcomes
+
+    def entries(self) -> list[WalletEntry]:
+        db = self._connect()
+        try:
+            rows = db.execute(
+                "SELECT serial, value, issuer, specimen, not_after, state, used_file, used_sha256,"
+                " used_at, output_path FROM stamps ORDER BY state, not_after, serial"
+            ).fetchall()
+        finally:
+            db.close()
+        return [
+            WalletEntry(
+                serial=r[0], value=r[1], issuer=r[2], specimen=bool(r[3]),
+                not_after=dt.datetime.fromisoformat(r[4]), state=r[5], used_file=r[6],
+                used_sha256=r[7], used_at=r[8], output_path=r[9] if r[5] == "used" else None,
+            )
+            for r in rows
+        ]
+
+    # -- spending ---------------------------------------------------------------------------
+
+    def reserve(self, serial: str | None = None, now: dt.datetime | None = None) -> Reservation:
+        """Take one stamp for this process: the given serial, or the available one that expires first."""
+        now = now or _now()
+        token = secrets.token_hex(16)
+        pid = os.getpid()
+        with self._tx() as db:
+            if serial is None:
+                row = db.execute(
+                    "SELECT serial FROM stamps WHERE state = 'available' AND not_after > ?"
+                    " AND not_before <= ? ORDER BY not_after, serial LIMIT 1",
+                    (now.isoformat(), now.isoformat()),
+                ).fetchone()
+                if row is None:
+                    raise NoStampAvailable(
+                        "no stamp available in the wallet: buy stamps and run 'emeterai wallet import'"
+                    )
+                serial = row[0]
+            else:
+                serial = serials.parse(serial)
+                row = db.execute(
+                    "SELECT state, used_file, not_after FROM stamps WHERE serial = ?", (serial,)
+                ).fetchone()
+                if row is None:
+                    raise WalletError(f"stamp {serial} is not in the wallet")
+                if row[0] == "used":
+                    raise StampAlreadyUsed(f"stamp {serial} was already used on {row[1]}")
+                if row[0] == "reserved":
+                    raise WalletError(f"stamp {serial} is being used by another emeterai process")
+                if dt.datetime.fromisoformat(row[2]) <= now:
+                    raise WalletError(f"stamp {serial} has expired")
+            db.execute(
+                "UPDATE stamps SET state = 'reserved', token = ?, pid = ?, proc = ?, host = ?,"
+                " reserved_at = ?, temp_path = NULL, output_path = NULL, output_sha256 = NULL"
+                " WHERE serial = ? AND state = 'available'",
+                (token, pid, _proc_start(pid), socket.gethostname(), now.isoformat(), serial),
+            )
+        return Reservation(serial, token)
+
+    def stamp_key(self, serial: str, wallet_key: WalletKey) -> StampKey:
+        db = self._connect()
+        try:
+            row = db.execute(
+                "SELECT cert, chain, wrapped_key FROM stamps WHERE serial = ?", (serial,)
+            ).fetchone()
+        finally:
+            db.close()
+        if row is None:
+            raise WalletError(f"stamp {serial} is not in the wallet")
+        try:
+            der = wallet_key.unwrap(serial, row[2])
+        except InvalidTag as exc:
+            raise PassphraseError("wrong passphrase for the wallet") from exc
+        key = serialization.load_der_private_key(der, None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        cert = x509.load_der_x509_certificate(row[0])
+        chain = tuple(x509.load_pem_x509_certificates(row[1])) if row[1] else ()
+        return StampKey(serial, key, cert, chain)
+
+    def _update_reserved(self, reservation: Reservation, sql: str, args: tuple[object, ...]) -> None:
+        with self._tx() as db:
+            cur = db.execute(
+                sql + " WHERE serial = ? AND token = ? AND state = 'reserved'",
+                (*args, reservation.serial, reservation.token),
+            )
+            if cur.rowcount != 1:
+                raise WalletError(f"stamp {reservation.serial} is no longer reserved by this process")
+
+    def mark_written(
+        self,
+        reservation: Reservation,
+        document_file: str,
+        document_sha256: str,
+        output_path: str,
+        temp_path: str,
+        output_sha256: str,
+    ) -> None:
+        """Record what is about to be written, so a crash after the rename can be recovered."""
+        self._update_reserved(
+            reservation,
+            "UPDATE stamps SET used_file = ?, used_sha256 = ?, output_path = ?, temp_path = ?,"
+            " output_sha256 = ?",
+            (document_file, document_sha256, output_path, temp_path, output_sha256),
+        )
+
+    def commit(self, reservation: Reservation) -> None:
+        """The output is durably written: the stamp is spent."""
+        self._update_reserved(
+            reservation,
+            "UPDATE stamps SET state = 'used', used_at = ?, token = NULL, temp_path = NULL",
+            (_now().isoformat(),),
+        )
+
+    def release(self, reservation: Reservation) -> None:
+        """Nothing was written: the stamp is available again."""
+        self._update_reserved(reservation, _RELEASE, ())
+
+    def recover(self, now: dt.datetime | None = None) -> RecoveryReport:
+        """Settle reservations whose process died (or that are older than STALE_AFTER)."""
+        now = now or _now()
+        host = socket.gethostname()
+        released: list[str] = []
+        committed: list[str] = []
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT serial, pid, proc, host, reserved_at, temp_path, output_path, output_sha256"
+                " FROM stamps WHERE state = 'reserved'"
+            ).fetchall()
+            for serial, pid, proc, rhost, reserved_at, temp, output, output_sha in rows:
+                old = now - dt.datetime.fromisoformat(reserved_at) > STALE_AFTER
+                if not old and (rhost != host or _process_alive(pid, proc or "")):
+                    continue
+                if output and output_sha and _file_sha256(Path(output)) == output_sha:
+                    db.execute(
+                        "UPDATE stamps SET state = 'used', used_at = ?, token = NULL,"
+                        " temp_path = NULL WHERE serial = ?",
+                        (now.isoformat(), serial),
+                    )
+                    committed.append(serial)
+                else:
+                    db.execute(_RELEASE + " WHERE serial = ?", (serial,))
+                    released.append(serial)
+                if temp:
+                    Path(temp).unlink(missing_ok=True)
+        return RecoveryReport(tuple(released), tuple(committed))
+
+
+_RELEASE = (
+    "UPDATE stamps SET state = 'available', token = NULL, pid = NULL, proc = NULL, host = NULL,"
+    " reserved_at = NULL, temp_path = NULL, output_path = NULL, output_sha256 = NULL,"
+    " used_file = NULL, used_sha256 = NULL"
+)
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        with path.open("rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None
