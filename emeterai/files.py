@@ -13,9 +13,9 @@ def temp_path_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
 
 
-def write_temp(path: Path, data: bytes, mode: int = 0o644) -> Path:
+def write_temp(path: Path, data: bytes, mode: int = 0o644, tmp: Path | None = None) -> Path:
     """Write ``data`` durably to a new temp file beside ``path``; returns the temp path."""
-    tmp = temp_path_for(path)
+    tmp = tmp or temp_path_for(path)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except OSError as exc:

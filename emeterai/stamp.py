@@ -1,0 +1,248 @@
+"""The stamping pipeline: read, place, render, sign, write, commit (SPEC §3, §5).
+
+Everything that can fail on the document (reading, placement, signing) happens before any byte
+is written, and the stamp is only spent once the output is durably in place:
+reserve -> sign in memory -> record the intended output -> temp file + fsync -> rename -> commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emeterai import place
+from emeterai.errors import EmeteraiError, PdfError, SigningError
+from emeterai.files import publish, temp_path_for, write_temp
+from emeterai.render import DEFAULT_SIZE_MM, MAX_SIZE_MM, MIN_SIZE_MM
+from emeterai.wallet import Wallet, WalletKey
+from emeterai.x509util import stamp_info
+
+FIELD_PREFIX = "eMeterai"
+
+
+@dataclass(frozen=True)
+class StampOptions:
+    page: int | None = None  # 1-based; None: search for a placeholder
+    at_mm: tuple[float, float] | None = None
+    size_mm: float = DEFAULT_SIZE_MM
+    password: str | None = None
+    tsa_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What stamping needs to know about a document, found before anything is spent."""
+
+    document_sha256: str
+    placement: place.Placement
+    page_count: int
+    encrypted: bool
+
+
+@dataclass(frozen=True)
+class StampResult:
+    file: str
+    output: str | None
+    serial: str
+    page: int
+    rect_pt: tuple[float, float, float, float]
+    placement: str
+    document_sha256: str
+    bytes_added: int
+    center_mm: tuple[float, float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "output": self.output,
+            "serial": self.serial,
+            "page": self.page,
+            "rect_pt": list(self.rect_pt),
+            "placement": self.placement,
+            "document_sha256": self.document_sha256,
+            "bytes_added": self.bytes_added,
+        }
+
+
+def _reader(data: bytes, source: str, password: str | None) -> Any:
+    import pypdf
+    from pypdf.errors import PdfReadError
+
+    if not data:
+        raise PdfError(f"{source}: the file is empty")
+    if b"%PDF-" not in data[:1024]:
+        raise PdfError(f"{source}: not a PDF (no %PDF- header)")
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            result = reader.decrypt(password or "")
+            if not result:
+                what = "wrong --password" if password else "it needs a password: use --password"
+                raise PdfError(f"{source}: the PDF is encrypted and {what}")
+        pages = list(reader.pages)
+    except PdfError:
+        raise
+    except (PdfReadError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+            RecursionError, NotImplementedError) as exc:
+        raise PdfError(f"{source}: cannot read the PDF ({_short(exc)})") from exc
+    if not pages:
+        raise PdfError(f"{source}: the PDF has no pages")
+    return reader
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:160]
+
+
+def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
+    """Read the document and decide where the stamp goes; raises PdfError if it cannot be stamped."""
+    if not MIN_SIZE_MM <= options.size_mm <= MAX_SIZE_MM:
+        from emeterai.errors import UsageError
+
+        raise UsageError(f"--size must be between {MIN_SIZE_MM:g} and {MAX_SIZE_MM:g} mm")
+    reader = _reader(data, source, options.password)
+    pages = list(reader.pages)
+    try:
+        placement = place.choose(pages, options.size_mm, page=options.page, at_mm=options.at_mm)
+    except EmeteraiError:
+        raise
+    except Exception as exc:
+        raise PdfError(f"{source}: cannot lay out the page ({_short(exc)})") from exc
+    return Analysis(
+        document_sha256=hashlib.sha256(data).hexdigest(),
+        placement=placement,
+        page_count=len(pages),
+        encrypted=bool(reader.is_encrypted),
+    )
+
+
+def picture_for(analysis: Analysis, serial: str, value: int, issuer: str, specimen: bool,
+                size_mm: float) -> bytes:
+    from emeterai.render import render
+
+    return render(
+        serial, value, issuer, analysis.document_sha256, specimen=specimen, size_mm=size_mm,
+        rotation=analysis.placement.rotation,
+    ).pdf
+
+
+def default_output(path: Path) -> Path:
+    """``lamaran.pdf`` -> ``lamaran.emeterai.pdf`` beside it."""
+    return path.with_name(f"{path.stem}.emeterai{path.suffix or '.pdf'}")
+
+
+def read_input(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except IsADirectoryError:
+        raise PdfError(f"{path}: is a folder, not a PDF") from None
+    except OSError as exc:
+        raise PdfError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def stamp_file(
+    source: Path,
+    output: Path,
+    wallet: Wallet,
+    wallet_key: WalletKey,
+    options: StampOptions,
+    serial: str | None = None,
+    force: bool = False,
+) -> StampResult:
+    """Stamp ``source`` into ``output``, spending one stamp from ``wallet`` only on success."""
+    data = read_input(source)
+    if output.resolve() == source.resolve():
+        raise PdfError(f"{source}: the output would replace the input; choose another -o")
+    analysis = analyse(data, str(source), options)
+    if output.exists() and not force:
+        from emeterai.errors import OutputError
+
+        raise OutputError(f"{output}: already exists (use --force to overwrite)")
+
+    reservation = wallet.reserve(serial)
+    published = False
+    tmp = temp_path_for(output)
+    try:
+        stamp = wallet.stamp_key(reservation.serial, wallet_key)
+        info = stamp_info(stamp.certificate)
+        picture = picture_for(analysis, stamp.serial, info.value, info.issuer_name, info.specimen,
+                              options.size_mm)
+        rect = analysis.placement.rect
+        from emeterai.sign import SignOptions, sign
+
+        signed = sign(
+            data,
+            stamp,
+            picture,
+            bytes.fromhex(analysis.document_sha256),
+            SignOptions(
+                field_name=f"{FIELD_PREFIX}_{stamp.serial}",
+                reason=f"[{stamp.serial}] e-Meterai Rp{info.value}",
+                page_index=analysis.placement.page_index,
+                rect=(rect.x0, rect.y0, rect.x1, rect.y1),
+                tsa_url=options.tsa_url,
+                password=options.password,
+            ),
+        )
+        if not signed.startswith(data):
+            raise SigningError(f"{source}: internal check failed: the output does not extend the input")
+        wallet.mark_written(
+            reservation, str(source), analysis.document_sha256, str(output.absolute()),
+            str(tmp.absolute()), hashlib.sha256(signed).hexdigest(),
+        )
+        write_temp(output, signed, tmp=tmp)
+        publish(tmp, output, overwrite=force)
+        published = True
+        wallet.commit(reservation)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if not published:
+            # Nothing was written: the stamp goes back. After a rename, the reservation stays for
+            # recover(), which commits it because the output is there with the recorded digest.
+            wallet.release(reservation)
+        if isinstance(exc, EmeteraiError | KeyboardInterrupt | SystemExit):
+            raise
+        if isinstance(exc, Exception):
+            raise SigningError(f"{source}: cannot stamp ({_short(exc)})") from exc
+        raise
+    p = analysis.placement
+    return StampResult(
+        file=str(source),
+        output=str(output),
+        serial=reservation.serial,
+        page=p.page_index + 1,
+        rect_pt=(round(p.rect.x0, 2), round(p.rect.y0, 2), round(p.rect.x1, 2), round(p.rect.y1, 2)),
+        placement=p.method,
+        document_sha256=analysis.document_sha256,
+        bytes_added=len(signed) - len(data),
+        center_mm=p.center_mm,
+    )
+
+
+def preview_png(data: bytes, analysis: Analysis, picture_pdf: bytes, dpi: int = 100,
+                password: str | None = None) -> bytes:
+    """PNG of the stamped page, made without signing: the picture is merged in a throwaway copy."""
+    import pypdf
+    import pypdfium2 as pdfium
+    from pypdf import Transformation
+
+    reader = _reader(data, "preview", password)
+    writer = pypdf.PdfWriter()
+    page = writer.add_page(reader.pages[analysis.placement.page_index])
+    stamp_page = pypdf.PdfReader(io.BytesIO(picture_pdf)).pages[0]
+    rect = analysis.placement.rect
+    page.merge_transformed_page(stamp_page, Transformation().translate(rect.x0, rect.y0))
+    buf = io.BytesIO()
+    writer.write(buf)
+    pdf = pdfium.PdfDocument(buf.getvalue())
+    try:
+        image = pdf[0].render(scale=dpi / 72).to_pil()
+    finally:
+        pdf.close()
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
