@@ -364,6 +364,381 @@ def trust_remove(keys: Annotated[list[str], typer.Argument(help="Fingerprint (or
         typer.echo(f"removed {root.name} {root.fingerprint}")
 
 
+# -- stamp ------------------------------------------------------------------------------------
+
+
+def _parse_at(value: str | None) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    try:
+        x, y = (float(v) for v in value.split(","))
+    except ValueError:
+        raise UsageError(f"--at {value!r}: expected X,Y in millimetres, e.g. --at 150,230") from None
+    if x < 0 or y < 0:
+        raise UsageError(f"--at {value!r}: millimetres from the top-left must not be negative")
+    return x, y
+
+
+def _parse_page(value: str | None) -> int | None:
+    """1-based page, or -1 for 'last', or None when not given."""
+    if value is None:
+        return None
+    if value.lower() == "last":
+        return -1
+    try:
+        page = int(value)
+    except ValueError:
+        raise UsageError(f"--page {value!r}: expected a page number or 'last'") from None
+    if page < 1:
+        raise UsageError(f"--page {value!r}: pages are numbered from 1")
+    return page
+
+
+def _expand_pdfs(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".pdf" and p.is_file())
+            if not found:
+                typer.echo(f"emeterai: warning: {path}: no PDF files in this folder", err=True)
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
+
+
+def _progress(total: int) -> Any:
+    """A rich progress bar on stderr when it is a terminal, else a no-op."""
+    if total < 2 or not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    progress = Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+    )
+    progress.start()
+    progress.add_task("working", total=total)
+    return progress
+
+
+@app.command("stamp")
+def stamp_cmd(
+    pdfs: Annotated[list[Path], typer.Argument(help="PDF files (or folders of them) to stamp.")],
+    serial: Annotated[str | None, typer.Option(help="Spend this stamp instead of the next available.")] = None,
+    page: Annotated[str | None, typer.Option(help="Page number (1-based) or 'last'.")] = None,
+    at: Annotated[str | None, typer.Option(help="Stamp centre X,Y in mm from the page's top-left as read.")] = None,
+    size: Annotated[float, typer.Option(help="Stamp size in mm.")] = 25.0,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file (one input only).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out-dir", help="Folder for the outputs.", file_okay=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Place and preview only: no signing, nothing spent.")] = False,
+    preview: Annotated[Path | None, typer.Option("--preview", help="Write a PNG of the stamped page.", dir_okay=False)] = None,
+    password: Annotated[str | None, typer.Option(help="Password of encrypted input PDFs.")] = None,
+    json_out: JsonFlag = False,
+    jobs: Annotated[int, typer.Option(min=1, help="Worker processes (batch).")] = 1,
+    tsa: Annotated[str | None, typer.Option(help="RFC 3161 timestamp authority URL (PAdES B-T).")] = None,
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Stamp PDFs: one stamp from the wallet per document, spent only when the output is written."""
+    from emeterai.stamp import StampOptions
+
+    files = _expand_pdfs(pdfs)
+    if not files:
+        raise UsageError("no PDF files given")
+    if output is not None and len(files) != 1:
+        raise UsageError("-o/--output takes one input; use --out-dir for several")
+    if output is not None and out_dir is not None:
+        raise UsageError("use either -o/--output or --out-dir, not both")
+    if serial is not None and len(files) != 1:
+        raise UsageError("--serial spends one stamp: give one input")
+    if preview is not None and len(files) != 1:
+        raise UsageError("--preview shows one page: give one input")
+    page_no = _parse_page(page)
+    options = StampOptions(
+        page=page_no if page_no != -1 else None, at_mm=_parse_at(at), size_mm=size,
+        password=password, tsa_url=tsa,
+    )
+    last_page = page_no == -1
+    if dry_run or preview is not None:
+        _stamp_dry_run(files, options, last_page, preview, json_out, serial)
+        return
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+
+    from emeterai.stamp import default_output
+
+    def target(path: Path) -> Path:
+        if output is not None:
+            return output
+        if out_dir is not None:
+            return out_dir / default_output(path).name
+        return default_output(path)
+
+    wallet = _wallet()
+    recovered = wallet.recover()
+    for s in recovered.released:
+        typer.echo(f"recovered stamp {s}: an interrupted run left it reserved; available again", err=True)
+    for s in recovered.committed:
+        typer.echo(f"recovered stamp {s}: an interrupted run wrote its output; marked used", err=True)
+    wallet_key = wallet.unlock(passphrase(passphrase_file, "the wallet"))
+
+    failed = 0
+    progress = _progress(len(files))
+    try:
+        for path in files:
+            try:
+                result = _stamp_one(path, target(path), wallet, wallet_key, options, last_page, serial, force)
+            except EmeteraiError as exc:
+                failed += 1
+                message = exc.message if str(path) in exc.message else f"{path}: {exc.message}"
+                typer.echo(f"emeterai: error: {message}", err=True)
+                if json_out:
+                    _emit_json({"file": str(path), "output": None, "error": message})
+                if isinstance(exc, _FATAL):
+                    break
+                continue
+            finally:
+                if progress is not None:
+                    progress.advance(progress.task_ids[0])
+            if result.placement == "fallback":
+                typer.echo(
+                    f"{path}: no 'Meterai' placeholder found; stamp placed at the bottom right of "
+                    f"page {result.page}", err=True,
+                )
+            typer.echo(
+                f"stamped {path} -> {result.output}: {result.serial} on page {result.page} "
+                f"({result.placement}), +{result.bytes_added} bytes", err=True,
+            )
+            if json_out:
+                _emit_json(result.to_json())
+    finally:
+        if progress is not None:
+            progress.stop()
+    if len(files) > 1:
+        typer.echo(f"{len(files) - failed} stamped, {failed} failed", err=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _fatal_errors() -> tuple[type[EmeteraiError], ...]:
+    from emeterai.errors import NoStampAvailable, PassphraseError
+
+    return (NoStampAvailable, PassphraseError)
+
+
+_FATAL = _fatal_errors()
+
+
+def _stamp_one(
+    path: Path, out: Path, wallet: Any, wallet_key: Any, options: Any, last_page: bool,
+    serial: str | None, force: bool,
+) -> Any:
+    from dataclasses import replace
+
+    from emeterai.stamp import read_input, stamp_file
+
+    if last_page:
+        options = replace(options, page=_page_count(read_input(path), str(path), options.password))
+    return stamp_file(path, out, wallet, wallet_key, options, serial=serial, force=force)
+
+
+def _page_count(data: bytes, source: str, password: str | None) -> int:
+    from emeterai.stamp import StampOptions, analyse
+
+    return int(analyse(data, source, StampOptions(password=password)).page_count)
+
+
+def _stamp_dry_run(
+    files: list[Path], options: Any, last_page: bool, preview: Path | None, json_out: bool,
+    serial: str | None,
+) -> None:
+    from dataclasses import replace
+
+    from emeterai.stamp import analyse, picture_for, preview_png, read_input
+
+    wallet = _wallet()
+    entry = next((e for e in wallet.entries() if e.state == "available"), None)
+    if serial is not None:
+        from emeterai import serial as serials
+
+        shown_serial = serials.parse(serial)
+    else:
+        shown_serial = entry.serial if entry else "0" * 21 + "0"
+    failed = 0
+    for path in files:
+        try:
+            data = read_input(path)
+            if last_page:
+                options = replace(options, page=_page_count(data, str(path), options.password))
+            analysis = analyse(data, str(path), options)
+            p = analysis.placement
+            if preview is not None:
+                picture = picture_for(
+                    analysis, shown_serial, entry.value if entry else 10000,
+                    entry.issuer if entry else "preview", entry.specimen if entry else True,
+                    options.size_mm,
+                )
+                _write_new_file(preview, preview_png(data, analysis, picture, password=options.password), force=True)
+                typer.echo(f"wrote preview {preview}", err=True)
+        except EmeteraiError as exc:
+            failed += 1
+            typer.echo(f"emeterai: error: {exc.message}", err=True)
+            continue
+        typer.echo(
+            f"{path}: would stamp page {p.page_index + 1} at {p.center_mm[0]:.1f},{p.center_mm[1]:.1f} mm "
+            f"({p.method}); nothing spent", err=True,
+        )
+        if json_out:
+            _emit_json({
+                "file": str(path), "output": None, "serial": None, "page": p.page_index + 1,
+                "rect_pt": [round(v, 2) for v in (p.rect.x0, p.rect.y0, p.rect.x1, p.rect.y1)],
+                "placement": p.method, "document_sha256": analysis.document_sha256,
+                "bytes_added": 0, "dry_run": True,
+            })
+    if failed:
+        raise typer.Exit(1)
+
+
+# -- verify -----------------------------------------------------------------------------------
+
+
+@app.command("verify")
+def verify_cmd(
+    pdfs: Annotated[list[Path], typer.Argument(help="PDF files (or folders of them) to verify.")],
+    trust: Annotated[list[Path] | None, typer.Option("--trust", help="Also trust this issuer root (PEM).")] = None,
+    crl: Annotated[Path | None, typer.Option(help="The issuer's CRL: revoked serials are invalid.")] = None,
+    ledger: Annotated[str | None, typer.Option(help="Ledger (SQLite path) recording serial -> document.")] = None,
+    password: Annotated[str | None, typer.Option(help="Password of encrypted PDFs.")] = None,
+    json_out: JsonFlag = False,
+    jobs: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: CPUs).")] = None,
+) -> None:
+    """Verify stamped PDFs offline: genuine, unmodified, shown, not revoked, not reused."""
+    from emeterai import batch
+    from emeterai.ledger import apply as apply_ledger
+    from emeterai.ledger import open_ledger
+    from emeterai.trust import parse_root
+
+    files = _expand_pdfs(pdfs)
+    if not files:
+        raise UsageError("no PDF files given")
+    roots = list(_trust_store().certificates())
+    for pem in trust or []:
+        try:
+            roots.append(parse_root(pem.read_bytes(), str(pem)))
+        except OSError as exc:
+            raise UsageError(f"{pem}: cannot read ({exc.strerror})") from None
+    if not roots:
+        typer.echo(
+            "emeterai: warning: no trusted issuer roots (emeterai trust add, or --trust): "
+            "every stamp will be untrusted-issuer", err=True,
+        )
+    crl_data = None
+    if crl is not None:
+        try:
+            crl_data = crl.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"{crl}: cannot read ({exc.strerror})") from None
+    the_ledger = open_ledger(ledger) if ledger else None
+
+    counts = {"valid": 0, "invalid": 0}
+    progress = _progress(len(files))
+    try:
+        for result in batch.verify_files(files, roots, crl_data, password, jobs or os.cpu_count() or 1):
+            if the_ledger is not None:
+                try:
+                    result = apply_ledger(result, the_ledger)
+                except EmeteraiError as exc:
+                    from emeterai.verify import Problem, VerifyResult
+
+                    result = VerifyResult(result.file, result.stamps, result.file_problems + (
+                        Problem("ledger-unavailable", exc.message),))
+            counts["valid" if result.valid else "invalid"] += 1
+            if progress is not None:
+                progress.advance(progress.task_ids[0])
+            _print_verdict(result)
+            if json_out:
+                _emit_json(result.to_json())
+    finally:
+        if progress is not None:
+            progress.stop()
+    typer.echo(f"{len(files)} file(s): {counts['valid']} valid, {counts['invalid']} invalid", err=True)
+    if counts["invalid"]:
+        raise typer.Exit(1)
+
+
+def _print_verdict(result: Any) -> None:
+    if result.valid:
+        parts = []
+        for s in result.stamps:
+            spec = ", SPESIMEN" if s.specimen else ""
+            parts.append(f"{s.serial} (Rp{s.value}, {s.issuer}{spec}, stamped {s.stamped_at})")
+        typer.echo(f"VALID    {result.file}: " + "; ".join(parts), err=True)
+    else:
+        details = "; ".join(f"{p.code}: {p.detail}" for p in result.problems)
+        typer.echo(f"INVALID  {result.file}: {details}", err=True)
+
+
+# -- ledger -----------------------------------------------------------------------------------
+
+ledger_app = typer.Typer(no_args_is_help=True, help="The verifiers' serial -> document ledger.")
+app.add_typer(ledger_app, name="ledger")
+LedgerOpt = Annotated[str, typer.Option("--ledger", help="Ledger (SQLite path).")]
+
+
+@ledger_app.command("reused")
+def ledger_reused(ledger: LedgerOpt, json_out: JsonFlag = False) -> None:
+    """Serials seen on more than one document."""
+    from emeterai.ledger import open_ledger
+
+    groups = open_ledger(ledger).reused()
+    for group in groups:
+        if json_out:
+            _emit_json({
+                "serial": group[0].serial,
+                "documents": [
+                    {"document_sha256": s.document_sha256, "file": s.file, "first_seen": s.first_seen}
+                    for s in group
+                ],
+            })
+        else:
+            typer.echo(f"{group[0].serial} on {len(group)} documents:")
+            for s in group:
+                typer.echo(f"  {s.first_seen}  sha256:{s.document_sha256}  {s.file}")
+    if not json_out:
+        typer.echo(f"{len(groups)} reused serial(s)", err=True)
+
+
+@ledger_app.command("stats")
+def ledger_stats(ledger: LedgerOpt, json_out: JsonFlag = False) -> None:
+    """Counts: serials, documents, reused serials."""
+    from emeterai.ledger import open_ledger
+
+    stats = open_ledger(ledger).stats()
+    if json_out:
+        _emit_json({"serials": stats.serials, "documents": stats.documents, "reused_serials": stats.reused_serials})
+    else:
+        typer.echo(f"{stats.serials} serial(s), {stats.documents} document(s), {stats.reused_serials} reused serial(s)")
+
+
+# -- demo -------------------------------------------------------------------------------------
+
+
+@app.command("demo")
+def demo_cmd() -> None:
+    """The whole flow on the bundled sample letter, in a throwaway home: prints output and verdict."""
+    from emeterai.demo import run_demo
+
+    result = run_demo(log=lambda line: typer.echo(line, err=True))
+    typer.echo(f"stamped: {result.output}")
+    verdict = "VALID" if result.verify.valid else "INVALID"
+    stamp = result.verify.stamps[0] if result.verify.stamps else None
+    typer.echo(f"verdict: {verdict}" + (f" ({stamp.serial}, Rp{stamp.value}, {stamp.issuer}, SPESIMEN)" if stamp else ""))
+    if not result.verify.valid:
+        raise typer.Exit(1)
+
+
 # -- files ------------------------------------------------------------------------------------
 
 

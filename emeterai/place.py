@@ -19,7 +19,7 @@ FALLBACK_MARGIN_MM = 20.0
 SEARCH_PAGES = 10  # placeholders are searched on the last pages only, from the last backwards
 
 PLACEHOLDER = re.compile(
-    r"(?:e\s*-?\s*)?m[ae]terai(?:\s*(?:tempel\s*)?(?:rp\.?\s*)?10[.,]?000(?:[.,]-|,00)?)?",
+    r"(?<![a-z])(?:e\s*-?\s*)?m[ae]terai(?![a-z])(?:\s*(?:tempel\s*)?(?:rp\.?\s*)?10[.,]?000(?:[.,]-|,00)?)?",
     re.IGNORECASE,
 )
 

@@ -1,0 +1,55 @@
+"""``emeterai demo``: the whole flow on the bundled sample letter, in a throwaway home.
+
+A specimen issuer sells three stamps, the wallet imports them, the sample CPNS letter is stamped
+and the result verified. Nothing outside the temporary folder is touched.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from emeterai.verify import VerifyResult
+
+DEMO_PASSPHRASE = "demo-only-passphrase"
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    home: Path
+    output: Path
+    verify: VerifyResult
+
+
+def sample_letter() -> bytes:
+    return resources.files("emeterai").joinpath("data/lamaran.pdf").read_bytes()
+
+
+def run_demo(log: Callable[[str], None], workdir: Path | None = None) -> DemoResult:
+    from emeterai.issuer import Issuer
+    from emeterai.stamp import StampOptions, stamp_file
+    from emeterai.trust import TrustStore
+    from emeterai.verify import Verifier
+    from emeterai.wallet import Wallet
+
+    home = workdir or Path(tempfile.mkdtemp(prefix="emeterai-demo-"))
+    issuer = Issuer.create(home / "issuer", DEMO_PASSPHRASE, name="emeterai Demo Issuer", specimen=True)
+    log(f"1. specimen issuer created in {home / 'issuer'} (serial prefix {issuer.info.prefix})")
+    stamps = issuer.issue(3, DEMO_PASSPHRASE)
+    log(f"2. bought 3 stamps: {', '.join(s.serial for s in stamps)}")
+    trust = TrustStore(home / "trust")
+    trust.add(issuer.root_pem(), "demo issuer root")
+    wallet = Wallet(home / "wallet" / "wallet.db")
+    wallet.import_stamps([(s.serial, s.p12) for s in stamps], DEMO_PASSPHRASE, trust.certificates())
+    log("3. stamps imported into the wallet (chain checked against the trusted issuer root)")
+    letter = home / "lamaran.pdf"
+    letter.write_bytes(sample_letter())
+    output = home / "lamaran.emeterai.pdf"
+    result = stamp_file(letter, output, wallet, wallet.unlock(DEMO_PASSPHRASE), StampOptions())
+    log(f"4. stamped {letter.name} with {result.serial} on page {result.page} ({result.placement})")
+    verdict = Verifier(trust.certificates()).verify(output.read_bytes(), str(output))
+    log("5. verified offline against the issuer root")
+    return DemoResult(home, output, verdict)

@@ -1,0 +1,141 @@
+"""The verifier's ledger: which document each serial was seen on (SPEC §2).
+
+No offline scheme can stop a copied stamp file from being used twice; a shared ledger detects it.
+A document is identified by the SHA-256 of the original (pre-stamp) document that the stamp's
+signature binds. The first document recorded for a serial owns it; any other document with the
+same serial is ``serial-reused``. Recording is one transaction per document, safe for concurrent
+processes. Only genuine stamps (intact, trusted signature) are recorded, so a forgery cannot
+claim a serial before its rightful document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from emeterai.errors import LedgerError
+from emeterai.verify import SERIAL_REUSED, Problem, VerifyResult
+
+
+@dataclass(frozen=True)
+class Sighting:
+    serial: str
+    document_sha256: str
+    file: str
+    first_seen: str
+
+
+@dataclass(frozen=True)
+class LedgerStats:
+    serials: int
+    documents: int
+    reused_serials: int
+
+
+class SqliteLedger:
+    """A ledger in one SQLite file (one machine; WAL mode for concurrent verifiers)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.location = str(path)
+        try:
+            db = self._connect()
+            db.executescript(
+                "CREATE TABLE IF NOT EXISTS sightings (serial TEXT NOT NULL,"
+                " document_sha256 TEXT NOT NULL, file TEXT NOT NULL, first_seen TEXT NOT NULL,"
+                " seq INTEGER PRIMARY KEY AUTOINCREMENT, UNIQUE (serial, document_sha256));"
+                "CREATE INDEX IF NOT EXISTS sightings_serial ON sightings (serial, seq);"
+            )
+            db.close()
+        except sqlite3.Error as exc:
+            raise LedgerError(f"ledger {path}: cannot open ({exc})") from None
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    def record(self, serial: str, document_sha256: str, file: str) -> Sighting:
+        """Record a sighting; returns the serial's first sighting (maybe this one)."""
+        now = dt.datetime.now(dt.UTC).isoformat()
+        try:
+            db = self._connect()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute(
+                    "INSERT OR IGNORE INTO sightings (serial, document_sha256, file, first_seen)"
+                    " VALUES (?, ?, ?, ?)",
+                    (serial, document_sha256, file, now),
+                )
+                row = db.execute(
+                    "SELECT serial, document_sha256, file, first_seen FROM sightings"
+                    " WHERE serial = ? ORDER BY seq LIMIT 1",
+                    (serial,),
+                ).fetchone()
+                db.execute("COMMIT")
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            raise LedgerError(f"ledger {self.path}: cannot record ({exc})") from None
+        return Sighting(*row)
+
+    def reused(self) -> list[list[Sighting]]:
+        """Every serial seen on more than one document, with all its documents, first first."""
+        db = self._connect()
+        try:
+            rows = db.execute(
+                "SELECT serial, document_sha256, file, first_seen FROM sightings WHERE serial IN"
+                " (SELECT serial FROM sightings GROUP BY serial HAVING COUNT(*) > 1)"
+                " ORDER BY serial, seq"
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise LedgerError(f"ledger {self.path}: cannot read ({exc})") from None
+        finally:
+            db.close()
+        groups: dict[str, list[Sighting]] = {}
+        for row in rows:
+            groups.setdefault(row[0], []).append(Sighting(*row))
+        return list(groups.values())
+
+    def stats(self) -> LedgerStats:
+        db = self._connect()
+        try:
+            serials, documents = db.execute(
+                "SELECT COUNT(DISTINCT serial), COUNT(*) FROM sightings"
+            ).fetchone()
+            reused = db.execute(
+                "SELECT COUNT(*) FROM (SELECT serial FROM sightings GROUP BY serial HAVING COUNT(*) > 1)"
+            ).fetchone()[0]
+        finally:
+            db.close()
+        return LedgerStats(serials, documents, reused)
+
+
+Ledger = SqliteLedger
+
+
+def open_ledger(location: str) -> Ledger:
+    """A ledger from a path (SQLite); PostgreSQL URLs are not supported yet."""
+    if location.startswith(("postgresql://", "postgres://")):
+        raise LedgerError(f"ledger {location}: PostgreSQL ledgers are not supported in this version")
+    path = Path(location).expanduser()
+    if path.is_dir():
+        raise LedgerError(f"ledger {location}: is a folder; give a file path for the SQLite ledger")
+    return SqliteLedger(path)
+
+
+def apply(result: VerifyResult, ledger: Ledger) -> VerifyResult:
+    """Record the genuine stamps of a result and add ``serial-reused`` where due."""
+    for i, stamp in enumerate(result.stamps):
+        if not stamp.genuine or not stamp.serial or not stamp.document_sha256:
+            continue
+        first = ledger.record(stamp.serial, stamp.document_sha256, result.file)
+        if first.document_sha256 != stamp.document_sha256:
+            result = result.with_problems(i, [Problem(
+                SERIAL_REUSED,
+                f"serial {stamp.serial} was first seen on {first.file} (a different document) at "
+                f"{first.first_seen}",
+            )])
+    return result

@@ -1,0 +1,607 @@
+"""Verification of e-meterai stamps (SPEC §3 problem codes, §6 policy).
+
+:class:`Verifier` holds what is the same for every document (trust roots, CRL, diff policy) and
+returns a :class:`VerifyResult` per document. It raises only for unusable *configuration*
+(a CRL not signed by a trusted issuer); an unusable document is the problem ``unreadable``.
+
+The QR code is checked without decoding a render: the payload it must carry is known (serial and
+the signed digest of the original document), so the QR modules are regenerated for it and
+compared, run by run, with the rectangles drawn in the stamp's appearance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+
+from emeterai import serial as serials
+from emeterai.errors import EmeteraiError
+from emeterai.render import qr_matrix, qr_payload, qr_runs
+from emeterai.x509util import OID_DOCUMENT_DIGEST, stamp_info
+
+UNREADABLE = "unreadable"
+NO_STAMP = "no-stamp"
+SIGNATURE_INVALID = "signature-invalid"
+UNTRUSTED_ISSUER = "untrusted-issuer"
+STAMP_EXPIRED = "stamp-expired"
+REVOKED = "revoked"
+SERIAL_MALFORMED = "serial-malformed"
+SERIAL_MISMATCH = "serial-mismatch"
+STAMP_NOT_SHOWN = "stamp-not-shown"
+MODIFIED_AFTER_STAMP = "modified-after-stamp"
+SERIAL_REUSED = "serial-reused"
+
+MM = 72 / 25.4
+MIN_SHOWN_MM = 10.0
+_REASON = re.compile(r"^\[([0-9A-Za-z-]{22,27})\]")
+_SERIALISH = re.compile(rb"[0-9A-HJKMNP-TV-Z]{22}")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    detail: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class StampReport:
+    """One stamp found in a document, with its own problems."""
+
+    serial: str | None
+    value: int | None
+    issuer: str | None
+    specimen: bool | None
+    stamped_at: str | None
+    document_sha256: str | None
+    page: int | None
+    problems: tuple[Problem, ...]
+    cert_serial_number: int | None = None
+    genuine: bool = False  # signature intact and trusted: may be recorded in a ledger
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "serial": self.serial,
+            "value": self.value,
+            "issuer": self.issuer,
+            "specimen": self.specimen,
+            "stamped_at": self.stamped_at,
+            "document_sha256": self.document_sha256,
+            "page": self.page,
+            "problems": [p.to_json() for p in self.problems],
+        }
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    file: str
+    stamps: tuple[StampReport, ...]
+    file_problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return self.file_problems + tuple(p for s in self.stamps for p in s.problems)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def with_problems(self, stamp_index: int, extra: list[Problem]) -> VerifyResult:
+        stamps = list(self.stamps)
+        s = stamps[stamp_index]
+        stamps[stamp_index] = StampReport(
+            **{**s.__dict__, "problems": s.problems + tuple(extra)}  # type: ignore[arg-type]
+        )
+        return VerifyResult(self.file, tuple(stamps), self.file_problems)
+
+    def to_json(self) -> dict[str, Any]:
+        first = self.stamps[0] if self.stamps else None
+        out: dict[str, Any] = {"file": self.file, "valid": self.valid}
+        for key in ("serial", "value", "issuer", "specimen", "stamped_at", "document_sha256", "page"):
+            out[key] = getattr(first, key) if first else None
+        out["problems"] = [p.to_json() for p in self.problems]
+        out["stamps"] = [s.to_json() for s in self.stamps]
+        return out
+
+
+class ConfigError(EmeteraiError):
+    """Verification cannot start: bad CRL or trust input."""
+
+
+def _diff_policy() -> Any:
+    """pyHanko's default policy without generic form filling: SPEC §6 allows only signatures,
+    their validation data and metadata after a stamp."""
+    from pyhanko.sign.diff_analysis import (
+        CatalogModificationRule,
+        DocInfoRule,
+        DSSCompareRule,
+        FormUpdatingRule,
+        MetadataUpdateRule,
+        ModificationLevel,
+        ObjectStreamRule,
+        SigFieldCreationRule,
+        SigFieldModificationRule,
+        StandardDiffPolicy,
+        XrefStreamRule,
+    )
+
+    lta = ModificationLevel.LTA_UPDATES
+    return StandardDiffPolicy(
+        global_rules=[
+            CatalogModificationRule(),
+            DocInfoRule().as_qualified(lta),
+            XrefStreamRule().as_qualified(lta),
+            ObjectStreamRule().as_qualified(lta),
+            DSSCompareRule().as_qualified(lta),
+            MetadataUpdateRule().as_qualified(lta),
+        ],
+        form_rule=FormUpdatingRule(field_rules=[SigFieldCreationRule(), SigFieldModificationRule()]),
+    )
+
+
+@dataclass(frozen=True)
+class _Crl:
+    issuer: x509.Name
+    revoked: frozenset[int]
+
+
+class Verifier:
+    """Checks documents against trusted issuer roots (and optionally a CRL)."""
+
+    def __init__(self, trust_roots: list[x509.Certificate], crl: bytes | None = None) -> None:
+        from asn1crypto import x509 as ax509
+        from cryptography.hazmat.primitives import serialization
+
+        self.trust_roots = trust_roots
+        self._roots_asn1 = [
+            ax509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in trust_roots
+        ]
+        self._policy = _diff_policy()
+        self._crls = self._load_crl(crl) if crl is not None else []
+
+    def _load_crl(self, data: bytes) -> list[_Crl]:
+        try:
+            if b"-----BEGIN" in data:
+                crl = x509.load_pem_x509_crl(data)
+            else:
+                crl = x509.load_der_x509_crl(data)
+        except ValueError as exc:
+            raise ConfigError("the --crl file is not an X.509 CRL (PEM or DER)") from exc
+        signers = [r for r in self.trust_roots if r.subject == crl.issuer]
+        if not any(crl.is_signature_valid(r.public_key()) for r in signers):  # type: ignore[arg-type]
+            raise ConfigError("the --crl file is not signed by a trusted issuer root")
+        return [_Crl(crl.issuer, frozenset(r.serial_number for r in crl))]
+
+    def _context(self, moment: dt.datetime) -> Any:
+        from pyhanko_certvalidator import ValidationContext
+
+        return ValidationContext(
+            trust_roots=self._roots_asn1, allow_fetching=False, moment=moment,
+            revocation_mode="soft-fail",
+        )
+
+    def verify(self, data: bytes, source: str, password: str | None = None) -> VerifyResult:
+        """Check every stamp in ``data``; never raises for a bad document."""
+        try:
+            return self._verify(data, source, password)
+        except RecursionError:
+            return VerifyResult(source, (), (Problem(UNREADABLE, "object structure nested too deeply"),))
+
+    def _verify(self, data: bytes, source: str, password: str | None) -> VerifyResult:
+        from pyhanko.pdf_utils.reader import PdfFileReader
+
+        if not data:
+            return VerifyResult(source, (), (Problem(UNREADABLE, "the file is empty"),))
+        if b"%PDF-" not in data[:1024]:
+            return VerifyResult(source, (), (Problem(UNREADABLE, "not a PDF (no %PDF- header)"),))
+        try:
+            reader = PdfFileReader(io.BytesIO(data), strict=False)
+            if reader.encrypted:
+                result = reader.decrypt(password or "")
+                if result.status.name == "FAILED":
+                    what = "wrong --password" if password else "it needs --password"
+                    return VerifyResult(
+                        source, (), (Problem(UNREADABLE, f"the PDF is encrypted and {what}"),)
+                    )
+            embedded = list(reader.embedded_signatures)
+        except Exception as exc:
+            return VerifyResult(source, (), (Problem(UNREADABLE, f"cannot read the PDF ({_short(exc)})"),))
+
+        stamps = []
+        for emb in embedded:
+            if not _looks_like_stamp(emb):
+                continue
+            try:
+                stamps.append(self._check_stamp(reader, emb, data))
+            except Exception as exc:  # a hostile structure in one signature
+                log.debug("stamp check failed", exc_info=True)
+                stamps.append(
+                    StampReport(None, None, None, None, None, None, None,
+                                (Problem(SIGNATURE_INVALID, f"cannot check the stamp ({_short(exc)})"),))
+                )
+        if not stamps:
+            detail = "no e-meterai signature in the document"
+            if embedded:
+                detail += f" ({len(embedded)} other signature(s))"
+            return VerifyResult(source, (), (Problem(NO_STAMP, detail),))
+        return VerifyResult(source, tuple(stamps))
+
+    # -- one stamp ------------------------------------------------------------------------
+
+    def _check_stamp(self, reader: Any, emb: Any, data: bytes) -> StampReport:
+        problems: list[Problem] = []
+        cert = x509.load_der_x509_certificate(emb.signer_cert.dump())
+        try:
+            info = stamp_info(cert)
+        except ValueError as exc:
+            info = None
+            problems.append(Problem(UNTRUSTED_ISSUER, f"the signing certificate is not a stamp: {exc}"))
+        cert_serial = info.serial if info else None
+
+        stamped_at = _signing_time(emb)
+        moment = stamped_at or dt.datetime.now(dt.UTC)
+        if info is not None and not (info.not_before <= moment <= info.not_after):
+            problems.append(Problem(
+                STAMP_EXPIRED,
+                f"stamped at {moment:%Y-%m-%d %H:%M} UTC, outside the stamp's validity "
+                f"{info.not_before:%Y-%m-%d} to {info.not_after:%Y-%m-%d}",
+            ))
+            moment = min(max(moment, info.not_before), info.not_after)
+
+        status = self._validate(emb, moment)
+        genuine = False
+        if status is None:
+            problems.append(Problem(SIGNATURE_INVALID, "the signature could not be validated"))
+        else:
+            if not (status.intact and status.valid):
+                problems.append(Problem(SIGNATURE_INVALID, "the signature does not match the signed bytes"))
+            if not status.trusted:
+                issuer = info.issuer_name if info else cert.issuer.rfc4514_string()
+                problems.append(Problem(
+                    UNTRUSTED_ISSUER, f"the stamp certificate from {issuer!r} does not chain to a trusted issuer root"
+                ))
+            problems.extend(_coverage_problems(status))
+            genuine = bool(status.intact and status.valid and status.trusted)
+            tst = getattr(status, "timestamp_validity", None)
+            if tst is not None and getattr(tst, "intact", False) and getattr(tst, "valid", False):
+                stamped_at = tst.timestamp
+
+        if cert_serial is not None:
+            try:
+                cert_serial = serials.parse(cert_serial)
+            except EmeteraiError as exc:
+                problems.append(Problem(SERIAL_MALFORMED, str(exc)))
+
+        for crl in self._crls:
+            if cert.issuer == crl.issuer and cert.serial_number in crl.revoked:
+                problems.append(Problem(REVOKED, f"serial {cert_serial} is revoked by its issuer"))
+
+        digest = _document_digest(emb)
+        if digest is None:
+            problems.append(Problem(SIGNATURE_INVALID, "the signature does not record the original document's digest"))
+        widget = _widget(emb)
+        page_index = _page_index(reader, emb, widget)
+        if cert_serial is not None:
+            problems.extend(_serial_problems(emb, widget, cert_serial, digest))
+        problems.extend(_shown_problems(reader, widget, page_index))
+
+        return StampReport(
+            serial=cert_serial,
+            value=info.value if info else None,
+            issuer=info.issuer_name if info else None,
+            specimen=info.specimen if info else None,
+            stamped_at=stamped_at.isoformat() if stamped_at else None,
+            document_sha256=digest,
+            page=page_index + 1 if page_index is not None else None,
+            problems=tuple(_dedupe(problems)),
+            cert_serial_number=cert.serial_number,
+            genuine=genuine and not any(p.code == SERIAL_MALFORMED for p in problems),
+        )
+
+    def _validate(self, emb: Any, moment: dt.datetime) -> Any:
+        from pyhanko.sign.validation import validate_pdf_signature
+
+        try:
+            return validate_pdf_signature(
+                emb, signer_validation_context=self._context(moment), diff_policy=self._policy
+            )
+        except Exception:
+            log.debug("pyHanko validation failed", exc_info=True)
+            return None
+
+
+def _coverage_problems(status: Any) -> list[Problem]:
+    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+    problems = []
+    coverage = status.coverage
+    if coverage is None or coverage < SignatureCoverageLevel.ENTIRE_REVISION:
+        problems.append(Problem(SIGNATURE_INVALID, "the signature does not cover its whole revision"))
+    elif coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        level = status.modification_level
+        if level is None or level > ModificationLevel.FORM_FILLING or status.docmdp_ok is False:
+            problems.append(Problem(
+                MODIFIED_AFTER_STAMP,
+                "the document was changed after stamping beyond signatures and metadata",
+            ))
+    return problems
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen = set()
+    out = []
+    for p in problems:
+        if (p.code, p.detail) not in seen:
+            seen.add((p.code, p.detail))
+            out.append(p)
+    return out
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:160]
+
+
+def _text(value: Any) -> str:
+    try:
+        return str(value)
+    except Exception:
+        return ""
+
+
+def _looks_like_stamp(emb: Any) -> bool:
+    """An e-meterai signature: a stamp certificate, a [SERIAL] reason, or an eMeterai field."""
+    sig = emb.sig_object
+    if _REASON.match(_text(sig.get("/Reason", ""))):
+        return True
+    if _text(emb.field_name).startswith("eMeterai"):
+        return True
+    try:
+        cert = x509.load_der_x509_certificate(emb.signer_cert.dump())
+        stamp_info(cert)
+    except Exception:
+        return False
+    return True
+
+
+def _signing_time(emb: Any) -> dt.datetime | None:
+    """The signing time the signer claims (/M); a timestamp token, if any, replaces it later."""
+    try:
+        t = emb.self_reported_timestamp
+    except Exception:
+        return None
+    if t is None:
+        return None
+    return t.astimezone(dt.UTC) if t.tzinfo else t.replace(tzinfo=dt.UTC)  # type: ignore[no-any-return]
+
+
+def _document_digest(emb: Any) -> str | None:
+    from pyhanko.sign.general import find_unique_cms_attribute
+
+    try:
+        value = find_unique_cms_attribute(emb.signer_info["signed_attrs"], OID_DOCUMENT_DIGEST)
+        raw = value.native if hasattr(value, "native") else None
+        if isinstance(raw, bytes) and len(raw) == 32:
+            return raw.hex()
+        from asn1crypto import core
+
+        raw = core.OctetString.load(value.dump()).native
+        return raw.hex() if isinstance(raw, bytes) and len(raw) == 32 else None
+    except Exception:
+        return None
+
+
+def _widget(emb: Any) -> Any:
+    field = emb.sig_field
+    kids = field.get("/Kids")
+    if kids:
+        return kids[0].get_object()
+    return field
+
+
+def _appearance_content(widget: Any, depth: int = 0, budget: list[int] | None = None) -> list[bytes]:
+    """Decoded content of the widget's normal appearance and the forms it draws."""
+    budget = budget if budget is not None else [8 * 1024 * 1024]
+    ap = widget.get("/AP")
+    if ap is None:
+        return []
+    normal = ap.get_object().get("/N")
+    if normal is None:
+        return []
+    return _form_contents(normal.get_object(), 0, budget)
+
+
+def _form_contents(form: Any, depth: int, budget: list[int]) -> list[bytes]:
+    if depth > 6 or not hasattr(form, "data"):
+        return []
+    data = form.data
+    budget[0] -= len(data)
+    if budget[0] < 0:
+        return []
+    out = [data]
+    resources = form.get("/Resources")
+    if resources is not None:
+        xobjects = resources.get_object().get("/XObject")
+        if xobjects is not None:
+            for _, ref in xobjects.get_object().items():
+                obj = ref.get_object()
+                if obj.get("/Subtype") == "/Form":
+                    out.extend(_form_contents(obj, depth + 1, budget))
+    return out
+
+
+_TEXT_OPS = re.compile(rb"\((?P<lit>(?:\\.|[^\\)])*)\)\s*(?:Tj|'|\")|\[(?P<arr>[^\]]*)\]\s*TJ")
+_LIT = re.compile(rb"\(((?:\\.|[^\\)])*)\)")
+
+
+def _shown_text(contents: list[bytes]) -> bytes:
+    parts = []
+    for content in contents:
+        for m in _TEXT_OPS.finditer(content):
+            if m.group("lit") is not None:
+                parts.append(m.group("lit"))
+            else:
+                parts.append(b"".join(_LIT.findall(m.group("arr"))))
+            parts.append(b"\n")
+    return b"".join(parts)
+
+
+_RE_OP = re.compile(rb"(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+re\b")
+
+
+def _qr_matches(contents: list[bytes], payload: str) -> bool:
+    """Do the rectangles drawn in the appearance form exactly the QR modules of ``payload``?"""
+    expected = set(qr_runs(qr_matrix(payload)))
+    if not expected:
+        return False
+    for content in contents:
+        rects = [tuple(float(v) for v in m.groups()) for m in _RE_OP.finditer(content)]
+        if len(rects) < len(expected):
+            continue
+        heights: dict[float, int] = {}
+        for r in rects:
+            heights[round(r[3], 4)] = heights.get(round(r[3], 4), 0) + 1
+        for module, count in heights.items():
+            if count < len(expected) or module <= 0:
+                continue
+            cells = [r for r in rects if round(r[3], 4) == module]
+            x0 = min(r[0] for r in cells)
+            y_top = max(r[1] + r[3] for r in cells)
+            runs = set()
+            ok = True
+            for x, y, w, _h in cells:
+                col = (x - x0) / module
+                row = (y_top - (y + module)) / module
+                length = w / module
+                if any(abs(v - round(v)) > 0.05 for v in (col, row, length)):
+                    ok = False
+                    break
+                runs.add((round(row), round(col), round(length)))
+            if not ok:
+                continue
+            # The finder pattern guarantees a run starting at column 0 and row 0.
+            if runs == expected:
+                return True
+    return False
+
+
+def _serial_problems(emb: Any, widget: Any, cert_serial: str, digest: str | None) -> list[Problem]:
+    problems = []
+    reason = _text(emb.sig_object.get("/Reason", ""))
+    m = _REASON.match(reason)
+    if not m or serials.normalize(m.group(1)) != cert_serial:
+        shown = m.group(1) if m else "none"
+        problems.append(Problem(
+            SERIAL_MISMATCH, f"the signature's /Reason names serial {shown}, the certificate {cert_serial}"
+        ))
+    contents = _appearance_content(widget)
+    text = _shown_text(contents)
+    shown_serials = {s.decode() for s in _SERIALISH.findall(text)}
+    if shown_serials != {cert_serial}:
+        listed = ", ".join(sorted(shown_serials)) or "none"
+        problems.append(Problem(
+            SERIAL_MISMATCH, f"the stamp picture shows serial {listed}, the certificate {cert_serial}"
+        ))
+    if digest is not None and not _qr_matches(contents, qr_payload(cert_serial, digest)):
+        problems.append(Problem(
+            SERIAL_MISMATCH, f"the stamp's QR code does not encode serial {cert_serial} and this document"
+        ))
+    return problems
+
+
+def _pages(reader: Any) -> list[Any]:
+    """Page dictionaries in order, with a guard against cyclic trees."""
+    out: list[Any] = []
+    seen: set[int] = set()
+
+    def walk(node: Any, depth: int) -> None:
+        if depth > 64 or len(out) > 100000:
+            return
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if node.get("/Type") == "/Pages" or "/Kids" in node:
+            for kid in node.get("/Kids", []):
+                walk(kid.get_object(), depth + 1)
+        else:
+            out.append(node)
+
+    walk(reader.root["/Pages"], 0)
+    return out
+
+
+def _page_index(reader: Any, emb: Any, widget: Any) -> int | None:
+    pages = _pages(reader)
+    target = widget.get("/P")
+    widget_ref = getattr(widget, "container_ref", None)
+    for i, page in enumerate(pages):
+        if target is not None and target.get_object() is page:
+            return i
+        for annot in page.get("/Annots", []) or []:
+            if annot.get_object() is widget or (
+                widget_ref is not None and getattr(annot, "idnum", None) == getattr(widget_ref, "idnum", -1)
+            ):
+                return i
+    return None
+
+
+def _inherited(page: Any, key: str) -> Any:
+    node = page
+    for _ in range(64):
+        if key in node:
+            return node[key]
+        parent = node.get("/Parent")
+        if parent is None:
+            return None
+        node = parent.get_object()
+    return None
+
+
+def _shown_problems(reader: Any, widget: Any, page_index: int | None) -> list[Problem]:
+    from emeterai.place import Box
+
+    def problem(detail: str) -> list[Problem]:
+        return [Problem(STAMP_NOT_SHOWN, detail)]
+
+    if "/AP" not in widget or widget["/AP"].get_object().get("/N") is None:
+        return problem("the stamp has no appearance")
+    flags = int(widget.get("/F", 0) or 0)
+    if flags & 0b100011:  # Invisible, Hidden, NoView
+        return problem("the stamp's annotation is hidden")
+    if not flags & 4:
+        return problem("the stamp's annotation is not printable")
+    if "/OC" in widget:
+        return problem("the stamp is on an optional-content layer that can be switched off")
+    if page_index is None:
+        return problem("the stamp is not on any page")
+    try:
+        x0, y0, x1, y1 = (float(v) for v in widget["/Rect"])
+        rect = Box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        page = _pages(reader)[page_index]
+        mx0, my0, mx1, my1 = (float(v) for v in _inherited(page, "/MediaBox"))
+        crop = _inherited(page, "/CropBox") or [mx0, my0, mx1, my1]
+        cx0, cy0, cx1, cy1 = (float(v) for v in crop)
+    except Exception:
+        return problem("the stamp or its page has no usable rectangle")
+    visible = Box(
+        max(min(mx0, mx1), min(cx0, cx1)), max(min(my0, my1), min(cy0, cy1)),
+        min(max(mx0, mx1), max(cx0, cx1)), min(max(my0, my1), max(cy0, cy1)),
+    )
+    if rect.width < MIN_SHOWN_MM * MM or rect.height < MIN_SHOWN_MM * MM:
+        return problem(f"the stamp is drawn smaller than {MIN_SHOWN_MM:g} mm")
+    tol = 0.5
+    if (rect.x0 < visible.x0 - tol or rect.y0 < visible.y0 - tol or rect.x1 > visible.x1 + tol
+            or rect.y1 > visible.y1 + tol):
+        return problem("the stamp lies (partly) outside the visible page")
+    return []
