@@ -58,9 +58,13 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     help="Put e-meterai stamps on PDFs locally and offline, and verify them.",
 )
-issuer_app = typer.Typer(no_args_is_help=True, help="The stamp issuer (root CA): init, issue, revoke.")
+issuer_app = typer.Typer(
+    no_args_is_help=True, help="The stamp issuer (root CA): init, issue, revoke."
+)
 wallet_app = typer.Typer(no_args_is_help=True, help="Your purchased stamps.")
-trust_app = typer.Typer(no_args_is_help=True, help="Issuer roots trusted by verify and wallet import.")
+trust_app = typer.Typer(
+    no_args_is_help=True, help="Issuer roots trusted by verify and wallet import."
+)
 serial_app = typer.Typer(no_args_is_help=True, help="Serial numbers.")
 app.add_typer(issuer_app, name="issuer")
 app.add_typer(wallet_app, name="wallet")
@@ -86,7 +90,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Tracebacks and library logs.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Tracebacks and library logs.")
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
@@ -120,7 +126,9 @@ def passphrase(passphrase_file: Path | None, what: str, confirm: bool = False) -
         try:
             lines = passphrase_file.read_text().splitlines()
         except OSError as exc:
-            raise PassphraseError(f"{passphrase_file}: cannot read passphrase file ({exc.strerror})") from None
+            raise PassphraseError(
+                f"{passphrase_file}: cannot read passphrase file ({exc.strerror})"
+            ) from None
         if not lines or not lines[0]:
             raise PassphraseError(f"{passphrase_file}: the passphrase file is empty")
         return lines[0]
@@ -157,7 +165,9 @@ def _wallet() -> Any:
 
 
 @serial_app.command("check")
-def serial_check(serial: Annotated[str, typer.Argument(help="A serial, any case, '-' grouping allowed.")]) -> None:
+def serial_check(
+    serial: Annotated[str, typer.Argument(help="A serial, any case, '-' grouping allowed.")],
+) -> None:
     """Exit 0 if SERIAL is well formed (length, alphabet, check character), 1 with the reason if not."""
     from emeterai import serial as serials
 
@@ -174,8 +184,12 @@ def _issuer_dir() -> Path:
 
 @issuer_app.command("init")
 def issuer_init(
-    name: Annotated[str, typer.Option(help="The issuer's name, shown on every stamp.")] = "emeterai Issuer",
-    specimen: Annotated[bool, typer.Option("--specimen", help="A specimen issuer: stamps say SPESIMEN.")] = False,
+    name: Annotated[
+        str, typer.Option(help="The issuer's name, shown on every stamp.")
+    ] = "emeterai Issuer",
+    specimen: Annotated[
+        bool, typer.Option("--specimen", help="A specimen issuer: stamps say SPESIMEN.")
+    ] = False,
     passphrase_file: PassphraseFile = None,
 ) -> None:
     """Create the issuer CA (ECDSA P-256, key encrypted with the passphrase)."""
@@ -193,7 +207,9 @@ def issuer_init(
 
 @issuer_app.command("root")
 def issuer_root(
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
+    ] = None,
 ) -> None:
     """The issuer's root certificate (PEM), for verifiers' trust stores."""
     from emeterai.issuer import Issuer
@@ -209,7 +225,9 @@ def issuer_root(
 @issuer_app.command("issue")
 def issuer_issue(
     count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many stamps.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the <SERIAL>.p12 files.", file_okay=False)],
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the <SERIAL>.p12 files.", file_okay=False)
+    ],
     value: Annotated[int, typer.Option(min=1, help="Nominal value in rupiah.")] = 10000,
     valid_days: Annotated[int, typer.Option(min=1, help="Validity period in days.")] = 365,
     passphrase_file: PassphraseFile = None,
@@ -288,7 +306,9 @@ def wallet_import(
         if outcome.status == "error":
             typer.echo(f"emeterai: error: {outcome.detail}", err=True)
         elif outcome.status == "duplicate":
-            typer.echo(f"{outcome.source}: {outcome.serial} already in the wallet, unchanged", err=True)
+            typer.echo(
+                f"{outcome.source}: {outcome.serial} already in the wallet, unchanged", err=True
+            )
         else:
             typer.echo(f"imported {outcome.serial}")
     typer.echo(
@@ -309,9 +329,16 @@ def wallet_list(json_out: JsonFlag = False) -> None:
         if json_out:
             _emit_json(
                 {
-                    "serial": e.serial, "value": e.value, "issuer": e.issuer, "specimen": e.specimen,
-                    "expires": e.not_after.isoformat(), "state": e.state, "file": e.used_file,
-                    "document_sha256": e.used_sha256, "output": e.output_path, "used_at": e.used_at,
+                    "serial": e.serial,
+                    "value": e.value,
+                    "issuer": e.issuer,
+                    "specimen": e.specimen,
+                    "expires": e.not_after.isoformat(),
+                    "state": e.state,
+                    "file": e.used_file,
+                    "document_sha256": e.used_sha256,
+                    "output": e.output_path,
+                    "used_at": e.used_at,
                 }
             )
         else:
@@ -326,7 +353,9 @@ def wallet_list(json_out: JsonFlag = False) -> None:
 
 
 @trust_app.command("add")
-def trust_add(pems: Annotated[list[Path], typer.Argument(help="Issuer root certificates (PEM or DER).")]) -> None:
+def trust_add(
+    pems: Annotated[list[Path], typer.Argument(help="Issuer root certificates (PEM or DER).")],
+) -> None:
     """Trust issuer roots."""
     store = _trust_store()
     for pem in pems:
@@ -336,17 +365,23 @@ def trust_add(pems: Annotated[list[Path], typer.Argument(help="Issuer root certi
             raise UsageError(f"{pem}: cannot read ({exc.strerror})") from None
         root, new = store.add(data, str(pem))
         state = "trusted" if new else "already trusted"
-        typer.echo(f"{state}: {root.name}{' (specimen)' if root.specimen else ''} {root.fingerprint}")
+        typer.echo(
+            f"{state}: {root.name}{' (specimen)' if root.specimen else ''} {root.fingerprint}"
+        )
 
 
 @trust_app.command("list")
 def trust_list(json_out: JsonFlag = False) -> None:
     """The trusted issuer roots."""
-    for root in _trust_store().list():
+    for root in _trust_store().roots():
         if json_out:
             _emit_json(
-                {"fingerprint": root.fingerprint, "name": root.name, "specimen": root.specimen,
-                 "not_after": root.not_after.isoformat()}
+                {
+                    "fingerprint": root.fingerprint,
+                    "name": root.name,
+                    "specimen": root.specimen,
+                    "not_after": root.not_after.isoformat(),
+                }
             )
         else:
             typer.echo(
@@ -356,7 +391,11 @@ def trust_list(json_out: JsonFlag = False) -> None:
 
 
 @trust_app.command("remove")
-def trust_remove(keys: Annotated[list[str], typer.Argument(help="Fingerprint (or its first 8+ hex digits) or name.")]) -> None:
+def trust_remove(
+    keys: Annotated[
+        list[str], typer.Argument(help="Fingerprint (or its first 8+ hex digits) or name.")
+    ],
+) -> None:
     """Stop trusting issuer roots."""
     store = _trust_store()
     for key in keys:
@@ -373,7 +412,9 @@ def _parse_at(value: str | None) -> tuple[float, float] | None:
     try:
         x, y = (float(v) for v in value.split(","))
     except ValueError:
-        raise UsageError(f"--at {value!r}: expected X,Y in millimetres, e.g. --at 150,230") from None
+        raise UsageError(
+            f"--at {value!r}: expected X,Y in millimetres, e.g. --at 150,230"
+        ) from None
     if x < 0 or y < 0:
         raise UsageError(f"--at {value!r}: millimetres from the top-left must not be negative")
     return x, y
@@ -415,8 +456,12 @@ def _progress(total: int) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     progress = Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
     )
     progress.start()
     progress.add_task("working", total=total)
@@ -426,19 +471,34 @@ def _progress(total: int) -> Any:
 @app.command("stamp")
 def stamp_cmd(
     pdfs: Annotated[list[Path], typer.Argument(help="PDF files (or folders of them) to stamp.")],
-    serial: Annotated[str | None, typer.Option(help="Spend this stamp instead of the next available.")] = None,
+    serial: Annotated[
+        str | None, typer.Option(help="Spend this stamp instead of the next available.")
+    ] = None,
     page: Annotated[str | None, typer.Option(help="Page number (1-based) or 'last'.")] = None,
-    at: Annotated[str | None, typer.Option(help="Stamp centre X,Y in mm from the page's top-left as read.")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="Stamp centre X,Y in mm from the page's top-left as read.")
+    ] = None,
     size: Annotated[float, typer.Option(help="Stamp size in mm.")] = 25.0,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file (one input only).")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out-dir", help="Folder for the outputs.", file_okay=False)] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Output file (one input only).")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out-dir", help="Folder for the outputs.", file_okay=False)
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Place and preview only: no signing, nothing spent.")] = False,
-    preview: Annotated[Path | None, typer.Option("--preview", help="Write a PNG of the stamped page.", dir_okay=False)] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Place and preview only: no signing, nothing spent.")
+    ] = False,
+    preview: Annotated[
+        Path | None,
+        typer.Option("--preview", help="Write a PNG of the stamped page.", dir_okay=False),
+    ] = None,
     password: Annotated[str | None, typer.Option(help="Password of encrypted input PDFs.")] = None,
     json_out: JsonFlag = False,
     jobs: Annotated[int, typer.Option(min=1, help="Worker processes (batch).")] = 1,
-    tsa: Annotated[str | None, typer.Option(help="RFC 3161 timestamp authority URL (PAdES B-T).")] = None,
+    tsa: Annotated[
+        str | None, typer.Option(help="RFC 3161 timestamp authority URL (PAdES B-T).")
+    ] = None,
     passphrase_file: PassphraseFile = None,
 ) -> None:
     """Stamp PDFs: one stamp from the wallet per document, spent only when the output is written."""
@@ -457,8 +517,11 @@ def stamp_cmd(
         raise UsageError("--preview shows one page: give one input")
     page_no = _parse_page(page)
     options = StampOptions(
-        page=page_no if page_no != -1 else None, at_mm=_parse_at(at), size_mm=size,
-        password=password, tsa_url=tsa,
+        page=page_no if page_no != -1 else None,
+        at_mm=_parse_at(at),
+        size_mm=size,
+        password=password,
+        tsa_url=tsa,
     )
     last_page = page_no == -1
     if dry_run or preview is not None:
@@ -479,9 +542,13 @@ def stamp_cmd(
     wallet = _wallet()
     recovered = wallet.recover()
     for s in recovered.released:
-        typer.echo(f"recovered stamp {s}: an interrupted run left it reserved; available again", err=True)
+        typer.echo(
+            f"recovered stamp {s}: an interrupted run left it reserved; available again", err=True
+        )
     for s in recovered.committed:
-        typer.echo(f"recovered stamp {s}: an interrupted run wrote its output; marked used", err=True)
+        typer.echo(
+            f"recovered stamp {s}: an interrupted run wrote its output; marked used", err=True
+        )
     wallet_key = wallet.unlock(passphrase(passphrase_file, "the wallet"))
 
     failed = 0
@@ -489,7 +556,9 @@ def stamp_cmd(
     try:
         for path in files:
             try:
-                result = _stamp_one(path, target(path), wallet, wallet_key, options, last_page, serial, force)
+                result = _stamp_one(
+                    path, target(path), wallet, wallet_key, options, last_page, serial, force
+                )
             except EmeteraiError as exc:
                 failed += 1
                 message = exc.message if str(path) in exc.message else f"{path}: {exc.message}"
@@ -505,11 +574,13 @@ def stamp_cmd(
             if result.placement == "fallback":
                 typer.echo(
                     f"{path}: no 'Meterai' placeholder found; stamp placed at the bottom right of "
-                    f"page {result.page}", err=True,
+                    f"page {result.page}",
+                    err=True,
                 )
             typer.echo(
                 f"stamped {path} -> {result.output}: {result.serial} on page {result.page} "
-                f"({result.placement}), +{result.bytes_added} bytes", err=True,
+                f"({result.placement}), +{result.bytes_added} bytes",
+                err=True,
             )
             if json_out:
                 _emit_json(result.to_json())
@@ -532,8 +603,14 @@ _FATAL = _fatal_errors()
 
 
 def _stamp_one(
-    path: Path, out: Path, wallet: Any, wallet_key: Any, options: Any, last_page: bool,
-    serial: str | None, force: bool,
+    path: Path,
+    out: Path,
+    wallet: Any,
+    wallet_key: Any,
+    options: Any,
+    last_page: bool,
+    serial: str | None,
+    force: bool,
 ) -> Any:
     from dataclasses import replace
 
@@ -551,7 +628,11 @@ def _page_count(data: bytes, source: str, password: str | None) -> int:
 
 
 def _stamp_dry_run(
-    files: list[Path], options: Any, last_page: bool, preview: Path | None, json_out: bool,
+    files: list[Path],
+    options: Any,
+    last_page: bool,
+    preview: Path | None,
+    json_out: bool,
     serial: str | None,
 ) -> None:
     from dataclasses import replace
@@ -576,11 +657,18 @@ def _stamp_dry_run(
             p = analysis.placement
             if preview is not None:
                 picture = picture_for(
-                    analysis, shown_serial, entry.value if entry else 10000,
-                    entry.issuer if entry else "preview", entry.specimen if entry else True,
+                    analysis,
+                    shown_serial,
+                    entry.value if entry else 10000,
+                    entry.issuer if entry else "preview",
+                    entry.specimen if entry else True,
                     options.size_mm,
                 )
-                _write_new_file(preview, preview_png(data, analysis, picture, password=options.password), force=True)
+                _write_new_file(
+                    preview,
+                    preview_png(data, analysis, picture, password=options.password),
+                    force=True,
+                )
                 typer.echo(f"wrote preview {preview}", err=True)
         except EmeteraiError as exc:
             failed += 1
@@ -588,15 +676,23 @@ def _stamp_dry_run(
             continue
         typer.echo(
             f"{path}: would stamp page {p.page_index + 1} at {p.center_mm[0]:.1f},{p.center_mm[1]:.1f} mm "
-            f"({p.method}); nothing spent", err=True,
+            f"({p.method}); nothing spent",
+            err=True,
         )
         if json_out:
-            _emit_json({
-                "file": str(path), "output": None, "serial": None, "page": p.page_index + 1,
-                "rect_pt": [round(v, 2) for v in (p.rect.x0, p.rect.y0, p.rect.x1, p.rect.y1)],
-                "placement": p.method, "document_sha256": analysis.document_sha256,
-                "bytes_added": 0, "dry_run": True,
-            })
+            _emit_json(
+                {
+                    "file": str(path),
+                    "output": None,
+                    "serial": None,
+                    "page": p.page_index + 1,
+                    "rect_pt": [round(v, 2) for v in (p.rect.x0, p.rect.y0, p.rect.x1, p.rect.y1)],
+                    "placement": p.method,
+                    "document_sha256": analysis.document_sha256,
+                    "bytes_added": 0,
+                    "dry_run": True,
+                }
+            )
     if failed:
         raise typer.Exit(1)
 
@@ -607,12 +703,20 @@ def _stamp_dry_run(
 @app.command("verify")
 def verify_cmd(
     pdfs: Annotated[list[Path], typer.Argument(help="PDF files (or folders of them) to verify.")],
-    trust: Annotated[list[Path] | None, typer.Option("--trust", help="Also trust this issuer root (PEM).")] = None,
-    crl: Annotated[Path | None, typer.Option(help="The issuer's CRL: revoked serials are invalid.")] = None,
-    ledger: Annotated[str | None, typer.Option(help="Ledger (SQLite path) recording serial -> document.")] = None,
+    trust: Annotated[
+        list[Path] | None, typer.Option("--trust", help="Also trust this issuer root (PEM).")
+    ] = None,
+    crl: Annotated[
+        Path | None, typer.Option(help="The issuer's CRL: revoked serials are invalid.")
+    ] = None,
+    ledger: Annotated[
+        str | None, typer.Option(help="Ledger (SQLite path) recording serial -> document.")
+    ] = None,
     password: Annotated[str | None, typer.Option(help="Password of encrypted PDFs.")] = None,
     json_out: JsonFlag = False,
-    jobs: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: CPUs).")] = None,
+    jobs: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: CPUs).")
+    ] = None,
 ) -> None:
     """Verify stamped PDFs offline: genuine, unmodified, shown, not revoked, not reused."""
     from emeterai import batch
@@ -632,7 +736,8 @@ def verify_cmd(
     if not roots:
         typer.echo(
             "emeterai: warning: no trusted issuer roots (emeterai trust add, or --trust): "
-            "every stamp will be untrusted-issuer", err=True,
+            "every stamp will be untrusted-issuer",
+            err=True,
         )
     crl_data = None
     if crl is not None:
@@ -645,15 +750,20 @@ def verify_cmd(
     counts = {"valid": 0, "invalid": 0}
     progress = _progress(len(files))
     try:
-        for result in batch.verify_files(files, roots, crl_data, password, jobs or os.cpu_count() or 1):
+        for result in batch.verify_files(
+            files, roots, crl_data, password, jobs or os.cpu_count() or 1
+        ):
             if the_ledger is not None:
                 try:
                     result = apply_ledger(result, the_ledger)
                 except EmeteraiError as exc:
                     from emeterai.verify import Problem, VerifyResult
 
-                    result = VerifyResult(result.file, result.stamps, result.file_problems + (
-                        Problem("ledger-unavailable", exc.message),))
+                    result = VerifyResult(
+                        result.file,
+                        result.stamps,
+                        result.file_problems + (Problem("ledger-unavailable", exc.message),),
+                    )
             counts["valid" if result.valid else "invalid"] += 1
             if progress is not None:
                 progress.advance(progress.task_ids[0])
@@ -663,7 +773,9 @@ def verify_cmd(
     finally:
         if progress is not None:
             progress.stop()
-    typer.echo(f"{len(files)} file(s): {counts['valid']} valid, {counts['invalid']} invalid", err=True)
+    typer.echo(
+        f"{len(files)} file(s): {counts['valid']} valid, {counts['invalid']} invalid", err=True
+    )
     if counts["invalid"]:
         raise typer.Exit(1)
 
@@ -695,13 +807,19 @@ def ledger_reused(ledger: LedgerOpt, json_out: JsonFlag = False) -> None:
     groups = open_ledger(ledger).reused()
     for group in groups:
         if json_out:
-            _emit_json({
-                "serial": group[0].serial,
-                "documents": [
-                    {"document_sha256": s.document_sha256, "file": s.file, "first_seen": s.first_seen}
-                    for s in group
-                ],
-            })
+            _emit_json(
+                {
+                    "serial": group[0].serial,
+                    "documents": [
+                        {
+                            "document_sha256": s.document_sha256,
+                            "file": s.file,
+                            "first_seen": s.first_seen,
+                        }
+                        for s in group
+                    ],
+                }
+            )
         else:
             typer.echo(f"{group[0].serial} on {len(group)} documents:")
             for s in group:
@@ -717,9 +835,17 @@ def ledger_stats(ledger: LedgerOpt, json_out: JsonFlag = False) -> None:
 
     stats = open_ledger(ledger).stats()
     if json_out:
-        _emit_json({"serials": stats.serials, "documents": stats.documents, "reused_serials": stats.reused_serials})
+        _emit_json(
+            {
+                "serials": stats.serials,
+                "documents": stats.documents,
+                "reused_serials": stats.reused_serials,
+            }
+        )
     else:
-        typer.echo(f"{stats.serials} serial(s), {stats.documents} document(s), {stats.reused_serials} reused serial(s)")
+        typer.echo(
+            f"{stats.serials} serial(s), {stats.documents} document(s), {stats.reused_serials} reused serial(s)"
+        )
 
 
 # -- demo -------------------------------------------------------------------------------------
@@ -734,7 +860,10 @@ def demo_cmd() -> None:
     typer.echo(f"stamped: {result.output}")
     verdict = "VALID" if result.verify.valid else "INVALID"
     stamp = result.verify.stamps[0] if result.verify.stamps else None
-    typer.echo(f"verdict: {verdict}" + (f" ({stamp.serial}, Rp{stamp.value}, {stamp.issuer}, SPESIMEN)" if stamp else ""))
+    typer.echo(
+        f"verdict: {verdict}"
+        + (f" ({stamp.serial}, Rp{stamp.value}, {stamp.issuer}, SPESIMEN)" if stamp else "")
+    )
     if not result.verify.valid:
         raise typer.Exit(1)
 

@@ -36,7 +36,9 @@ def run_demo(log: Callable[[str], None], workdir: Path | None = None) -> DemoRes
     from emeterai.wallet import Wallet
 
     home = workdir or Path(tempfile.mkdtemp(prefix="emeterai-demo-"))
-    issuer = Issuer.create(home / "issuer", DEMO_PASSPHRASE, name="emeterai Demo Issuer", specimen=True)
+    issuer = Issuer.create(
+        home / "issuer", DEMO_PASSPHRASE, name="emeterai Demo Issuer", specimen=True
+    )
     log(f"1. specimen issuer created in {home / 'issuer'} (serial prefix {issuer.info.prefix})")
     stamps = issuer.issue(3, DEMO_PASSPHRASE)
     log(f"2. bought 3 stamps: {', '.join(s.serial for s in stamps)}")

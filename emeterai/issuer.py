@@ -88,9 +88,7 @@ class Issuer:
         self.directory = directory
         meta_path = directory / "issuer.json"
         if not meta_path.exists():
-            raise IssuerError(
-                f"no issuer in {directory}: run 'emeterai issuer init' first"
-            )
+            raise IssuerError(f"no issuer in {directory}: run 'emeterai issuer init' first")
         meta = json.loads(meta_path.read_text())
         self.root = x509.load_pem_x509_certificate((directory / "root.pem").read_bytes())
         self.info = IssuerInfo(
@@ -137,9 +135,15 @@ class Issuer:
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=False, content_commitment=False, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                    crl_sign=True, encipher_only=False, decipher_only=False,
+                    digital_signature=False,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
@@ -223,8 +227,13 @@ class Issuer:
                     try:
                         db.execute(
                             "INSERT INTO issued VALUES (?, ?, ?, ?, ?)",
-                            (serial, str(cert_serial), value, not_after.isoformat(),
-                             now.isoformat()),
+                            (
+                                serial,
+                                str(cert_serial),
+                                value,
+                                not_after.isoformat(),
+                                now.isoformat(),
+                            ),
                         )
                         break
                     except sqlite3.IntegrityError:
@@ -270,9 +279,15 @@ class Issuer:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, content_commitment=True, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                    crl_sign=False, encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    content_commitment=True,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )

@@ -119,7 +119,9 @@ Ledger = SqliteLedger
 def open_ledger(location: str) -> Ledger:
     """A ledger from a path (SQLite); PostgreSQL URLs are not supported yet."""
     if location.startswith(("postgresql://", "postgres://")):
-        raise LedgerError(f"ledger {location}: PostgreSQL ledgers are not supported in this version")
+        raise LedgerError(
+            f"ledger {location}: PostgreSQL ledgers are not supported in this version"
+        )
     path = Path(location).expanduser()
     if path.is_dir():
         raise LedgerError(f"ledger {location}: is a folder; give a file path for the SQLite ledger")
@@ -133,9 +135,14 @@ def apply(result: VerifyResult, ledger: Ledger) -> VerifyResult:
             continue
         first = ledger.record(stamp.serial, stamp.document_sha256, result.file)
         if first.document_sha256 != stamp.document_sha256:
-            result = result.with_problems(i, [Problem(
-                SERIAL_REUSED,
-                f"serial {stamp.serial} was first seen on {first.file} (a different document) at "
-                f"{first.first_seen}",
-            )])
+            result = result.with_problems(
+                i,
+                [
+                    Problem(
+                        SERIAL_REUSED,
+                        f"serial {stamp.serial} was first seen on {first.file} (a different document) at "
+                        f"{first.first_seen}",
+                    )
+                ],
+            )
     return result

@@ -40,7 +40,9 @@ class Box:
         return self.y1 - self.y0
 
     def overlaps(self, other: Box) -> bool:
-        return self.x0 < other.x1 and other.x0 < self.x1 and self.y0 < other.y1 and other.y0 < self.y1
+        return (
+            self.x0 < other.x1 and other.x0 < self.x1 and self.y0 < other.y1 and other.y0 < self.y1
+        )
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,10 @@ def page_geometry(page: Any) -> PageGeometry:
     except (TypeError, ValueError, KeyError) as exc:
         raise PdfError(f"page has no usable MediaBox ({exc})") from exc
     visible = Box(
-        max(media.x0, crop.x0), max(media.y0, crop.y0), min(media.x1, crop.x1), min(media.y1, crop.y1)
+        max(media.x0, crop.x0),
+        max(media.y0, crop.y0),
+        min(media.x1, crop.x1),
+        min(media.y1, crop.y1),
     )
     if visible.width <= 0 or visible.height <= 0:
         visible = media
@@ -119,9 +124,12 @@ def page_geometry(page: Any) -> PageGeometry:
 
 def _mult(m: list[float], n: list[float]) -> list[float]:
     return [
-        m[0] * n[0] + m[1] * n[2], m[0] * n[1] + m[1] * n[3],
-        m[2] * n[0] + m[3] * n[2], m[2] * n[1] + m[3] * n[3],
-        m[4] * n[0] + m[5] * n[2] + n[4], m[4] * n[1] + m[5] * n[3] + n[5],
+        m[0] * n[0] + m[1] * n[2],
+        m[0] * n[1] + m[1] * n[3],
+        m[2] * n[0] + m[3] * n[2],
+        m[2] * n[1] + m[3] * n[3],
+        m[4] * n[0] + m[5] * n[2] + n[4],
+        m[4] * n[1] + m[5] * n[3] + n[5],
     ]
 
 

@@ -24,8 +24,20 @@ QR_DIGEST_HEX = 16
 MAGENTA = (0.80, 0.0, 0.45)
 PINK = (0.99, 0.89, 0.94)
 
-_ONES = ["", "SATU", "DUA", "TIGA", "EMPAT", "LIMA", "ENAM", "TUJUH", "DELAPAN", "SEMBILAN",
-         "SEPULUH", "SEBELAS"]
+_ONES = [
+    "",
+    "SATU",
+    "DUA",
+    "TIGA",
+    "EMPAT",
+    "LIMA",
+    "ENAM",
+    "TUJUH",
+    "DELAPAN",
+    "SEMBILAN",
+    "SEPULUH",
+    "SEBELAS",
+]
 
 
 def qr_payload(serial: str, document_sha256: str) -> str:
@@ -56,7 +68,12 @@ def rupiah_words(value: int) -> str:
             return f"{_ONES[n // 100]} RATUS {words(n % 100)}".strip()
         if n < 2000:
             return f"SERIBU {words(n - 1000)}".strip()
-        for size, name in ((10**12, "TRILIUN"), (10**9, "MILIAR"), (10**6, "JUTA"), (10**3, "RIBU")):
+        for size, name in (
+            (10**12, "TRILIUN"),
+            (10**9, "MILIAR"),
+            (10**6, "JUTA"),
+            (10**3, "RIBU"),
+        ):
             if n >= size:
                 return f"{words(n // size)} {name} {words(n % size)}".strip()
         raise AssertionError(n)

@@ -46,7 +46,7 @@ class _DocumentDigest(CMSAttributeProvider):
         return core.OctetString(self.digest)
 
 
-class _StampSigner(signers.SimpleSigner):  # type: ignore[misc]
+class _StampSigner(signers.SimpleSigner):
     """A SimpleSigner that adds the original document's digest as a signed attribute."""
 
     def __init__(self, *args: Any, document_digest: bytes, **kwargs: Any) -> None:
@@ -58,7 +58,7 @@ class _StampSigner(signers.SimpleSigner):  # type: ignore[misc]
         yield _DocumentDigest(self._document_digest)
 
 
-class _PdfPageBytes(content.PdfContent):  # type: ignore[misc]
+class _PdfPageBytes(content.PdfContent):
     """pyHanko's ImportedPdfPage, but from bytes in memory rather than a file name."""
 
     def __init__(self, pdf: bytes) -> None:
@@ -146,7 +146,7 @@ def sign(
         new_field_spec=fields.SigFieldSpec(
             options.field_name,
             on_page=options.page_index,
-            box=tuple(round(v, 3) for v in options.rect),
+            box=tuple(round(v, 3) for v in options.rect),  # type: ignore[arg-type]  # floats keep the exact place
         ),
     )
     out = io.BytesIO()
@@ -156,4 +156,3 @@ def sign(
         bytes_reserved=RESERVED_WITH_TIMESTAMP if timestamper else RESERVED_PLAIN,
     )
     return out.getvalue()
-

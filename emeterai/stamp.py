@@ -85,8 +85,16 @@ def _reader(data: bytes, source: str, password: str | None) -> Any:
         pages = list(reader.pages)
     except PdfError:
         raise
-    except (PdfReadError, ValueError, TypeError, KeyError, IndexError, AttributeError,
-            RecursionError, NotImplementedError) as exc:
+    except (
+        PdfReadError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        RecursionError,
+        NotImplementedError,
+    ) as exc:
         raise PdfError(f"{source}: cannot read the PDF ({_short(exc)})") from exc
     if not pages:
         raise PdfError(f"{source}: the PDF has no pages")
@@ -120,12 +128,18 @@ def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
     )
 
 
-def picture_for(analysis: Analysis, serial: str, value: int, issuer: str, specimen: bool,
-                size_mm: float) -> bytes:
+def picture_for(
+    analysis: Analysis, serial: str, value: int, issuer: str, specimen: bool, size_mm: float
+) -> bytes:
     from emeterai.render import render
 
     return render(
-        serial, value, issuer, analysis.document_sha256, specimen=specimen, size_mm=size_mm,
+        serial,
+        value,
+        issuer,
+        analysis.document_sha256,
+        specimen=specimen,
+        size_mm=size_mm,
         rotation=analysis.placement.rotation,
     ).pdf
 
@@ -169,8 +183,9 @@ def stamp_file(
     try:
         stamp = wallet.stamp_key(reservation.serial, wallet_key)
         info = stamp_info(stamp.certificate)
-        picture = picture_for(analysis, stamp.serial, info.value, info.issuer_name, info.specimen,
-                              options.size_mm)
+        picture = picture_for(
+            analysis, stamp.serial, info.value, info.issuer_name, info.specimen, options.size_mm
+        )
         rect = analysis.placement.rect
         from emeterai.sign import SignOptions, sign
 
@@ -189,10 +204,16 @@ def stamp_file(
             ),
         )
         if not signed.startswith(data):
-            raise SigningError(f"{source}: internal check failed: the output does not extend the input")
+            raise SigningError(
+                f"{source}: internal check failed: the output does not extend the input"
+            )
         wallet.mark_written(
-            reservation, str(source), analysis.document_sha256, str(output.absolute()),
-            str(tmp.absolute()), hashlib.sha256(signed).hexdigest(),
+            reservation,
+            str(source),
+            analysis.document_sha256,
+            str(output.absolute()),
+            str(tmp.absolute()),
+            hashlib.sha256(signed).hexdigest(),
         )
         write_temp(output, signed, tmp=tmp)
         publish(tmp, output, overwrite=force)
@@ -215,7 +236,12 @@ def stamp_file(
         output=str(output),
         serial=reservation.serial,
         page=p.page_index + 1,
-        rect_pt=(round(p.rect.x0, 2), round(p.rect.y0, 2), round(p.rect.x1, 2), round(p.rect.y1, 2)),
+        rect_pt=(
+            round(p.rect.x0, 2),
+            round(p.rect.y0, 2),
+            round(p.rect.x1, 2),
+            round(p.rect.y1, 2),
+        ),
         placement=p.method,
         document_sha256=analysis.document_sha256,
         bytes_added=len(signed) - len(data),
@@ -223,8 +249,9 @@ def stamp_file(
     )
 
 
-def preview_png(data: bytes, analysis: Analysis, picture_pdf: bytes, dpi: int = 100,
-                password: str | None = None) -> bytes:
+def preview_png(
+    data: bytes, analysis: Analysis, picture_pdf: bytes, dpi: int = 100, password: str | None = None
+) -> bytes:
     """PNG of the stamped page, made without signing: the picture is merged in a throwaway copy."""
     import pypdf
     import pypdfium2 as pdfium

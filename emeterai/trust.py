@@ -12,7 +12,13 @@ from pathlib import Path
 from cryptography import x509
 
 from emeterai.errors import TrustError
-from emeterai.x509util import fingerprint, is_specimen, load_certificates, subject_display_name, to_pem
+from emeterai.x509util import (
+    fingerprint,
+    is_specimen,
+    load_certificates,
+    subject_display_name,
+    to_pem,
+)
 
 
 @dataclass(frozen=True)
@@ -67,22 +73,23 @@ class TrustStore:
         path.write_bytes(to_pem(cert))
         return root, True
 
-    def list(self) -> list[TrustedRoot]:
+    def roots(self) -> list[TrustedRoot]:
         if not self.directory.is_dir():
             return []
-        roots = []
+        roots: list[TrustedRoot] = []
         for path in sorted(self.directory.glob("*.pem")):
             roots.extend(_describe(c) for c in load_certificates(path.read_bytes()))
         return roots
 
     def certificates(self) -> list[x509.Certificate]:
-        return [r.certificate for r in self.list()]
+        return [r.certificate for r in self.roots()]
 
     def remove(self, key: str) -> TrustedRoot:
         """Remove the root whose fingerprint starts with ``key`` or whose name is ``key``."""
         key_l = key.lower().replace(":", "")
         matches = [
-            r for r in self.list()
+            r
+            for r in self.roots()
             if (len(key_l) >= 8 and r.fingerprint.startswith(key_l)) or r.name == key
         ]
         if not matches:

@@ -15,7 +15,7 @@ import datetime as dt
 import io
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cryptography import x509
@@ -99,15 +99,21 @@ class VerifyResult:
     def with_problems(self, stamp_index: int, extra: list[Problem]) -> VerifyResult:
         stamps = list(self.stamps)
         s = stamps[stamp_index]
-        stamps[stamp_index] = StampReport(
-            **{**s.__dict__, "problems": s.problems + tuple(extra)}  # type: ignore[arg-type]
-        )
+        stamps[stamp_index] = replace(s, problems=s.problems + tuple(extra))
         return VerifyResult(self.file, tuple(stamps), self.file_problems)
 
     def to_json(self) -> dict[str, Any]:
         first = self.stamps[0] if self.stamps else None
         out: dict[str, Any] = {"file": self.file, "valid": self.valid}
-        for key in ("serial", "value", "issuer", "specimen", "stamped_at", "document_sha256", "page"):
+        for key in (
+            "serial",
+            "value",
+            "issuer",
+            "specimen",
+            "stamped_at",
+            "document_sha256",
+            "page",
+        ):
             out[key] = getattr(first, key) if first else None
         out["problems"] = [p.to_json() for p in self.problems]
         out["stamps"] = [s.to_json() for s in self.stamps]
@@ -145,7 +151,9 @@ def _diff_policy() -> Any:
             DSSCompareRule().as_qualified(lta),
             MetadataUpdateRule().as_qualified(lta),
         ],
-        form_rule=FormUpdatingRule(field_rules=[SigFieldCreationRule(), SigFieldModificationRule()]),
+        form_rule=FormUpdatingRule(
+            field_rules=[SigFieldCreationRule(), SigFieldModificationRule()]
+        ),
     )
 
 
@@ -186,7 +194,9 @@ class Verifier:
         from pyhanko_certvalidator import ValidationContext
 
         return ValidationContext(
-            trust_roots=self._roots_asn1, allow_fetching=False, moment=moment,
+            trust_roots=self._roots_asn1,
+            allow_fetching=False,
+            moment=moment,
             revocation_mode="soft-fail",
         )
 
@@ -195,7 +205,9 @@ class Verifier:
         try:
             return self._verify(data, source, password)
         except RecursionError:
-            return VerifyResult(source, (), (Problem(UNREADABLE, "object structure nested too deeply"),))
+            return VerifyResult(
+                source, (), (Problem(UNREADABLE, "object structure nested too deeply"),)
+            )
 
     def _verify(self, data: bytes, source: str, password: str | None) -> VerifyResult:
         from pyhanko.pdf_utils.reader import PdfFileReader
@@ -215,7 +227,9 @@ class Verifier:
                     )
             embedded = list(reader.embedded_signatures)
         except Exception as exc:
-            return VerifyResult(source, (), (Problem(UNREADABLE, f"cannot read the PDF ({_short(exc)})"),))
+            return VerifyResult(
+                source, (), (Problem(UNREADABLE, f"cannot read the PDF ({_short(exc)})"),)
+            )
 
         stamps = []
         for emb in embedded:
@@ -226,8 +240,16 @@ class Verifier:
             except Exception as exc:  # a hostile structure in one signature
                 log.debug("stamp check failed", exc_info=True)
                 stamps.append(
-                    StampReport(None, None, None, None, None, None, None,
-                                (Problem(SIGNATURE_INVALID, f"cannot check the stamp ({_short(exc)})"),))
+                    StampReport(
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        (Problem(SIGNATURE_INVALID, f"cannot check the stamp ({_short(exc)})"),),
+                    )
                 )
         if not stamps:
             detail = "no e-meterai signature in the document"
@@ -245,17 +267,21 @@ class Verifier:
             info = stamp_info(cert)
         except ValueError as exc:
             info = None
-            problems.append(Problem(UNTRUSTED_ISSUER, f"the signing certificate is not a stamp: {exc}"))
+            problems.append(
+                Problem(UNTRUSTED_ISSUER, f"the signing certificate is not a stamp: {exc}")
+            )
         cert_serial = info.serial if info else None
 
         stamped_at = _signing_time(emb)
         moment = stamped_at or dt.datetime.now(dt.UTC)
         if info is not None and not (info.not_before <= moment <= info.not_after):
-            problems.append(Problem(
-                STAMP_EXPIRED,
-                f"stamped at {moment:%Y-%m-%d %H:%M} UTC, outside the stamp's validity "
-                f"{info.not_before:%Y-%m-%d} to {info.not_after:%Y-%m-%d}",
-            ))
+            problems.append(
+                Problem(
+                    STAMP_EXPIRED,
+                    f"stamped at {moment:%Y-%m-%d %H:%M} UTC, outside the stamp's validity "
+                    f"{info.not_before:%Y-%m-%d} to {info.not_after:%Y-%m-%d}",
+                )
+            )
             moment = min(max(moment, info.not_before), info.not_after)
 
         status = self._validate(emb, moment)
@@ -264,12 +290,17 @@ class Verifier:
             problems.append(Problem(SIGNATURE_INVALID, "the signature could not be validated"))
         else:
             if not (status.intact and status.valid):
-                problems.append(Problem(SIGNATURE_INVALID, "the signature does not match the signed bytes"))
+                problems.append(
+                    Problem(SIGNATURE_INVALID, "the signature does not match the signed bytes")
+                )
             if not status.trusted:
                 issuer = info.issuer_name if info else cert.issuer.rfc4514_string()
-                problems.append(Problem(
-                    UNTRUSTED_ISSUER, f"the stamp certificate from {issuer!r} does not chain to a trusted issuer root"
-                ))
+                problems.append(
+                    Problem(
+                        UNTRUSTED_ISSUER,
+                        f"the stamp certificate from {issuer!r} does not chain to a trusted issuer root",
+                    )
+                )
             problems.extend(_coverage_problems(status))
             genuine = bool(status.intact and status.valid and status.trusted)
             tst = getattr(status, "timestamp_validity", None)
@@ -288,7 +319,12 @@ class Verifier:
 
         digest = _document_digest(emb)
         if digest is None:
-            problems.append(Problem(SIGNATURE_INVALID, "the signature does not record the original document's digest"))
+            problems.append(
+                Problem(
+                    SIGNATURE_INVALID,
+                    "the signature does not record the original document's digest",
+                )
+            )
         widget = _widget(emb)
         page_index = _page_index(reader, emb, widget)
         if cert_serial is not None:
@@ -327,14 +363,18 @@ def _coverage_problems(status: Any) -> list[Problem]:
     problems = []
     coverage = status.coverage
     if coverage is None or coverage < SignatureCoverageLevel.ENTIRE_REVISION:
-        problems.append(Problem(SIGNATURE_INVALID, "the signature does not cover its whole revision"))
+        problems.append(
+            Problem(SIGNATURE_INVALID, "the signature does not cover its whole revision")
+        )
     elif coverage != SignatureCoverageLevel.ENTIRE_FILE:
         level = status.modification_level
         if level is None or level > ModificationLevel.FORM_FILLING or status.docmdp_ok is False:
-            problems.append(Problem(
-                MODIFIED_AFTER_STAMP,
-                "the document was changed after stamping beyond signatures and metadata",
-            ))
+            problems.append(
+                Problem(
+                    MODIFIED_AFTER_STAMP,
+                    "the document was changed after stamping beyond signatures and metadata",
+                )
+            )
     return problems
 
 
@@ -383,7 +423,7 @@ def _signing_time(emb: Any) -> dt.datetime | None:
         return None
     if t is None:
         return None
-    return t.astimezone(dt.UTC) if t.tzinfo else t.replace(tzinfo=dt.UTC)  # type: ignore[no-any-return]
+    return t.astimezone(dt.UTC) if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 def _document_digest(emb: Any) -> str | None:
@@ -410,7 +450,9 @@ def _widget(emb: Any) -> Any:
     return field
 
 
-def _appearance_content(widget: Any, depth: int = 0, budget: list[int] | None = None) -> list[bytes]:
+def _appearance_content(
+    widget: Any, depth: int = 0, budget: list[int] | None = None
+) -> list[bytes]:
     """Decoded content of the widget's normal appearance and the forms it draws."""
     budget = budget if budget is not None else [8 * 1024 * 1024]
     ap = widget.get("/AP")
@@ -502,21 +544,30 @@ def _serial_problems(emb: Any, widget: Any, cert_serial: str, digest: str | None
     m = _REASON.match(reason)
     if not m or serials.normalize(m.group(1)) != cert_serial:
         shown = m.group(1) if m else "none"
-        problems.append(Problem(
-            SERIAL_MISMATCH, f"the signature's /Reason names serial {shown}, the certificate {cert_serial}"
-        ))
+        problems.append(
+            Problem(
+                SERIAL_MISMATCH,
+                f"the signature's /Reason names serial {shown}, the certificate {cert_serial}",
+            )
+        )
     contents = _appearance_content(widget)
     text = _shown_text(contents)
     shown_serials = {s.decode() for s in _SERIALISH.findall(text)}
     if shown_serials != {cert_serial}:
         listed = ", ".join(sorted(shown_serials)) or "none"
-        problems.append(Problem(
-            SERIAL_MISMATCH, f"the stamp picture shows serial {listed}, the certificate {cert_serial}"
-        ))
+        problems.append(
+            Problem(
+                SERIAL_MISMATCH,
+                f"the stamp picture shows serial {listed}, the certificate {cert_serial}",
+            )
+        )
     if digest is not None and not _qr_matches(contents, qr_payload(cert_serial, digest)):
-        problems.append(Problem(
-            SERIAL_MISMATCH, f"the stamp's QR code does not encode serial {cert_serial} and this document"
-        ))
+        problems.append(
+            Problem(
+                SERIAL_MISMATCH,
+                f"the stamp's QR code does not encode serial {cert_serial} and this document",
+            )
+        )
     return problems
 
 
@@ -550,7 +601,8 @@ def _page_index(reader: Any, emb: Any, widget: Any) -> int | None:
             return i
         for annot in page.get("/Annots", []) or []:
             if annot.get_object() is widget or (
-                widget_ref is not None and getattr(annot, "idnum", None) == getattr(widget_ref, "idnum", -1)
+                widget_ref is not None
+                and getattr(annot, "idnum", None) == getattr(widget_ref, "idnum", -1)
             ):
                 return i
     return None
@@ -595,13 +647,19 @@ def _shown_problems(reader: Any, widget: Any, page_index: int | None) -> list[Pr
     except Exception:
         return problem("the stamp or its page has no usable rectangle")
     visible = Box(
-        max(min(mx0, mx1), min(cx0, cx1)), max(min(my0, my1), min(cy0, cy1)),
-        min(max(mx0, mx1), max(cx0, cx1)), min(max(my0, my1), max(cy0, cy1)),
+        max(min(mx0, mx1), min(cx0, cx1)),
+        max(min(my0, my1), min(cy0, cy1)),
+        min(max(mx0, mx1), max(cx0, cx1)),
+        min(max(my0, my1), max(cy0, cy1)),
     )
     if rect.width < MIN_SHOWN_MM * MM or rect.height < MIN_SHOWN_MM * MM:
         return problem(f"the stamp is drawn smaller than {MIN_SHOWN_MM:g} mm")
     tol = 0.5
-    if (rect.x0 < visible.x0 - tol or rect.y0 < visible.y0 - tol or rect.x1 > visible.x1 + tol
-            or rect.y1 > visible.y1 + tol):
+    if (
+        rect.x0 < visible.x0 - tol
+        or rect.y0 < visible.y0 - tol
+        or rect.x1 > visible.x1 + tol
+        or rect.y1 > visible.y1 + tol
+    ):
         return problem("the stamp lies (partly) outside the visible page")
     return []

@@ -147,9 +147,7 @@ def _load_p12(data: bytes, passphrase: str, source: str) -> pkcs12.PKCS12KeyAndC
     try:
         bundle = pkcs12.load_pkcs12(data, passphrase.encode())
     except ValueError as exc:
-        raise PassphraseError(
-            f"{source}: wrong passphrase, or not a PKCS#12 stamp file"
-        ) from exc
+        raise PassphraseError(f"{source}: wrong passphrase, or not a PKCS#12 stamp file") from exc
     if bundle.key is None or bundle.cert is None:
         raise StampFileError(f"{source}: the stamp file holds no key or no certificate")
     return bundle
@@ -183,7 +181,9 @@ def check_stamp_file(
     except SerialError as exc:
         raise StampFileError(f"{source}: malformed serial {info.serial!r}: {exc}") from exc
     if now < info.not_before:
-        raise StampFileError(f"{source}: stamp {serial} is not valid before {info.not_before:%Y-%m-%d}")
+        raise StampFileError(
+            f"{source}: stamp {serial} is not valid before {info.not_before:%Y-%m-%d}"
+        )
     if now > info.not_after:
         raise StampFileError(f"{source}: stamp {serial} expired on {info.not_after:%Y-%m-%d}")
 
@@ -203,7 +203,9 @@ def check_stamp_file(
                 "--allow-untrusted)"
             )
         if not any(issued_by(c) for c in chain):
-            raise StampFileError(f"{source}: stamp {serial} is not signed by any certificate in its chain")
+            raise StampFileError(
+                f"{source}: stamp {serial} is not signed by any certificate in its chain"
+            )
     return StampKey(serial, key, cert, chain), trusted
 
 
@@ -269,7 +271,9 @@ class Wallet:
             row = db.execute("SELECT value FROM meta WHERE key = 'wallet_key'").fetchone()
             if row is None:
                 if not create:
-                    raise WalletError("the wallet is empty: import stamps with 'emeterai wallet import'")
+                    raise WalletError(
+                        "the wallet is empty: import stamps with 'emeterai wallet import'"
+                    )
                 if not passphrase:
                     raise PassphraseError("the wallet needs a non-empty passphrase")
                 salt = secrets.token_bytes(16)
@@ -277,8 +281,10 @@ class Wallet:
                 kek = AESGCM(self._kdf(passphrase, salt))
                 nonce = secrets.token_bytes(12)
                 record = {
-                    "salt": salt.hex(), "nonce": nonce.hex(),
-                    "wrapped": kek.encrypt(nonce, key, b"emeterai wallet").hex(), **_SCRYPT,
+                    "salt": salt.hex(),
+                    "nonce": nonce.hex(),
+                    "wrapped": kek.encrypt(nonce, key, b"emeterai wallet").hex(),
+                    **_SCRYPT,
                 }
                 db.execute("INSERT INTO meta VALUES ('wallet_key', ?)", (json.dumps(record),))
                 return WalletKey(key)
@@ -307,7 +313,9 @@ class Wallet:
         outcomes: list[ImportOutcome] = []
         for source, data in files:
             try:
-                stamp, _ = check_stamp_file(data, passphrase, source, trust_roots, allow_untrusted, now)
+                stamp, _ = check_stamp_file(
+                    data, passphrase, source, trust_roots, allow_untrusted, now
+                )
             except (StampFileError, PassphraseError) as exc:
                 outcomes.append(ImportOutcome(source, None, "error", exc.message))
                 continue
@@ -319,7 +327,9 @@ class Wallet:
         with self._tx() as db:
             for source, stamp in checked:
                 if db.execute("SELECT 1 FROM stamps WHERE serial = ?", (stamp.serial,)).fetchone():
-                    outcomes.append(ImportOutcome(source, stamp.serial, "duplicate", "already in the wallet"))
+                    outcomes.append(
+                        ImportOutcome(source, stamp.serial, "duplicate", "already in the wallet")
+                    )
                     continue
                 info = stamp_info(stamp.certificate)
                 der = stamp.key.private_bytes(
@@ -331,11 +341,16 @@ class Wallet:
                     "INSERT INTO stamps (serial, value, issuer, specimen, not_before, not_after,"
                     " cert, chain, wrapped_key, imported_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (
-                        stamp.serial, info.value, info.issuer_name, int(info.specimen),
-                        info.not_before.isoformat(), info.not_after.isoformat(),
+                        stamp.serial,
+                        info.value,
+                        info.issuer_name,
+                        int(info.specimen),
+                        info.not_before.isoformat(),
+                        info.not_after.isoformat(),
                         stamp.certificate.public_bytes(serialization.Encoding.DER),
                         b"".join(c.public_bytes(serialization.Encoding.PEM) for c in stamp.chain),
-                        wallet_key.wrap(stamp.serial, der), imported_at,
+                        wallet_key.wrap(stamp.serial, der),
+                        imported_at,
                     ),
                 )
                 outcomes.append(ImportOutcome(source, stamp.serial, "imported"))
@@ -352,9 +367,16 @@ class Wallet:
             db.close()
         return [
             WalletEntry(
-                serial=r[0], value=r[1], issuer=r[2], specimen=bool(r[3]),
-                not_after=dt.datetime.fromisoformat(r[4]), state=r[5], used_file=r[6],
-                used_sha256=r[7], used_at=r[8], output_path=r[9] if r[5] == "used" else None,
+                serial=r[0],
+                value=r[1],
+                issuer=r[2],
+                specimen=bool(r[3]),
+                not_after=dt.datetime.fromisoformat(r[4]),
+                state=r[5],
+                used_file=r[6],
+                used_sha256=r[7],
+                used_at=r[8],
+                output_path=r[9] if r[5] == "used" else None,
             )
             for r in rows
         ]
@@ -419,14 +441,18 @@ class Wallet:
         chain = tuple(x509.load_pem_x509_certificates(row[1])) if row[1] else ()
         return StampKey(serial, key, cert, chain)
 
-    def _update_reserved(self, reservation: Reservation, sql: str, args: tuple[object, ...]) -> None:
+    def _update_reserved(
+        self, reservation: Reservation, sql: str, args: tuple[object, ...]
+    ) -> None:
         with self._tx() as db:
             cur = db.execute(
                 sql + " WHERE serial = ? AND token = ? AND state = 'reserved'",
                 (*args, reservation.serial, reservation.token),
             )
             if cur.rowcount != 1:
-                raise WalletError(f"stamp {reservation.serial} is no longer reserved by this process")
+                raise WalletError(
+                    f"stamp {reservation.serial} is no longer reserved by this process"
+                )
 
     def mark_written(
         self,

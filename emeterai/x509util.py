@@ -58,7 +58,9 @@ def issuer_display_name(cert: x509.Certificate) -> str:
 
 
 def subject_display_name(cert: x509.Certificate) -> str:
-    return _attr(cert.subject, NameOID.ORGANIZATION_NAME) or _attr(cert.subject, NameOID.COMMON_NAME)
+    return _attr(cert.subject, NameOID.ORGANIZATION_NAME) or _attr(
+        cert.subject, NameOID.COMMON_NAME
+    )
 
 
 def is_specimen(cert: x509.Certificate) -> bool:
