@@ -109,7 +109,7 @@ class Issuer:
         valid_years: int = 10,
     ) -> Issuer:
         """Make a new root CA (ECDSA P-256) in ``directory``; refuses to replace one."""
-        if (directory / "issuer.json").exists():
+        if (directory / "issuer.json").exists() or (directory / "root.key").exists():
             raise IssuerError(f"an issuer already exists in {directory}; not replacing it")
         if not passphrase:
             raise PassphraseError("the issuer key needs a non-empty passphrase")
@@ -309,22 +309,28 @@ class Issuer:
             db.close()
 
     def revoke(self, serial_texts: Iterable[str]) -> list[str]:
-        """Revoke serials this issuer issued; returns the canonical serials revoked."""
+        """Revoke serials this issuer issued, all or none; returns the canonical serials."""
+        wanted = [serials.parse(text) for text in serial_texts]
         db = _connect(self.directory / "issuer.db")
-        done: list[str] = []
         try:
-            for text in serial_texts:
-                serial = serials.parse(text)
-                row = db.execute("SELECT 1 FROM issued WHERE serial = ?", (serial,)).fetchone()
-                if row is None:
-                    raise SerialError(f"serial {serial} was not issued by this issuer")
-                db.execute(
-                    "INSERT OR IGNORE INTO revoked VALUES (?, ?)", (serial, _now().isoformat())
-                )
-                done.append(serial)
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for serial in wanted:
+                    row = db.execute("SELECT 1 FROM issued WHERE serial = ?", (serial,)).fetchone()
+                    if row is None:
+                        raise SerialError(
+                            f"serial {serial} was not issued by this issuer; nothing revoked"
+                        )
+                    db.execute(
+                        "INSERT OR IGNORE INTO revoked VALUES (?, ?)", (serial, _now().isoformat())
+                    )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
         finally:
             db.close()
-        return done
+        return wanted
 
     def crl(self, passphrase: str, next_update_days: int = 30) -> bytes:
         """The current CRL (PEM), signed by the issuer key."""

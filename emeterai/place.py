@@ -177,7 +177,7 @@ def _square(geom: PageGeometry, cx: float, cy: float, size: float) -> Box:
     """A square of ``size`` centred near (cx, cy), moved inside the visible area."""
     b = geom.visible
     if size > b.width or size > b.height:
-        raise UsageError(
+        raise PdfError(
             f"the stamp ({size / MM:.0f} mm) does not fit on the page "
             f"({b.width / MM:.0f} x {b.height / MM:.0f} mm); use a smaller --size"
         )

@@ -70,6 +70,10 @@ def normalize(text: str) -> str:
 
 def parse(text: str) -> str:
     """Return the canonical form of a serial, or raise SerialError saying what is wrong."""
+    if not text.isascii():
+        raise SerialError(
+            f"serial {text!r} contains characters outside the base32 alphabet {ALPHABET}"
+        )
     serial = normalize(text)
     if len(serial) != LENGTH:
         raise SerialError(f"serial {text!r} has {len(serial)} characters, expected {LENGTH}")

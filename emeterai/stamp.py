@@ -116,8 +116,10 @@ def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
     pages = list(reader.pages)
     try:
         placement = place.choose(pages, options.size_mm, page=options.page, at_mm=options.at_mm)
-    except EmeteraiError:
-        raise
+    except EmeteraiError as exc:
+        if exc.message.startswith(source):
+            raise
+        raise type(exc)(f"{source}: {exc.message}") from exc
     except Exception as exc:
         raise PdfError(f"{source}: cannot lay out the page ({_short(exc)})") from exc
     return Analysis(

@@ -78,7 +78,13 @@ class TrustStore:
             return []
         roots: list[TrustedRoot] = []
         for path in sorted(self.directory.glob("*.pem")):
-            roots.extend(_describe(c) for c in load_certificates(path.read_bytes()))
+            try:
+                certs = load_certificates(path.read_bytes())
+            except (OSError, ValueError) as exc:
+                raise TrustError(
+                    f"{path}: unreadable trusted root ({exc}); remove the file"
+                ) from None
+            roots.extend(_describe(c) for c in certs)
         return roots
 
     def certificates(self) -> list[x509.Certificate]:

@@ -72,6 +72,15 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _utc(moment: dt.datetime | None) -> dt.datetime:
+    """``moment`` (naive means UTC) or now, in UTC: times are stored as UTC ISO strings."""
+    if moment is None:
+        return _now()
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
 @dataclass(frozen=True)
 class WalletEntry:
     serial: str
@@ -162,7 +171,7 @@ def check_stamp_file(
     now: dt.datetime | None = None,
 ) -> tuple[StampKey, bool]:
     """Open and check one stamp file; returns the stamp and whether it chains to a trusted root."""
-    now = now or _now()
+    now = _utc(now)
     bundle = _load_p12(data, passphrase, source)
     key = bundle.key
     assert bundle.cert is not None
@@ -385,7 +394,7 @@ class Wallet:
 
     def reserve(self, serial: str | None = None, now: dt.datetime | None = None) -> Reservation:
         """Take one stamp for this process: the given serial, or the available one that expires first."""
-        now = now or _now()
+        now = _utc(now)
         token = secrets.token_hex(16)
         pid = os.getpid()
         with self._tx() as db:
@@ -485,7 +494,7 @@ class Wallet:
 
     def recover(self, now: dt.datetime | None = None) -> RecoveryReport:
         """Settle reservations whose process died (or that are older than STALE_AFTER)."""
-        now = now or _now()
+        now = _utc(now)
         host = socket.gethostname()
         released: list[str] = []
         committed: list[str] = []

@@ -14,6 +14,7 @@ Helvetica/Times fonts.
 
 Usage: python samples/make_lamaran.py [OUT]   (default: lamaran.pdf next to this script)
 """
+
 import os
 import sys
 from pathlib import Path
@@ -85,15 +86,20 @@ def make_lamaran(path):
 
     c.drawRightString(RIGHT, _y(25), "Surakarta, 2 September 2024")
     y = _y(37)
-    for label, value in [("Perihal", "Lamaran CPNS Formasi Analis Keuangan Tahun 2024"),
-                         ("Lampiran", "5 (lima) berkas")]:
+    for label, value in [
+        ("Perihal", "Lamaran CPNS Formasi Analis Keuangan Tahun 2024"),
+        ("Lampiran", "5 (lima) berkas"),
+    ]:
         c.drawString(LEFT, y, label)
         c.drawString(LEFT + 20 * mm, y, ": " + value)
         y -= LEAD
 
     y -= LEAD
-    for line in ["Yth. Kepala Badan Kepegawaian Negara",
-                 "u.p. Panitia Seleksi CPNS Tahun 2024", "di Tempat"]:
+    for line in [
+        "Yth. Kepala Badan Kepegawaian Negara",
+        "u.p. Panitia Seleksi CPNS Tahun 2024",
+        "di Tempat",
+    ]:
         c.drawString(LEFT, y, line)
         y -= LEAD
 
@@ -108,18 +114,26 @@ def make_lamaran(path):
         y -= LEAD
 
     y -= LEAD / 2
-    y = _paragraph(c, "Dengan ini mengajukan lamaran untuk mengikuti Seleksi Calon Pegawai "
-                      "Negeri Sipil (CPNS) Tahun Anggaran 2024 pada formasi Analis Keuangan "
-                      "di lingkungan Badan Kepegawaian Negara. Sebagai bahan pertimbangan, "
-                      "bersama ini saya lampirkan:", y)
+    y = _paragraph(
+        c,
+        "Dengan ini mengajukan lamaran untuk mengikuti Seleksi Calon Pegawai "
+        "Negeri Sipil (CPNS) Tahun Anggaran 2024 pada formasi Analis Keuangan "
+        "di lingkungan Badan Kepegawaian Negara. Sebagai bahan pertimbangan, "
+        "bersama ini saya lampirkan:",
+        y,
+    )
     for i, item in enumerate(ATTACHMENTS, 1):
         c.drawString(LEFT + 10 * mm, y, f"{i}.")
         c.drawString(LEFT + 16 * mm, y, item)
         y -= LEAD
 
     y -= LEAD / 2
-    _paragraph(c, "Demikian surat lamaran ini saya buat dengan sebenar-benarnya. Atas "
-                  "perhatian dan kebijaksanaan Bapak/Ibu, saya ucapkan terima kasih.", y)
+    _paragraph(
+        c,
+        "Demikian surat lamaran ini saya buat dengan sebenar-benarnya. Atas "
+        "perhatian dan kebijaksanaan Bapak/Ibu, saya ucapkan terima kasih.",
+        y,
+    )
 
     # Signature block, centred on the placeholder column at the bottom right.
     cx_mm, cy_mm = PLACEHOLDER_CENTER_MM

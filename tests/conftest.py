@@ -1,0 +1,139 @@
+"""Shared fixtures and helpers for the emeterai test suite.
+
+Fixtures: ``passphrase``, ``home`` (isolated $EMETERAI_HOME), ``runner`` (Typer CliRunner),
+``issuer`` (a trusted specimen issuer), ``stamp_files`` and ``wallet_with_stamps`` (factories).
+Helpers importable from test modules (``from conftest import require_tool, corpus_dir``):
+``require_tool`` and ``corpus_dir`` skip locally when something is missing, but fail under CI.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from emeterai.issuer import Issuer
+from emeterai.trust import TrustStore
+from emeterai.wallet import Wallet
+
+PASSPHRASE = "test-passphrase"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def in_ci() -> bool:
+    """True when the environment variable CI is set (to anything but an explicit 'no')."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _missing(reason: str) -> None:
+    if in_ci():
+        pytest.fail(f"{reason} (required when CI is set)")
+    pytest.skip(reason)
+
+
+def require_tool(name: str) -> str:
+    """The path of executable ``name``; skips the test when it is missing (fails under CI)."""
+    path = shutil.which(name)
+    if path is None:
+        _missing(f"{name} is not installed")
+    assert path is not None
+    return path
+
+
+def corpus_dir() -> Path:
+    """The shared PDF corpus (../shared/corpus beside the project); skips when absent (fails under CI)."""
+    path = (PROJECT_ROOT.parent / "shared" / "corpus").resolve()
+    if not path.is_dir():
+        _missing(f"PDF corpus not found at {path}")
+    return path
+
+
+@pytest.fixture
+def passphrase() -> str:
+    """The one secret every fixture uses (issuer key, stamp files, wallet)."""
+    return PASSPHRASE
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty, isolated EMETERAI_HOME, with EMETERAI_PASSPHRASE set."""
+    path = tmp_path / "home"
+    path.mkdir()
+    monkeypatch.setenv("EMETERAI_HOME", str(path))
+    monkeypatch.setenv("EMETERAI_PASSPHRASE", PASSPHRASE)
+    return path
+
+
+@pytest.fixture
+def runner() -> Iterator[CliRunner]:
+    """A CliRunner (separate .stdout / .stderr).
+
+    The CLI reconfigures the root logger on every invocation; restore it afterwards so that
+    in-process CLI tests do not silence logging (and caplog) for the tests that follow.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield CliRunner()
+    finally:
+        root.handlers = handlers
+        root.setLevel(level)
+
+
+@pytest.fixture
+def issuer(home: Path) -> Issuer:
+    """A specimen issuer in $EMETERAI_HOME/issuer, its root trusted in $EMETERAI_HOME/trust."""
+    created = Issuer.create(home / "issuer", PASSPHRASE, name="Test Issuer", specimen=True)
+    TrustStore(home / "trust").add(created.root_pem(), "test issuer root")
+    return created
+
+
+@pytest.fixture
+def stamp_files(issuer: Issuer, tmp_path: Path) -> Callable[..., list[Path]]:
+    """Factory: ``stamp_files(n, issuer=None, **issue_kwargs)`` -> n new .p12 files.
+
+    Stamps come from the ``issuer`` fixture unless another Issuer is given; each call writes
+    into a fresh folder under tmp_path. ``issue_kwargs`` go to :meth:`Issuer.issue`
+    (value, valid_days, stamp_passphrase).
+    """
+    default_issuer = issuer
+    counter = itertools.count(1)
+
+    def make(n: int, issuer: Issuer | None = None, **issue_kwargs: Any) -> list[Path]:
+        source = issuer if issuer is not None else default_issuer
+        folder = tmp_path / f"stamps-{next(counter)}"
+        folder.mkdir()
+        paths = []
+        for stamp in source.issue(n, PASSPHRASE, **issue_kwargs):
+            path = folder / f"{stamp.serial}.p12"
+            path.write_bytes(stamp.p12)
+            paths.append(path)
+        return paths
+
+    return make
+
+
+@pytest.fixture
+def wallet_with_stamps(
+    home: Path, issuer: Issuer, stamp_files: Callable[..., list[Path]]
+) -> Callable[..., Wallet]:
+    """Factory: ``wallet_with_stamps(n, **issue_kwargs)`` -> the Wallet in $EMETERAI_HOME,
+    with n freshly issued, trusted stamps imported (repeated calls add more)."""
+
+    def make(n: int, **issue_kwargs: Any) -> Wallet:
+        wallet = Wallet(home / "wallet" / "wallet.db")
+        files = [(str(p), p.read_bytes()) for p in stamp_files(n, **issue_kwargs)]
+        outcomes = wallet.import_stamps(
+            files, PASSPHRASE, TrustStore(home / "trust").certificates()
+        )
+        assert [o.status for o in outcomes] == ["imported"] * n, outcomes
+        return wallet
+
+    return make

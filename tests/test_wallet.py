@@ -1,0 +1,503 @@
+"""The applicant's wallet (SPEC §2, §5): import checks, key storage, reserve/commit/recover."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from conftest import PASSPHRASE
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from emeterai import serial as serials
+from emeterai.errors import (
+    NoStampAvailable,
+    PassphraseError,
+    StampAlreadyUsed,
+    WalletError,
+)
+from emeterai.issuer import Issuer
+from emeterai.trust import TrustStore
+from emeterai.wallet import Wallet
+
+
+@pytest.fixture
+def wallet(home) -> Wallet:
+    return Wallet(home / "wallet" / "wallet.db")
+
+
+@pytest.fixture
+def roots(home, issuer):
+    return TrustStore(home / "trust").certificates()
+
+
+def _read(paths: list[Path]) -> list[tuple[str, bytes]]:
+    return [(str(p), p.read_bytes()) for p in paths]
+
+
+def _state(wallet: Wallet, serial: str) -> str:
+    (entry,) = [e for e in wallet.entries() if e.serial == serial]
+    return entry.state
+
+
+def _db_bytes(wallet: Wallet) -> bytes:
+    """Everything SQLite holds on disk for the wallet, WAL included."""
+    return b"".join(
+        p.read_bytes() for p in wallet.path.parent.iterdir() if p.name.startswith(wallet.path.name)
+    )
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# -- import -------------------------------------------------------------------------------------
+
+
+def test_import_records_each_stamp_as_available(wallet, roots, stamp_files):
+    paths = stamp_files(3, value=3000)
+    outcomes = wallet.import_stamps(_read(paths), PASSPHRASE, roots)
+    assert [o.status for o in outcomes] == ["imported"] * 3
+    assert [o.source for o in outcomes] == [str(p) for p in paths]
+    entries = wallet.entries()
+    assert sorted(e.serial for e in entries) == sorted(p.stem for p in paths)
+    for e in entries:
+        assert (e.state, e.value, e.issuer, e.specimen) == ("available", 3000, "Test Issuer", True)
+        assert e.used_file is None and e.output_path is None
+
+
+def test_importing_a_pack_twice_reports_duplicates_and_changes_nothing(wallet, roots, stamp_files):
+    files = _read(stamp_files(4))
+    assert {o.status for o in wallet.import_stamps(files, PASSPHRASE, roots)} == {"imported"}
+    before = wallet.entries()
+    again = wallet.import_stamps(files, PASSPHRASE, roots)
+    assert [o.status for o in again] == ["duplicate"] * 4
+    assert all(o.detail == "already in the wallet" for o in again)
+    assert sorted(o.serial for o in again) == sorted(e.serial for e in before)
+    assert wallet.entries() == before
+
+
+def test_duplicate_import_leaves_a_used_stamp_used(wallet, roots, stamp_files):
+    files = _read(stamp_files(1))
+    wallet.import_stamps(files, PASSPHRASE, roots)
+    r = wallet.reserve()
+    wallet.mark_written(r, "a.pdf", "00" * 32, "/tmp/a.emeterai.pdf", "/tmp/.a.tmp", "11" * 32)
+    wallet.commit(r)
+    (outcome,) = wallet.import_stamps(files, PASSPHRASE, roots)
+    assert outcome.status == "duplicate"
+    assert _state(wallet, r.serial) == "used"
+
+
+def test_stamp_from_an_untrusted_issuer_is_refused(wallet, roots, stamp_files, tmp_path):
+    stranger = Issuer.create(tmp_path / "stranger", PASSPHRASE, name="Stranger Issuer")
+    files = _read(stamp_files(2, issuer=stranger))
+    outcomes = wallet.import_stamps(files, PASSPHRASE, roots)
+    assert [o.status for o in outcomes] == ["error", "error"]
+    for (source, _), outcome in zip(files, outcomes, strict=True):
+        assert source in outcome.detail
+        assert "does not chain to a trusted issuer root" in outcome.detail
+        assert "Stranger Issuer" in outcome.detail
+    assert wallet.entries() == []
+
+    accepted = wallet.import_stamps(files, PASSPHRASE, roots, allow_untrusted=True)
+    assert [o.status for o in accepted] == ["imported", "imported"]
+    assert {e.issuer for e in wallet.entries()} == {"Stranger Issuer"}
+
+
+def test_untrusted_refusal_does_not_block_the_trusted_stamps_of_a_batch(
+    wallet, roots, stamp_files, tmp_path
+):
+    stranger = Issuer.create(tmp_path / "stranger", PASSPHRASE, name="Stranger Issuer")
+    good = _read(stamp_files(1))
+    bad = _read(stamp_files(1, issuer=stranger))
+    outcomes = wallet.import_stamps(bad + good, PASSPHRASE, roots)
+    assert [o.status for o in outcomes] == ["error", "imported"]
+    assert [e.serial for e in wallet.entries()] == [Path(good[0][0]).stem]
+
+
+def test_wrong_passphrase_imports_nothing(wallet, roots, stamp_files):
+    files = _read(stamp_files(2))
+    outcomes = wallet.import_stamps(files, "not the passphrase", roots)
+    assert [o.status for o in outcomes] == ["error", "error"]
+    assert all("wrong passphrase" in o.detail and o.source in o.detail for o in outcomes)
+    assert all(o.serial is None for o in outcomes)
+    assert wallet.entries() == []
+
+
+def test_stamps_under_another_passphrase_cannot_join_an_existing_wallet(wallet, roots, stamp_files):
+    wallet.import_stamps(_read(stamp_files(1)), PASSPHRASE, roots)
+    other = _read(stamp_files(1, stamp_passphrase="other secret"))
+    with pytest.raises(PassphraseError, match="wrong passphrase for the wallet"):
+        wallet.import_stamps(other, "other secret", roots)
+    assert len(wallet.entries()) == 1
+
+
+def test_garbage_file_is_an_error_outcome(wallet, roots):
+    (outcome,) = wallet.import_stamps([("junk.p12", b"not a pkcs12 file")], PASSPHRASE, roots)
+    assert outcome.status == "error"
+    assert outcome.detail.startswith("junk.p12:")
+    assert wallet.entries() == []
+
+
+def test_expired_stamp_is_refused(wallet, roots, stamp_files):
+    files = _read(stamp_files(1, valid_days=10))
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=11)
+    (outcome,) = wallet.import_stamps(files, PASSPHRASE, roots, now=later)
+    assert outcome.status == "error"
+    assert f"stamp {Path(files[0][0]).stem} expired on" in outcome.detail
+    assert wallet.entries() == []
+    # the same stamp, today, is fine
+    (outcome,) = wallet.import_stamps(files, PASSPHRASE, roots)
+    assert outcome.status == "imported"
+
+
+def test_unlock_with_the_wrong_passphrase_fails(wallet_with_stamps):
+    wallet = wallet_with_stamps(1)
+    with pytest.raises(PassphraseError, match="wrong passphrase for the wallet"):
+        wallet.unlock("not the passphrase")
+    assert repr(wallet.unlock(PASSPHRASE)) == "WalletKey(<hidden>)"
+
+
+def test_unlocking_an_empty_wallet_says_to_import(wallet):
+    with pytest.raises(WalletError, match="emeterai wallet import"):
+        wallet.unlock(PASSPHRASE)
+
+
+# -- keys ---------------------------------------------------------------------------------------
+
+
+def test_stamp_key_matches_its_certificate(wallet_with_stamps, issuer):
+    wallet = wallet_with_stamps(2)
+    key = wallet.unlock(PASSPHRASE)
+    for entry in wallet.entries():
+        stamp = wallet.stamp_key(entry.serial, key)
+        assert stamp.serial == entry.serial
+        assert stamp.key.public_key() == stamp.certificate.public_key()
+        signature = stamp.key.sign(b"document", ec.ECDSA(hashes.SHA256()))
+        stamp.certificate.public_key().verify(signature, b"document", ec.ECDSA(hashes.SHA256()))
+        assert [c.subject for c in stamp.chain] == [issuer.root.subject]
+        stamp.certificate.verify_directly_issued_by(stamp.chain[0])
+
+
+def test_stamp_key_of_an_unknown_serial_is_an_error(wallet_with_stamps):
+    wallet = wallet_with_stamps(1)
+    stranger = serials.generate("ZZZ")
+    with pytest.raises(WalletError, match=f"stamp {stranger} is not in the wallet"):
+        wallet.stamp_key(stranger, wallet.unlock(PASSPHRASE))
+
+
+def test_stamp_keys_are_not_stored_in_clear(wallet, roots, stamp_files):
+    paths = stamp_files(3)
+    wallet.import_stamps(_read(paths), PASSPHRASE, roots)
+    stored = _db_bytes(wallet)
+    assert len(stored) > 0
+    for path in paths:
+        key = pkcs12.load_pkcs12(path.read_bytes(), PASSPHRASE.encode()).key
+        pkcs8 = key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        scalar = key.private_numbers().private_value.to_bytes(32, "big")
+        assert pkcs8 not in stored
+        assert scalar not in stored
+        assert path.stem.encode() in stored  # the serial itself is stored: the search works
+
+
+# -- spending -----------------------------------------------------------------------------------
+
+
+def test_reserve_and_release(wallet_with_stamps):
+    wallet = wallet_with_stamps(2)
+    r = wallet.reserve()
+    assert _state(wallet, r.serial) == "reserved"
+    other = wallet.reserve()
+    assert other.serial != r.serial
+    wallet.release(r)
+    assert _state(wallet, r.serial) == "available"
+    with pytest.raises(WalletError, match="no longer reserved"):
+        wallet.release(r)
+
+
+def test_reserve_takes_the_stamp_that_expires_first(wallet_with_stamps):
+    wallet = wallet_with_stamps(1, valid_days=300)
+    soon = wallet_with_stamps(1, valid_days=5)
+    (soon_entry,) = [e for e in soon.entries() if (e.not_after - dt.datetime.now(dt.UTC)).days < 10]
+    assert wallet.reserve().serial == soon_entry.serial
+
+
+def test_commit_spends_the_stamp_and_records_the_document(wallet_with_stamps, tmp_path):
+    wallet = wallet_with_stamps(1)
+    r = wallet.reserve()
+    out = tmp_path / "lamaran.emeterai.pdf"
+    wallet.mark_written(r, "lamaran.pdf", "ab" * 32, str(out), str(tmp_path / ".tmp"), "cd" * 32)
+    assert _state(wallet, r.serial) == "reserved"
+    wallet.commit(r)
+    (entry,) = wallet.entries()
+    assert entry.state == "used"
+    assert entry.used_file == "lamaran.pdf"
+    assert entry.used_sha256 == "ab" * 32
+    assert entry.output_path == str(out)
+    assert entry.used_at
+    with pytest.raises(WalletError, match="no longer reserved"):
+        wallet.commit(r)
+    with pytest.raises(NoStampAvailable):
+        wallet.reserve()
+
+
+def test_a_used_serial_cannot_be_reserved_again(wallet_with_stamps, tmp_path):
+    wallet = wallet_with_stamps(2)
+    r = wallet.reserve()
+    wallet.mark_written(
+        r, "surat-lamaran.pdf", "ab" * 32, str(tmp_path / "o.pdf"), str(tmp_path / "t"), "cd" * 32
+    )
+    wallet.commit(r)
+    with pytest.raises(
+        StampAlreadyUsed, match=f"stamp {r.serial} was already used on surat-lamaran.pdf"
+    ):
+        wallet.reserve(serial=serials.grouped(r.serial).lower())
+    assert _state(wallet, r.serial) == "used"
+
+
+def test_reserve_by_serial(wallet_with_stamps):
+    wallet = wallet_with_stamps(3)
+    wanted = sorted(e.serial for e in wallet.entries())[1]
+    r = wallet.reserve(serial=wanted.lower())
+    assert r.serial == wanted
+    with pytest.raises(WalletError, match="being used by another emeterai process"):
+        wallet.reserve(serial=wanted)
+    stranger = serials.generate("ZZZ")
+    with pytest.raises(WalletError, match="is not in the wallet"):
+        wallet.reserve(serial=stranger)
+
+
+def test_no_stamp_available_when_the_wallet_is_empty_or_spent(wallet, wallet_with_stamps):
+    with pytest.raises(NoStampAvailable, match="emeterai wallet import"):
+        wallet.reserve()
+    full = wallet_with_stamps(1)
+    full.reserve()
+    with pytest.raises(NoStampAvailable, match="no stamp available"):
+        full.reserve()
+
+
+def test_expired_stamps_are_not_reserved(wallet_with_stamps):
+    wallet = wallet_with_stamps(1, valid_days=3)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=4)
+    with pytest.raises(NoStampAvailable):
+        wallet.reserve(now=later)
+    (entry,) = wallet.entries()
+    with pytest.raises(WalletError, match="has expired"):
+        wallet.reserve(serial=entry.serial, now=later)
+    assert entry.state == "available"
+
+
+# -- recovery -----------------------------------------------------------------------------------
+
+_RESERVE_AND_DIE = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from emeterai.wallet import Wallet
+    wallet = Wallet(Path(sys.argv[1]))
+    r = wallet.reserve()
+    mark = json.loads(sys.argv[2])
+    if mark:
+        wallet.mark_written(r, **mark)
+    print(r.serial)
+    """
+)
+
+
+def _reserve_in_a_process_that_exits(wallet: Wallet, mark: dict | None = None) -> str:
+    """Reserve (and optionally mark_written) in a child process that exits without releasing."""
+    done = subprocess.run(
+        [sys.executable, "-c", _RESERVE_AND_DIE, str(wallet.path), json.dumps(mark)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_recover_releases_the_reservation_of_a_dead_process(wallet_with_stamps):
+    wallet = wallet_with_stamps(1)
+    serial = _reserve_in_a_process_that_exits(wallet)
+    assert _state(wallet, serial) == "reserved"
+    report = wallet.recover()
+    assert report.released == (serial,)
+    assert report.committed == ()
+    assert _state(wallet, serial) == "available"
+    assert wallet.reserve().serial == serial
+
+
+def test_recover_leaves_a_live_reservation_alone(wallet_with_stamps):
+    wallet = wallet_with_stamps(1)
+    r = wallet.reserve()
+    report = wallet.recover()
+    assert report.released == () and report.committed == ()
+    assert _state(wallet, r.serial) == "reserved"
+    wallet.commit(r)  # still ours
+    assert _state(wallet, r.serial) == "used"
+
+
+def test_recover_commits_when_the_recorded_output_exists_with_its_digest(
+    wallet_with_stamps, tmp_path
+):
+    wallet = wallet_with_stamps(1)
+    output, temp = tmp_path / "lamaran.emeterai.pdf", tmp_path / ".lamaran.emeterai.pdf.x.tmp"
+    data = b"%PDF-1.7 stamped output"
+    serial = _reserve_in_a_process_that_exits(
+        wallet,
+        {
+            "document_file": "lamaran.pdf",
+            "document_sha256": "ab" * 32,
+            "output_path": str(output),
+            "temp_path": str(temp),
+            "output_sha256": _sha256(data),
+        },
+    )
+    output.write_bytes(data)  # the rename happened, then the process died before commit
+    report = wallet.recover()
+    assert report.committed == (serial,)
+    assert report.released == ()
+    (entry,) = wallet.entries()
+    assert (entry.state, entry.used_file, entry.used_sha256) == ("used", "lamaran.pdf", "ab" * 32)
+    assert entry.output_path == str(output)
+    assert output.read_bytes() == data
+
+
+@pytest.mark.parametrize("output_content", [None, b"%PDF-1.7 something else"])
+def test_recover_releases_and_deletes_the_temp_file_when_the_output_is_not_there(
+    wallet_with_stamps, tmp_path, output_content
+):
+    wallet = wallet_with_stamps(1)
+    output, temp = tmp_path / "lamaran.emeterai.pdf", tmp_path / ".lamaran.emeterai.pdf.x.tmp"
+    serial = _reserve_in_a_process_that_exits(
+        wallet,
+        {
+            "document_file": "lamaran.pdf",
+            "document_sha256": "ab" * 32,
+            "output_path": str(output),
+            "temp_path": str(temp),
+            "output_sha256": _sha256(b"the intended output"),
+        },
+    )
+    temp.write_bytes(b"half-written")  # died between write_temp and rename
+    if output_content is not None:
+        output.write_bytes(output_content)  # someone else's file: not ours
+    report = wallet.recover()
+    assert report.released == (serial,)
+    assert report.committed == ()
+    assert not temp.exists()
+    (entry,) = wallet.entries()
+    assert (entry.state, entry.used_file, entry.used_sha256) == ("available", None, None)
+    if output_content is not None:
+        assert output.read_bytes() == output_content
+
+
+def test_recover_settles_a_reservation_older_than_the_stale_limit(wallet_with_stamps):
+    from emeterai.wallet import STALE_AFTER
+
+    wallet = wallet_with_stamps(1)
+    r = wallet.reserve()
+    report = wallet.recover(now=dt.datetime.now(dt.UTC) + STALE_AFTER + dt.timedelta(minutes=1))
+    assert report.released == (r.serial,)
+    assert _state(wallet, r.serial) == "available"
+
+
+# -- concurrency --------------------------------------------------------------------------------
+
+_GRAB_ALL = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from emeterai.errors import NoStampAvailable
+    from emeterai.wallet import Wallet
+    wallet = Wallet(Path(sys.argv[1]))
+    gate = Path(sys.argv[2])
+    print("ready", flush=True)
+    while not gate.exists():
+        time.sleep(0.002)
+    got = []
+    while True:
+        try:
+            got.append(wallet.reserve().serial)
+        except NoStampAvailable:
+            break
+    print(json.dumps(got), flush=True)
+    """
+)
+
+
+def test_concurrent_processes_never_reserve_one_serial_twice(wallet_with_stamps, tmp_path):
+    wallet = wallet_with_stamps(50)
+    gate = tmp_path / "go"
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", _GRAB_ALL, str(wallet.path), str(gate)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
+    try:
+        for child in children:  # all started and waiting: then open the gate at once
+            assert child.stdout.readline().strip() == "ready"
+        gate.touch()
+        results = []
+        for child in children:
+            out, err = child.communicate(timeout=120)
+            assert child.returncode == 0, err
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    everything = [s for got in results for s in got]
+    assert len(everything) == 50, [len(g) for g in results]
+    assert len(set(everything)) == 50
+    assert set(everything) == {e.serial for e in wallet.entries()}
+    assert {e.state for e in wallet.entries()} == {"reserved"}
+
+
+def test_processes_started_later_find_nothing_left(wallet_with_stamps, tmp_path):
+    """Sanity check of the helper: after the wallet is drained, a grabber gets an empty list."""
+    wallet = wallet_with_stamps(2)
+    for _ in range(2):
+        wallet.reserve()
+    gate = tmp_path / "go"
+    gate.touch()
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", _GRAB_ALL, str(wallet.path), str(gate)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+    assert time.monotonic() - start < 30
+
+
+def test_expiry_is_compared_as_time_not_text_whatever_the_timezone(wallet_with_stamps):
+    """A stamp two hours from expiry is reservable at 'now' given in UTC+7 too."""
+    wallet = wallet_with_stamps(1)
+    (entry,) = wallet.entries()
+    moment = entry.not_after - dt.timedelta(hours=2)
+    jakarta = dt.timezone(dt.timedelta(hours=7))
+    reservation = wallet.reserve(now=moment.astimezone(jakarta))
+    assert reservation.serial == entry.serial
+    wallet.release(reservation)
+    with pytest.raises(NoStampAvailable):
+        wallet.reserve(now=(entry.not_after + dt.timedelta(hours=1)).astimezone(jakarta))
