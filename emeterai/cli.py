@@ -711,7 +711,10 @@ def verify_cmd(
         Path | None, typer.Option(help="The issuer's CRL: revoked serials are invalid.")
     ] = None,
     ledger: Annotated[
-        str | None, typer.Option(help="Ledger (SQLite path) recording serial -> document.")
+        str | None,
+        typer.Option(
+            help="Ledger recording serial -> document: a SQLite path or a postgresql:// URL."
+        ),
     ] = None,
     password: Annotated[str | None, typer.Option(help="Password of encrypted PDFs.")] = None,
     json_out: JsonFlag = False,
@@ -799,7 +802,9 @@ ledger_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="The verifiers' serial -> document ledger."
 )
 app.add_typer(ledger_app, name="ledger")
-LedgerOpt = Annotated[str, typer.Option("--ledger", help="Ledger (SQLite path).")]
+LedgerOpt = Annotated[
+    str, typer.Option("--ledger", help="Ledger: a SQLite path or a postgresql:// URL.")
+]
 
 
 @ledger_app.command("reused")

@@ -11,9 +11,11 @@ claim a serial before its rightful document.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from emeterai.errors import LedgerError
 from emeterai.verify import SERIAL_REUSED, Problem, VerifyResult
@@ -81,6 +83,9 @@ class SqliteLedger:
             raise LedgerError(f"ledger {self.path}: cannot record ({exc})") from None
         return Sighting(*row)
 
+    def close(self) -> None:
+        """Nothing to do: every call opens and closes its own connection."""
+
     def reused(self) -> list[list[Sighting]]:
         """Every serial seen on more than one document, with all its documents, first first."""
         db = self._connect()
@@ -113,15 +118,134 @@ class SqliteLedger:
         return LedgerStats(serials, documents, reused)
 
 
-Ledger = SqliteLedger
+class PostgresLedger:
+    """A ledger shared by many verifiers on many machines (PostgreSQL, psycopg 3).
+
+    ``emeterai_serials`` holds one row per serial: its first document. The unique key decides
+    who was first when verifiers race; the upsert below returns the owner in the same statement.
+    ``emeterai_sightings`` keeps every (serial, document) pair for ``ledger reused``.
+    """
+
+    _SCHEMA = """
+    CREATE TABLE IF NOT EXISTS emeterai_serials (
+        serial TEXT PRIMARY KEY, document_sha256 TEXT NOT NULL, file TEXT NOT NULL,
+        first_seen TIMESTAMPTZ NOT NULL DEFAULT now());
+    CREATE TABLE IF NOT EXISTS emeterai_sightings (
+        seq BIGSERIAL PRIMARY KEY, serial TEXT NOT NULL, document_sha256 TEXT NOT NULL,
+        file TEXT NOT NULL, first_seen TIMESTAMPTZ NOT NULL DEFAULT now(),
+        UNIQUE (serial, document_sha256));
+    """
+    _RECORD = """
+    WITH owner AS (
+        INSERT INTO emeterai_serials (serial, document_sha256, file) VALUES (%(s)s, %(d)s, %(f)s)
+        ON CONFLICT (serial) DO UPDATE SET serial = EXCLUDED.serial
+        RETURNING serial, document_sha256, file, first_seen),
+    seen AS (
+        INSERT INTO emeterai_sightings (serial, document_sha256, file) VALUES (%(s)s, %(d)s, %(f)s)
+        ON CONFLICT (serial, document_sha256) DO NOTHING)
+    SELECT serial, document_sha256, file, first_seen FROM owner
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.location = _redact(url)
+        self._conn: Any = None
+        conn = self._connection()
+        try:
+            with conn.transaction():
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(74657265)"
+                )  # one schema creator at a time
+                conn.execute(self._SCHEMA)
+        except Exception as exc:
+            raise LedgerError(
+                f"ledger {self.location}: cannot create its tables ({_first_line(exc)})"
+            ) from None
+
+    def _connection(self) -> Any:
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        try:
+            import psycopg
+        except ImportError:
+            raise LedgerError(
+                "PostgreSQL ledgers need psycopg: pip install 'emeterai[postgres]'"
+            ) from None
+        try:
+            self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        except Exception as exc:
+            raise LedgerError(
+                f"ledger {self.location}: cannot connect ({_first_line(exc)})"
+            ) from None
+        return self._conn
+
+    def _run(self, sql: str, params: dict[str, str] | None = None) -> list[tuple[Any, ...]]:
+        """One statement; a broken connection is reopened once before giving up."""
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                return list(conn.execute(sql, params).fetchall())
+            except Exception as exc:
+                import psycopg
+
+                if isinstance(exc, psycopg.OperationalError) and attempt == 1:
+                    self.close()
+                    continue
+                raise LedgerError(f"ledger {self.location}: {_first_line(exc)}") from None
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                pass
+            self._conn = None
+
+    def record(self, serial: str, document_sha256: str, file: str) -> Sighting:
+        rows = self._run(self._RECORD, {"s": serial, "d": document_sha256, "f": file})
+        s, d, f, seen = rows[0]
+        return Sighting(s, d, f, seen.isoformat())
+
+    def reused(self) -> list[list[Sighting]]:
+        rows = self._run(
+            "SELECT serial, document_sha256, file, first_seen FROM emeterai_sightings WHERE serial IN"
+            " (SELECT serial FROM emeterai_sightings GROUP BY serial HAVING COUNT(*) > 1)"
+            " ORDER BY serial, seq"
+        )
+        groups: dict[str, list[Sighting]] = {}
+        for s, d, f, seen in rows:
+            groups.setdefault(s, []).append(Sighting(s, d, f, seen.isoformat()))
+        return list(groups.values())
+
+    def stats(self) -> LedgerStats:
+        ((serials, documents),) = self._run(
+            "SELECT COUNT(DISTINCT serial), COUNT(*) FROM emeterai_sightings"
+        )
+        ((reused,),) = self._run(
+            "SELECT COUNT(*) FROM (SELECT serial FROM emeterai_sightings GROUP BY serial"
+            " HAVING COUNT(*) > 1) AS r"
+        )
+        return LedgerStats(int(serials), int(documents), int(reused))
+
+
+Ledger = SqliteLedger | PostgresLedger
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def open_ledger(location: str) -> Ledger:
-    """A ledger from a path (SQLite); PostgreSQL URLs are not supported yet."""
+    """A ledger from a SQLite path or a ``postgresql://`` URL."""
     if location.startswith(("postgresql://", "postgres://")):
-        raise LedgerError(
-            f"ledger {location}: PostgreSQL ledgers are not supported in this version"
-        )
+        return PostgresLedger(location)
     path = Path(location).expanduser()
     if path.is_dir():
         raise LedgerError(f"ledger {location}: is a folder; give a file path for the SQLite ledger")

@@ -30,10 +30,18 @@ from emeterai.errors import SigningError
 from emeterai.wallet import StampKey
 from emeterai.x509util import OID_DOCUMENT_DIGEST
 
-# Hex digits reserved for /Contents: an ECDSA signature with a two-certificate chain needs
-# about 1.5 KB of DER; an RFC 3161 token adds a few more.
-RESERVED_PLAIN = 8192
-RESERVED_WITH_TIMESTAMP = 24576
+# The CMS container is the certificates plus ~0.6 KB (signature, signed attributes, structure);
+# an RFC 3161 token adds its own certificates. /Contents holds it hex-encoded.
+CMS_OVERHEAD = 1024
+TIMESTAMP_ALLOWANCE = 8192
+
+
+def reserved_hex_digits(stamp: StampKey, timestamp: bool) -> int:
+    """Room for /Contents, sized up front so pyHanko need not sign twice to estimate it."""
+    der = len(stamp.certificate.public_bytes(serialization.Encoding.DER))
+    der += sum(len(c.public_bytes(serialization.Encoding.DER)) for c in stamp.chain)
+    size = der + CMS_OVERHEAD + (TIMESTAMP_ALLOWANCE if timestamp else 0)
+    return -(-2 * size // 256) * 256
 
 
 class _DocumentDigest(CMSAttributeProvider):
@@ -153,6 +161,6 @@ def sign(
     pdf_signer.sign_pdf(
         writer,
         output=out,
-        bytes_reserved=RESERVED_WITH_TIMESTAMP if timestamper else RESERVED_PLAIN,
+        bytes_reserved=reserved_hex_digits(stamp, timestamper is not None),
     )
     return out.getvalue()

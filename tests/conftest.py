@@ -137,3 +137,41 @@ def wallet_with_stamps(
         return wallet
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """URL of a real PostgreSQL server: $EMETERAI_TEST_POSTGRES, else one started for this run."""
+    url = os.environ.get("EMETERAI_TEST_POSTGRES")
+    if url:
+        yield url
+        return
+    from pgserver import pg_bin, start_server
+
+    if pg_bin() is None:
+        _missing("PostgreSQL server is not installed (apt-get install postgresql)")
+    server = start_server()
+    try:
+        yield server.url
+    finally:
+        server.destroy()
+
+
+def fresh_database(server_url: str) -> str:
+    """A new empty database on ``server_url``; returns its URL."""
+    import secrets
+
+    import psycopg
+
+    name = f"emeterai_test_{secrets.token_hex(6)}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh ledger location for each backend: the same tests run on SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger.db")
+    return fresh_database(request.getfixturevalue("postgres_server"))
