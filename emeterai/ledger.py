@@ -10,6 +10,7 @@ claim a serial before its rightful document.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import sqlite3
@@ -196,10 +197,8 @@ class PostgresLedger:
 
     def close(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._conn.close()
-            except Exception:
-                pass
             self._conn = None
 
     def record(self, serial: str, document_sha256: str, file: str) -> Sighting:

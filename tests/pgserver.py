@@ -6,6 +6,7 @@ loopback only, and is stopped by the caller.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -59,10 +60,8 @@ class PgServer:
         self._ctl("-m", "fast", "-w", "stop")
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self.stop()
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.root, ignore_errors=True)
 
 
