@@ -1,19 +1,25 @@
-"""Verifying many files: in this process, or spread over worker processes.
+"""Stamping and verifying many files: in this process, or spread over worker processes.
 
-Each worker builds one Verifier (trust roots, CRL, diff policy) and reuses it for every file it
-gets; results come back in input order so that the ledger sees files in a stable order.
+Each verify worker builds one Verifier (trust roots, CRL, diff policy) and reuses it for every
+file; results come back in input order so that the ledger sees files in a stable order. Each
+stamp worker unlocks the wallet once; the wallet's transactions keep workers from ever taking the
+same stamp.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from emeterai.errors import EmeteraiError, NoStampAvailable, PassphraseError
+from emeterai.stamp import StampOptions, StampResult, stamp_file
 from emeterai.verify import UNREADABLE, Problem, Verifier, VerifyResult
+from emeterai.wallet import Wallet, WalletKey
 
 # Below this many files a pool costs more than it saves.
 MIN_FILES_FOR_POOL = 4
@@ -70,3 +76,78 @@ def verify_files(
         max_workers=jobs, initializer=_init, initargs=(roots_der, crl, password)
     ) as pool:
         yield from pool.map(_work, [str(f) for f in files], chunksize=8)
+
+
+@dataclass(frozen=True)
+class StampJob:
+    source: Path
+    output: Path
+    serial: str | None = None
+    force: bool = False
+
+
+# Errors after which no further document can be stamped in this run.
+_FATAL = (NoStampAvailable, PassphraseError)
+_stamper: tuple[Wallet, WalletKey, StampOptions] | None = None
+
+
+def _stamp_one(
+    wallet: Wallet, key: WalletKey, options: StampOptions, job: StampJob
+) -> tuple[StampResult | str, bool]:
+    try:
+        return stamp_file(
+            job.source, job.output, wallet, key, options, job.serial, job.force
+        ), False
+    except EmeteraiError as exc:
+        return exc.message, isinstance(exc, _FATAL)
+
+
+def _stamp_init(wallet_path: str, secret: str, options: StampOptions) -> None:
+    global _stamper
+    import logging
+
+    logging.getLogger().handlers = [logging.NullHandler()]
+    logging.getLogger().setLevel(logging.CRITICAL + 1)
+    wallet = Wallet(Path(wallet_path))
+    _stamper = (wallet, wallet.unlock(secret), options)
+
+
+def _stamp_work(job: StampJob) -> tuple[StampResult | str, bool]:
+    assert _stamper is not None
+    wallet, key, options = _stamper
+    return _stamp_one(wallet, key, options, job)
+
+
+def stamp_files(
+    wallet: Wallet, secret: str, jobs_list: list[StampJob], options: StampOptions, jobs: int
+) -> Iterator[tuple[StampJob, StampResult | str]]:
+    """Stamp each job, yielding its result or its one-line error, in input order.
+
+    After a fatal error (wallet empty, wrong passphrase) the remaining jobs are reported as not
+    stamped instead of being tried.
+    """
+    fatal: str | None = None
+    if jobs <= 1 or len(jobs_list) < 2:
+        key = wallet.unlock(secret)
+        for job in jobs_list:
+            if fatal is not None:
+                yield job, f"{job.source}: not stamped: {fatal}"
+                continue
+            outcome, is_fatal = _stamp_one(wallet, key, options, job)
+            if is_fatal:
+                fatal = str(outcome)
+            yield job, outcome
+        return
+    with ProcessPoolExecutor(
+        max_workers=min(jobs, len(jobs_list)),
+        initializer=_stamp_init,
+        initargs=(str(wallet.path), secret, options),
+    ) as pool:
+        for job, (outcome, is_fatal) in zip(
+            jobs_list, pool.map(_stamp_work, jobs_list), strict=True
+        ):
+            if fatal is not None and not isinstance(outcome, StampResult):
+                outcome = f"{job.source}: not stamped: {fatal}"
+            elif is_fatal:
+                fatal = str(outcome)
+            yield job, outcome

@@ -496,7 +496,7 @@ def stamp_cmd(
     ] = None,
     password: Annotated[str | None, typer.Option(help="Password of encrypted input PDFs.")] = None,
     json_out: JsonFlag = False,
-    jobs: Annotated[int, typer.Option(min=1, help="Worker processes (batch).")] = 1,
+    jobs: Annotated[int, typer.Option(min=1, help="Worker processes for a batch.")] = 1,
     tsa: Annotated[
         str | None, typer.Option(help="RFC 3161 timestamp authority URL (PAdES B-T).")
     ] = None,
@@ -516,21 +516,16 @@ def stamp_cmd(
         raise UsageError("--serial spends one stamp: give one input")
     if preview is not None and len(files) != 1:
         raise UsageError("--preview shows one page: give one input")
-    page_no = _parse_page(page)
     options = StampOptions(
-        page=page_no if page_no != -1 else None,
-        at_mm=_parse_at(at),
-        size_mm=size,
-        password=password,
-        tsa_url=tsa,
+        page=_parse_page(page), at_mm=_parse_at(at), size_mm=size, password=password, tsa_url=tsa
     )
-    last_page = page_no == -1
     if dry_run or preview is not None:
-        _stamp_dry_run(files, options, last_page, preview, json_out, serial)
+        _stamp_dry_run(files, options, preview, json_out, serial)
         return
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
 
+    from emeterai import batch
     from emeterai.stamp import default_output
 
     def target(path: Path) -> Path:
@@ -550,41 +545,37 @@ def stamp_cmd(
         typer.echo(
             f"recovered stamp {s}: an interrupted run wrote its output; marked used", err=True
         )
-    wallet_key = wallet.unlock(passphrase(passphrase_file, "the wallet"))
+    secret = passphrase(passphrase_file, "the wallet")
+    wallet.unlock(secret)  # a wrong passphrase fails here, once, before any document
 
+    jobs_list = [batch.StampJob(path, target(path), serial, force) for path in files]
     failed = 0
     progress = _progress(len(files))
     try:
-        for path in files:
-            try:
-                result = _stamp_one(
-                    path, target(path), wallet, wallet_key, options, last_page, serial, force
-                )
-            except EmeteraiError as exc:
+        for job, outcome in batch.stamp_files(wallet, secret, jobs_list, options, jobs):
+            if progress is not None:
+                progress.advance(progress.task_ids[0])
+            path = job.source
+            if isinstance(outcome, str):
                 failed += 1
-                message = exc.message if str(path) in exc.message else f"{path}: {exc.message}"
+                message = outcome if outcome.startswith(str(path)) else f"{path}: {outcome}"
                 typer.echo(f"emeterai: error: {message}", err=True)
                 if json_out:
                     _emit_json({"file": str(path), "output": None, "error": message})
-                if isinstance(exc, _FATAL):
-                    break
                 continue
-            finally:
-                if progress is not None:
-                    progress.advance(progress.task_ids[0])
-            if result.placement == "fallback":
+            if outcome.placement == "fallback":
                 typer.echo(
                     f"{path}: no 'Meterai' placeholder found; stamp placed at the bottom right of "
-                    f"page {result.page}",
+                    f"page {outcome.page}",
                     err=True,
                 )
             typer.echo(
-                f"stamped {path} -> {result.output}: {result.serial} on page {result.page} "
-                f"({result.placement}), +{result.bytes_added} bytes",
+                f"stamped {path} -> {outcome.output}: {outcome.serial} on page {outcome.page} "
+                f"({outcome.placement}), +{outcome.bytes_added} bytes",
                 err=True,
             )
             if json_out:
-                _emit_json(result.to_json())
+                _emit_json(outcome.to_json())
     finally:
         if progress is not None:
             progress.stop()
@@ -594,50 +585,9 @@ def stamp_cmd(
         raise typer.Exit(1)
 
 
-def _fatal_errors() -> tuple[type[EmeteraiError], ...]:
-    from emeterai.errors import NoStampAvailable, PassphraseError
-
-    return (NoStampAvailable, PassphraseError)
-
-
-_FATAL = _fatal_errors()
-
-
-def _stamp_one(
-    path: Path,
-    out: Path,
-    wallet: Any,
-    wallet_key: Any,
-    options: Any,
-    last_page: bool,
-    serial: str | None,
-    force: bool,
-) -> Any:
-    from dataclasses import replace
-
-    from emeterai.stamp import read_input, stamp_file
-
-    if last_page:
-        options = replace(options, page=_page_count(read_input(path), str(path), options.password))
-    return stamp_file(path, out, wallet, wallet_key, options, serial=serial, force=force)
-
-
-def _page_count(data: bytes, source: str, password: str | None) -> int:
-    from emeterai.stamp import StampOptions, analyse
-
-    return int(analyse(data, source, StampOptions(password=password)).page_count)
-
-
 def _stamp_dry_run(
-    files: list[Path],
-    options: Any,
-    last_page: bool,
-    preview: Path | None,
-    json_out: bool,
-    serial: str | None,
+    files: list[Path], options: Any, preview: Path | None, json_out: bool, serial: str | None
 ) -> None:
-    from dataclasses import replace
-
     from emeterai.stamp import analyse, picture_for, preview_png, read_input
 
     wallet = _wallet()
@@ -647,13 +597,11 @@ def _stamp_dry_run(
 
         shown_serial = serials.parse(serial)
     else:
-        shown_serial = entry.serial if entry else "0" * 21 + "0"
+        shown_serial = entry.serial if entry else "0" * 22
     failed = 0
     for path in files:
         try:
             data = read_input(path)
-            if last_page:
-                options = replace(options, page=_page_count(data, str(path), options.password))
             analysis = analyse(data, str(path), options)
             p = analysis.placement
             if preview is not None:

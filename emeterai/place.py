@@ -200,11 +200,13 @@ def choose(
 ) -> Placement:
     """Pick the stamp's place: explicit ``at_mm``, else a free placeholder, else bottom-right.
 
-    ``page`` is 1-based; None means "search", i.e. the last pages for a placeholder, and the last
-    page for ``at_mm`` and the fallback.
+    ``page`` is 1-based, -1 is the last page; None means "search", i.e. the last pages for a
+    placeholder, and the last page for ``at_mm`` and the fallback.
     """
     if not pages:
         raise PdfError("the document has no pages")
+    if page == -1:
+        page = len(pages)
     if page is not None and not 1 <= page <= len(pages):
         raise UsageError(f"--page {page} is out of range: the document has {len(pages)} page(s)")
     size = size_mm * MM

@@ -25,7 +25,7 @@ FIELD_PREFIX = "eMeterai"
 
 @dataclass(frozen=True)
 class StampOptions:
-    page: int | None = None  # 1-based; None: search for a placeholder
+    page: int | None = None  # 1-based, -1 = last; None: search for a placeholder
     at_mm: tuple[float, float] | None = None
     size_mm: float = DEFAULT_SIZE_MM
     password: str | None = None
