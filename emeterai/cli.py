@@ -563,6 +563,8 @@ def stamp_cmd(
                 if json_out:
                     _emit_json({"file": str(path), "output": None, "error": message})
                 continue
+            if outcome.repair:
+                typer.echo(f"{path}: {outcome.repair}", err=True)
             if outcome.placement == "fallback":
                 typer.echo(
                     f"{path}: no 'Meterai' placeholder found; stamp placed at the bottom right of "
@@ -604,6 +606,8 @@ def _stamp_dry_run(
             data = read_input(path)
             analysis = analyse(data, str(path), options)
             p = analysis.placement
+            if analysis.repair:
+                typer.echo(f"{path}: would be {analysis.repair}", err=True)
             if preview is not None:
                 picture = picture_for(
                     analysis,

@@ -99,10 +99,16 @@ def _box(value: Any) -> Box:
 
 
 def page_geometry(page: Any) -> PageGeometry:
-    """Geometry of a pypdf page, tolerating odd boxes (CropBox outside the MediaBox...)."""
+    """Geometry of a pypdf page, tolerating odd boxes (CropBox outside the MediaBox...).
+
+    A page without a MediaBox gets US Letter, as PDF readers give it.
+    """
     try:
-        media = _box(page.mediabox)
-        crop = _box(page.cropbox)
+        if page.get("/MediaBox") is None and _inherited_box(page) is None:
+            media = crop = Box(0, 0, 612, 792)
+        else:
+            media = _box(page.mediabox)
+            crop = _box(page.cropbox)
     except (TypeError, ValueError, KeyError) as exc:
         raise PdfError(f"page has no usable MediaBox ({exc})") from exc
     visible = Box(
@@ -120,6 +126,18 @@ def page_geometry(page: Any) -> PageGeometry:
     if rotation % 90:
         rotation = 0
     return PageGeometry(visible, rotation)
+
+
+def _inherited_box(page: Any) -> Any:
+    node = page.get("/Parent")
+    for _ in range(64):
+        if node is None:
+            return None
+        node = node.get_object()
+        if node.get("/MediaBox") is not None:
+            return node["/MediaBox"]
+        node = node.get("/Parent")
+    return None
 
 
 def _mult(m: list[float], n: list[float]) -> list[float]:

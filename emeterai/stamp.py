@@ -34,12 +34,18 @@ class StampOptions:
 
 @dataclass(frozen=True)
 class Analysis:
-    """What stamping needs to know about a document, found before anything is spent."""
+    """What stamping needs to know about a document, found before anything is spent.
+
+    ``data`` is what gets signed: the file as given, or its repaired form (``repair`` says how);
+    ``document_sha256`` is always the digest of the file as given.
+    """
 
     document_sha256: str
     placement: place.Placement
     page_count: int
     encrypted: bool
+    data: bytes
+    repair: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class StampResult:
     document_sha256: str
     bytes_added: int
     center_mm: tuple[float, float]
+    repair: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,7 +119,12 @@ def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
         from emeterai.errors import UsageError
 
         raise UsageError(f"--size must be between {MIN_SIZE_MM:g} and {MAX_SIZE_MM:g} mm")
-    reader = _reader(data, source, options.password)
+    from emeterai.repair import repair
+
+    repaired = repair(data, source)
+    work = repaired.data if repaired is not None else data
+    reader = _reader(work, source, options.password)
+    _refuse_locked_certification(reader, source)
     pages = list(reader.pages)
     try:
         placement = place.choose(pages, options.size_mm, page=options.page, at_mm=options.at_mm)
@@ -127,6 +139,39 @@ def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
         placement=placement,
         page_count=len(pages),
         encrypted=bool(reader.is_encrypted),
+        data=work,
+        repair=_describe_repair(repaired),
+    )
+
+
+def _refuse_locked_certification(reader: Any, source: str) -> None:
+    """A document certified with DocMDP P=1 allows no change at all, not even a signature."""
+    try:
+        sig = reader.trailer["/Root"]["/Perms"]["/DocMDP"].get_object()
+        for ref in sig.get("/Reference", []):
+            params = ref.get_object().get("/TransformParams")
+            if params is not None and int(params.get_object().get("/P", 2)) == 1:
+                raise PdfError(
+                    f"{source}: the document is certified by its author with no changes allowed; "
+                    "a stamp would break that certification (ask for an uncertified copy)"
+                )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return
+
+
+def _describe_repair(repaired: Any) -> str | None:
+    from emeterai.repair import APPENDED
+
+    if repaired is None:
+        return None
+    if repaired.method == APPENDED:
+        return (
+            f"repaired ({repaired.reason}) by appending a rebuilt cross-reference section; "
+            "the original bytes are kept as a prefix"
+        )
+    return (
+        f"repaired ({repaired.reason}) by rewriting the whole file: the output does not keep "
+        "the original bytes as a prefix; the stamp still binds to the original's digest"
     )
 
 
@@ -192,7 +237,7 @@ def stamp_file(
         from emeterai.sign import SignOptions, sign
 
         signed = sign(
-            data,
+            analysis.data,
             stamp,
             picture,
             bytes.fromhex(analysis.document_sha256),
@@ -205,7 +250,7 @@ def stamp_file(
                 password=options.password,
             ),
         )
-        if not signed.startswith(data):
+        if not signed.startswith(analysis.data):
             raise SigningError(
                 f"{source}: internal check failed: the output does not extend the input"
             )
@@ -248,6 +293,7 @@ def stamp_file(
         document_sha256=analysis.document_sha256,
         bytes_added=len(signed) - len(data),
         center_mm=p.center_mm,
+        repair=analysis.repair,
     )
 
 
@@ -259,7 +305,7 @@ def preview_png(
     import pypdfium2 as pdfium
     from pypdf import Transformation
 
-    reader = _reader(data, "preview", password)
+    reader = _reader(analysis.data, "preview", password)
     writer = pypdf.PdfWriter()
     page = writer.add_page(reader.pages[analysis.placement.page_index])
     stamp_page = pypdf.PdfReader(io.BytesIO(picture_pdf)).pages[0]

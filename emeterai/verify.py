@@ -225,13 +225,25 @@ class Verifier:
                     return VerifyResult(
                         source, (), (Problem(UNREADABLE, f"the PDF is encrypted and {what}"),)
                     )
-            embedded = list(reader.embedded_signatures)
+            embedded, broken = _collect_signatures(reader)
         except Exception as exc:
             return VerifyResult(
                 source, (), (Problem(UNREADABLE, f"cannot read the PDF ({_short(exc)})"),)
             )
 
-        stamps = []
+        stamps = [
+            StampReport(
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                (Problem(SIGNATURE_INVALID, f"a stamp signature is malformed ({detail})"),),
+            )
+            for detail in broken
+        ]
         for emb in embedded:
             if not _looks_like_stamp(emb):
                 continue
@@ -354,6 +366,25 @@ class Verifier:
         except Exception:
             log.debug("pyHanko validation failed", exc_info=True)
             return None
+
+
+def _collect_signatures(reader: Any) -> tuple[list[Any], list[str]]:
+    """The document's signatures in signing order, each parsed on its own: a malformed one does
+    not hide the others. Also returns why malformed *stamp* signatures could not be parsed."""
+    from pyhanko.sign.fields import enumerate_sig_fields
+    from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+
+    found = []
+    broken = []
+    for name, sig_obj, sig_field in enumerate_sig_fields(reader, filled_status=True):
+        try:
+            found.append(EmbeddedPdfSignature(reader, sig_field, name))
+        except Exception as exc:
+            sig = sig_obj.get_object()
+            if _REASON.match(_text(sig.get("/Reason", ""))) or _text(name).startswith("eMeterai"):
+                broken.append(_short(exc))
+    found.sort(key=lambda emb: emb.signed_revision)
+    return found, broken
 
 
 def _coverage_problems(status: Any) -> list[Problem]:
@@ -641,7 +672,8 @@ def _shown_problems(reader: Any, widget: Any, page_index: int | None) -> list[Pr
         x0, y0, x1, y1 = (float(v) for v in widget["/Rect"])
         rect = Box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
         page = _pages(reader)[page_index]
-        mx0, my0, mx1, my1 = (float(v) for v in _inherited(page, "/MediaBox"))
+        media = _inherited(page, "/MediaBox") or [0, 0, 612, 792]  # readers' default: Letter
+        mx0, my0, mx1, my1 = (float(v) for v in media)
         crop = _inherited(page, "/CropBox") or [mx0, my0, mx1, my1]
         cx0, cy0, cx1, cy1 = (float(v) for v in crop)
     except Exception:

@@ -1,0 +1,234 @@
+"""Repairing documents whose structure pyHanko will not write an incremental update to.
+
+Stamping needs a file that a strict reader accepts: a header, cross-reference data whose offsets
+point at the objects they name, indirect page-tree nodes. When the file as given falls short, it
+is repaired before anything is spent, preferably by *appending* a rebuilt cross-reference
+section (found by scanning the objects themselves), so the bytes as given stay a prefix of the
+output; otherwise by a full rewrite with pypdf, which the caller reports. The stamp always binds
+to the digest of the file as given.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from emeterai.errors import PdfError
+
+APPENDED = "appended-xref"
+REWRITTEN = "rewritten"
+
+_OBJ = re.compile(rb"(?<![0-9])(\d{1,10})[ \t\r\n\f\x00]+(\d{1,5})[ \t\r\n\f\x00]+obj(?![A-Za-z])")
+
+
+@dataclass(frozen=True)
+class Repaired:
+    data: bytes
+    method: str  # APPENDED or REWRITTEN
+    reason: str
+
+
+def structure_problem(data: bytes) -> str | None:
+    """Why a strict writer would refuse ``data`` (None when it is fine)."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=True)
+        problem = _xref_problem(writer, data)
+        if problem is not None:
+            return problem
+        if writer.security_handler is not None:
+            return None  # encrypted: objects cannot be checked before decryption
+        _walk_pages(writer.root["/Pages"], 0, set())
+        from pyhanko.sign.fields import enumerate_sig_fields
+
+        for _ in enumerate_sig_fields(writer):
+            pass
+    except RecursionError:
+        return "the page tree is nested too deeply"
+    except Exception as exc:
+        return _first_line(exc)
+    return None
+
+
+def _walk_pages(node: Any, depth: int, seen: set[int]) -> None:
+    from pyhanko.pdf_utils import generic
+
+    if depth > 64:
+        raise PdfError("the page tree is nested too deeply")
+    if "/Kids" not in node:
+        return
+    kids = node.raw_get("/Kids").get_object()
+    for i in range(len(kids)):
+        kid = kids.raw_get(i)
+        if not isinstance(kid, generic.IndirectObject):
+            raise PdfError("a page-tree node has a direct (not indirect) child")
+        if kid.idnum in seen:
+            raise PdfError("the page tree is cyclic")
+        seen.add(kid.idnum)
+        child = kid.get_object()
+        if child.get("/Type") == "/Pages":
+            _walk_pages(child, depth + 1, seen)
+
+
+def _xref_problem(writer: Any, data: bytes) -> str | None:
+    """Does every cross-reference section start where startxref says, and every in-use entry
+    point at the object it names? (pyHanko and pypdf tolerate both; qpdf does not.)"""
+    xrefs = writer.prev.xrefs
+    bad = 0
+    for revision in range(xrefs.total_revisions):
+        start = xrefs.get_startxref_for_revision(revision)
+        if not (data.startswith(b"xref", start) or _OBJ.match(data, start)):
+            return "a startxref offset does not point at its cross-reference section"
+        for ref in xrefs.explicit_refs_in_revision(revision):
+            loc = xrefs.get_historical_ref(ref, revision)
+            if not isinstance(loc, int):
+                continue
+            m = _OBJ.match(data, loc) if loc > 0 else None
+            if m is None or int(m.group(1)) != ref.idnum or int(m.group(2)) != ref.generation:
+                bad += 1
+    if bad:
+        return f"{bad} cross-reference entr{'y' if bad == 1 else 'ies'} point at the wrong place"
+    return None
+
+
+def append_rebuilt_xref(data: bytes) -> bytes:
+    """``data`` plus one complete cross-reference section built from the objects in the file."""
+    import pypdf
+
+    objects: dict[int, tuple[int, int]] = {}
+    for m in _OBJ.finditer(data):
+        objects[int(m.group(1))] = (int(m.group(2)), m.start())  # the last definition wins
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        trailer: Any = reader.trailer
+        objstm = dict(reader.xref_objStm)
+    except Exception:
+        trailer, objstm = None, {}
+    compressed = {
+        num: (int(stm), int(idx)) for num, (stm, idx) in objstm.items() if num not in objects
+    }
+    size = max([*objects, *compressed, 0]) + 1
+
+    def ref(key: str) -> bytes | None:
+        raw = trailer.raw_get(key) if trailer is not None and key in trailer else None
+        if raw is None or not hasattr(raw, "idnum"):
+            return None
+        return f"{raw.idnum} {raw.generation} R".encode()
+
+    if trailer is not None and "/Encrypt" in trailer and ref("/Encrypt") is None:
+        raise PdfError("the encryption dictionary is malformed (not an indirect object)")
+    root = ref("/Root") or _find_catalog(data, objects)
+    if root is None:
+        raise PdfError("no document catalog (/Root) to rebuild the cross-reference data around")
+    extra = b""
+    for key in ("/Info", "/Encrypt"):
+        value = ref(key)
+        if value is not None:
+            extra += b" " + key.encode() + b" " + value
+    ident = trailer.get("/ID") if trailer is not None else None
+    if ident is not None and len(ident) == 2:
+        a, b = (_raw_bytes(v).hex().encode() for v in ident)
+        extra += b" /ID [<" + a + b"> <" + b + b">]"
+
+    out = bytearray(data)
+    if not out.endswith((b"\n", b"\r")):
+        out += b"\n"
+    start = len(out)
+    if not compressed:
+        out += b"xref\n0 %d\n" % size
+        out += b"0000000000 65535 f\r\n"
+        for num in range(1, size):
+            if num in objects:
+                gen, offset = objects[num]
+                out += b"%010d %05d n\r\n" % (offset, gen)
+            else:
+                out += b"0000000000 00000 f\r\n"
+        out += b"trailer\n<< /Size %d /Root %s%s >>\n" % (size, root, extra)
+    else:
+        stream_num = size
+        size += 1
+        rows = bytearray(b"\x00\x00\x00\x00\x00\xff\xff")
+        for num in range(1, size):
+            if num == stream_num:
+                rows += b"\x01" + start.to_bytes(4, "big") + b"\x00\x00"
+            elif num in objects:
+                gen, offset = objects[num]
+                rows += b"\x01" + offset.to_bytes(4, "big") + gen.to_bytes(2, "big")
+            elif num in compressed:
+                stm, idx = compressed[num]
+                rows += b"\x02" + stm.to_bytes(4, "big") + idx.to_bytes(2, "big")
+            else:
+                rows += b"\x00\x00\x00\x00\x00\x00\x00"
+        out += (
+            b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root %s%s /Length %d >>\nstream\n"
+            % (stream_num, size, root, extra, len(rows))
+        )
+        out += rows + b"\nendstream\nendobj\n"
+    out += b"startxref\n%d\n%%%%EOF\n" % start
+    return bytes(out)
+
+
+def _find_catalog(data: bytes, objects: dict[int, tuple[int, int]]) -> bytes | None:
+    """The reference of the last object that declares itself the catalog."""
+    found = None
+    for num, (gen, offset) in sorted(objects.items(), key=lambda item: item[1][1]):
+        head = data[offset : offset + 400]
+        if re.search(rb"/Type\s*/Catalog\b", head.split(b"endobj", 1)[0]):
+            found = f"{num} {gen} R".encode()
+    return found
+
+
+def _raw_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    original = getattr(value, "original_bytes", None)
+    return original if isinstance(original, bytes) else str(value).encode("latin-1", "replace")
+
+
+def rewrite(data: bytes) -> bytes:
+    """A fresh, clean file with the same content, written by pypdf."""
+    import pypdf
+
+    reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+    writer = pypdf.PdfWriter(clone_from=reader)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def repair(data: bytes, source: str) -> Repaired | None:
+    """None when ``data`` can be stamped as it is; else a repaired copy, or PdfError."""
+    problem = structure_problem(data)
+    if problem is None:
+        return None
+    if re.search(rb"/Encrypt\b", data):
+        raise PdfError(
+            f"{source}: the PDF is encrypted and damaged ({problem}); repairing it would drop its "
+            "protection: re-save it with its producer first"
+        )
+    if re.match(rb"\s*%PDF-\d\.\d", data):
+        try:
+            appended = append_rebuilt_xref(data)
+        except PdfError as exc:
+            raise PdfError(f"{source}: the PDF is damaged: {exc.message}") from exc
+        except Exception:
+            appended = None
+        if appended is not None and structure_problem(appended) is None:
+            return Repaired(appended, APPENDED, problem)
+    try:
+        rewritten = rewrite(data)
+    except Exception as exc:
+        raise PdfError(
+            f"{source}: the PDF is damaged ({problem}) and could not be repaired ({_first_line(exc)})"
+        ) from exc
+    if structure_problem(rewritten) is not None:
+        raise PdfError(f"{source}: the PDF is damaged ({problem}) and could not be repaired")
+    return Repaired(rewritten, REWRITTEN, problem)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:160]
