@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 MM = 72 / 25.4
 DEFAULT_SIZE_MM = 25.0
@@ -162,21 +163,7 @@ def render(
     c.setFont("Helvetica-Bold", 5.2)
     c.drawCentredString(s / 2, s - 9.6, "METERAI ELEKTRONIK")
 
-    # QR: about half the stamp, white quiet zone of two modules.
-    matrix = qr_matrix(payload)
-    n = len(matrix)
-    qr_size = 35.0
-    module = qr_size / (n + 4)
-    qx, qy = 5.0, 12.5
-    c.setFillColorRGB(1, 1, 1)
-    c.rect(qx, qy, qr_size, qr_size, stroke=0, fill=1)
-    c.setFillColorRGB(0, 0, 0)
-    path = c.beginPath()
-    for r, col, length in qr_runs(matrix):
-        path.rect(qx + (col + 2) * module, qy + qr_size - (r + 3) * module, length * module, module)
-    c.drawPath(path, stroke=0, fill=1)
-
-    right = (qx + qr_size + s - 4.0) / 2
+    right = (5.0 + 35.0 + s - 4.0) / 2  # centre of the column right of the QR
     c.setFillColorRGB(*MAGENTA)
     c.setFont("Helvetica-Bold", 8.4)
     c.drawCentredString(right, 36.5, str(value))
@@ -192,17 +179,45 @@ def render(
     c.drawCentredString(s / 2, 4.0, issuer_name[:48])
 
     if specimen:
+        _overprint(c, s, (0.85, 0.0, 0.0), alpha=0.55)
+
+    # QR: about half the stamp, white quiet zone of two modules. Drawn last so that nothing
+    # covers its modules: on a specimen the overprint shows through only as a light tint
+    # beneath them, which binarises as white, so the code still reads from a 150 dpi scan.
+    matrix = qr_matrix(payload)
+    n = len(matrix)
+    qr_size = 35.0
+    module = qr_size / (n + 4)
+    qx, qy = 5.0, 12.5
+    c.setFillColorRGB(1, 1, 1)
+    c.rect(qx, qy, qr_size, qr_size, stroke=0, fill=1)
+    if specimen:
         c.saveState()
-        c.setFillColorRGB(0.85, 0.0, 0.0, alpha=0.55)
-        c.translate(s / 2, s / 2)
-        c.rotate(45)
-        c.setFont("Helvetica-Bold", 12)
-        c.drawCentredString(0, -4, "SPESIMEN")
+        clip = c.beginPath()
+        clip.rect(qx, qy, qr_size, qr_size)
+        c.clipPath(clip, stroke=0, fill=0)
+        _overprint(c, s, (1.0, 0.66, 0.66))
         c.restoreState()
+    c.setFillColorRGB(0, 0, 0)
+    path = c.beginPath()
+    for r, col, length in qr_runs(matrix):
+        path.rect(qx + (col + 2) * module, qy + qr_size - (r + 3) * module, length * module, module)
+    c.drawPath(path, stroke=0, fill=1)
 
     c.showPage()
     c.save()
     return StampPicture(buf.getvalue(), size, serial, payload)
+
+
+def _overprint(c: Any, s: float, rgb: tuple[float, float, float], alpha: float = 1.0) -> None:
+    """The diagonal SPESIMEN mark of specimen issuers."""
+    c.saveState()
+    c.setFillColorRGB(*rgb, alpha=alpha)
+    c.translate(s / 2, s / 2)
+    c.rotate(45)
+    c.setFont("Helvetica-Bold", 12)
+    c.drawCentredString(0, -4, "SPESIMEN")
+    c.restoreState()
 
 
 def _wrap(text: str, lines: int) -> list[str]:

@@ -1,0 +1,286 @@
+"""Where the stamp goes (emeterai.place): page geometry, the placeholder pattern, the choice."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import itertools
+from pathlib import Path
+
+import pypdf
+import pytest
+from pdfmakers import (
+    A4,
+    cropped_pdf,
+    letter_pdf,
+    multi_page_pdf,
+    plain_pdf,
+    rotated_pdf,
+    shifted_mediabox_pdf,
+    signed_by_other_pdf,
+)
+from pypdf.generic import NameObject, NumberObject, RectangleObject
+
+from emeterai import place
+from emeterai.errors import PdfError, UsageError
+from emeterai.place import MM, PLACEHOLDER, Box, PageGeometry
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "samples" / "lamaran.pdf"
+
+BOXES = {
+    "origin": Box(0.0, 0.0, 595.28, 841.89),
+    "shifted": Box(200.0, 300.0, 795.28, 1141.89),
+    "negative": Box(-300.0, -400.0, 295.28, 441.89),
+    "crop": Box(60.0, 90.0, 500.0, 760.0),
+}
+ROTATIONS = [0, 90, 180, 270]
+
+
+def _sample_module():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("make_lamaran", ROOT / "samples" / "make_lamaran.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _pages(data: bytes) -> list:  # type: ignore[type-arg]
+    return list(pypdf.PdfReader(io.BytesIO(data)).pages)
+
+
+def _pages_of(path: Path) -> list:  # type: ignore[type-arg]
+    return _pages(path.read_bytes())
+
+
+# -- PageGeometry -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rotation", ROTATIONS)
+@pytest.mark.parametrize("box_name", list(BOXES))
+def test_to_user_and_to_reader_are_inverse(box_name, rotation):
+    geom = PageGeometry(BOXES[box_name], rotation)
+    width, height = geom.reader_size
+    for fu, fv in itertools.product([0.0, 0.1, 0.5, 0.77, 1.0], repeat=2):
+        u, v = fu * width, fv * height
+        x, y = geom.to_user(u, v)
+        b = geom.visible
+        assert b.x0 - 1e-6 <= x <= b.x1 + 1e-6 and b.y0 - 1e-6 <= y <= b.y1 + 1e-6
+        assert geom.to_reader(x, y) == pytest.approx((u, v), abs=1e-9)
+    for fx, fy in itertools.product([0.0, 0.3, 1.0], repeat=2):
+        x = b.x0 + fx * b.width
+        y = b.y0 + fy * b.height
+        assert geom.to_user(*geom.to_reader(x, y)) == pytest.approx((x, y), abs=1e-9)
+
+
+def _corners(b: Box, rotation: int) -> dict[str, tuple[float, float]]:
+    """The user-space point a reader sees at each corner of a page shown with /Rotate
+    ``rotation`` (clockwise): worked out from the PDF definition, not from the code."""
+    return {
+        0: {"tl": (b.x0, b.y1), "tr": (b.x1, b.y1), "bl": (b.x0, b.y0)},
+        90: {"tl": (b.x0, b.y0), "tr": (b.x0, b.y1), "bl": (b.x1, b.y0)},
+        180: {"tl": (b.x1, b.y0), "tr": (b.x0, b.y0), "bl": (b.x1, b.y1)},
+        270: {"tl": (b.x1, b.y1), "tr": (b.x1, b.y0), "bl": (b.x0, b.y1)},
+    }[rotation]
+
+
+@pytest.mark.parametrize("rotation", ROTATIONS)
+@pytest.mark.parametrize("box_name", list(BOXES))
+def test_reader_corners_map_to_the_user_corners_a_viewer_shows_there(box_name, rotation):
+    b = BOXES[box_name]
+    geom = PageGeometry(b, rotation)
+    width, height = geom.reader_size
+    expected = _corners(b, rotation)
+    assert geom.to_user(0, 0) == pytest.approx(expected["tl"])
+    assert geom.to_user(width, 0) == pytest.approx(expected["tr"])
+    assert geom.to_user(0, height) == pytest.approx(expected["bl"])
+
+
+@pytest.mark.parametrize("rotation", ROTATIONS)
+def test_reader_size_swaps_width_and_height_on_quarter_turns(rotation):
+    b = BOXES["crop"]
+    size = PageGeometry(b, rotation).reader_size
+    if rotation in (90, 270):
+        assert size == pytest.approx((b.height, b.width))
+    else:
+        assert size == pytest.approx((b.width, b.height))
+
+
+# -- page_geometry from real pages --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_page_geometry_reads_rotate(tmp_path, rotation):
+    page = _pages_of(rotated_pdf(tmp_path / "r.pdf", rotation))[0]
+    geom = place.page_geometry(page)
+    assert geom.rotation == rotation
+    assert (geom.visible.width, geom.visible.height) == pytest.approx(A4, abs=0.01)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(-90, 270), (450, 90), (360, 0), (45, 0)])
+def test_page_geometry_normalises_odd_rotate_values(value, expected):
+    data = letter_pdf(1)
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(data)))
+    writer.pages[0][NameObject("/Rotate")] = NumberObject(value)
+    assert place.page_geometry(writer.pages[0]).rotation == expected
+
+
+def test_page_geometry_of_a_shifted_mediabox(tmp_path):
+    page = _pages_of(shifted_mediabox_pdf(tmp_path / "s.pdf", offset=(200.0, 300.0)))[0]
+    geom = place.page_geometry(page)
+    assert (geom.visible.x0, geom.visible.y0) == pytest.approx((200.0, 300.0))
+    assert (geom.visible.x1, geom.visible.y1) == pytest.approx((200.0 + A4[0], 300.0 + A4[1]))
+
+
+def test_page_geometry_uses_the_cropbox(tmp_path):
+    page = _pages_of(cropped_pdf(tmp_path / "c.pdf", cropbox=(60.0, 90.0, 500.0, 760.0)))[0]
+    geom = place.page_geometry(page)
+    assert geom.visible == Box(60.0, 90.0, 500.0, 760.0)
+
+
+def test_page_geometry_clips_a_cropbox_larger_than_the_mediabox():
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(letter_pdf(1))))
+    writer.pages[0].cropbox = RectangleObject([-50, 100, 700, 900])
+    geom = place.page_geometry(writer.pages[0])
+    v = geom.visible
+    assert (v.x0, v.y0, v.x1, v.y1) == pytest.approx((0.0, 100.0, A4[0], A4[1]), abs=0.001)
+
+
+# -- the placeholder pattern --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Meterai 10.000",
+        "MATERAI",
+        "e-Meterai Rp10.000",
+        "materai tempel Rp 10.000,-",
+        "E-METERAI",
+        "(meterai)",
+    ],
+)
+def test_placeholder_pattern_matches_stamp_placeholders(text):
+    match = PLACEHOLDER.search(text)
+    assert match is not None
+    assert "ATERAI" in match.group(0).upper() or "ETERAI" in match.group(0).upper()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["bermeterai", "Surat pernyataan bermeterai (5 poin)", "dimeteraikan", "pemeteraian", "meteran"],
+)
+def test_placeholder_pattern_ignores_words_that_only_contain_meterai(text):
+    assert PLACEHOLDER.search(text) is None
+
+
+def test_placeholder_pattern_takes_the_value_with_the_word():
+    assert PLACEHOLDER.search("Meterai 10.000").group(0) == "Meterai 10.000"
+    assert PLACEHOLDER.search("e-Meterai Rp10.000").group(0) == "e-Meterai Rp10.000"
+
+
+# -- placeholders on real pages -----------------------------------------------------------------
+
+
+def test_sample_letter_has_exactly_one_placeholder_at_its_documented_centre():
+    """samples/lamaran.pdf also says 'bermeterai' in its list of attachments: not a placeholder."""
+    page = _pages_of(SAMPLE)[0]
+    found = place.find_placeholders(page)
+    assert len(found) == 1
+    geom = place.page_geometry(page)
+    u, v = geom.to_reader(*found[0])
+    cx, cy = _sample_module().PLACEHOLDER_CENTER_MM
+    assert abs(u / MM - cx) < 5 and abs(v / MM - cy) < 5
+
+
+def test_choose_puts_the_stamp_on_the_sample_placeholder():
+    p = place.choose(_pages_of(SAMPLE), 25.0)
+    assert p.method == "placeholder"
+    assert p.page_index == 0
+    cx, cy = _sample_module().PLACEHOLDER_CENTER_MM
+    assert abs(p.center_mm[0] - cx) < 5 and abs(p.center_mm[1] - cy) < 5
+    assert p.rect.width == pytest.approx(25 * MM) and p.rect.height == pytest.approx(25 * MM)
+
+
+def test_choose_finds_a_placeholder_on_an_earlier_page(tmp_path):
+    pages = _pages_of(multi_page_pdf(tmp_path / "m.pdf", pages=3, placeholder_page=2))
+    p = place.choose(pages, 25.0)
+    assert (p.method, p.page_index) == ("placeholder", 1)
+    assert p.center_mm == pytest.approx((150.0, 240.0), abs=5)
+
+
+def test_choose_with_page_searches_only_that_page(tmp_path):
+    pages = _pages_of(multi_page_pdf(tmp_path / "m.pdf", pages=3, placeholder_page=2))
+    p = place.choose(pages, 25.0, page=3)
+    assert (p.method, p.page_index) == ("fallback", 2)
+
+
+def test_choose_skips_a_placeholder_already_covered_by_a_signature(tmp_path):
+    # A visible signature field right over the placeholder (150, 240) mm from the top-left.
+    cx, cy = 150 * MM, A4[1] - 240 * MM
+    box = (cx - 40, cy - 40, cx + 40, cy + 40)
+    path, _ = signed_by_other_pdf(tmp_path / "s.pdf", box=box)
+    p = place.choose(_pages_of(path), 25.0)
+    assert p.method != "placeholder"
+    assert not p.rect.overlaps(Box(*box))
+
+
+# -- explicit and fallback positions ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_choose_at_puts_the_centre_at_the_reader_position(tmp_path, rotation):
+    pages = _pages_of(rotated_pdf(tmp_path / "r.pdf", rotation))
+    p = place.choose(pages, 25.0, at_mm=(45.0, 70.0))
+    assert p.method == "explicit"
+    assert p.rotation == rotation
+    assert p.center_mm == pytest.approx((45.0, 70.0), abs=0.01)
+    geom = place.page_geometry(pages[0])
+    u, v = geom.to_reader((p.rect.x0 + p.rect.x1) / 2, (p.rect.y0 + p.rect.y1) / 2)
+    assert (u / MM, v / MM) == pytest.approx((45.0, 70.0), abs=0.01)
+
+
+def test_choose_at_on_a_shifted_and_a_cropped_page(tmp_path):
+    shifted = _pages_of(shifted_mediabox_pdf(tmp_path / "s.pdf", offset=(200.0, 300.0)))
+    p = place.choose(shifted, 25.0, at_mm=(45.0, 70.0))
+    assert ((p.rect.x0 + p.rect.x1) / 2, (p.rect.y0 + p.rect.y1) / 2) == pytest.approx(
+        (200.0 + 45 * MM, 300.0 + A4[1] - 70 * MM)
+    )
+    cropped = _pages_of(cropped_pdf(tmp_path / "c.pdf", cropbox=(60.0, 90.0, 500.0, 760.0)))
+    p = place.choose(cropped, 25.0, at_mm=(45.0, 70.0))
+    assert ((p.rect.x0 + p.rect.x1) / 2, (p.rect.y0 + p.rect.y1) / 2) == pytest.approx(
+        (60.0 + 45 * MM, 760.0 - 70 * MM)
+    )
+
+
+def test_choose_at_near_the_edge_keeps_the_stamp_on_the_page(tmp_path):
+    pages = _pages_of(cropped_pdf(tmp_path / "c.pdf", cropbox=(60.0, 90.0, 500.0, 760.0)))
+    p = place.choose(pages, 25.0, at_mm=(0.0, 0.0))
+    assert p.center_mm == pytest.approx((12.5, 12.5), abs=0.01)
+    assert p.rect.x0 == pytest.approx(60.0) and p.rect.y1 == pytest.approx(760.0)
+
+
+@pytest.mark.parametrize("rotation", [0, 90])
+def test_fallback_is_the_bottom_right_of_the_last_page_as_read(tmp_path, rotation):
+    path = rotated_pdf(tmp_path / "r.pdf", rotation) if rotation else plain_pdf(tmp_path / "p.pdf")
+    p = place.choose(_pages_of(path), 25.0)
+    assert p.method == "fallback"
+    width, height = (297.0, 210.0) if rotation == 90 else (210.0, 297.0)
+    margin = place.FALLBACK_MARGIN_MM + 12.5
+    assert p.center_mm == pytest.approx((width - margin, height - margin), abs=0.01)
+
+
+def test_page_out_of_range_is_a_usage_error(tmp_path):
+    pages = _pages_of(multi_page_pdf(tmp_path / "m.pdf", pages=3))
+    with pytest.raises(UsageError) as info:
+        place.choose(pages, 25.0, page=5)
+    assert info.value.message == "--page 5 is out of range: the document has 3 page(s)"
+    assert info.value.exit_code == 2
+
+
+def test_a_stamp_larger_than_the_page_is_refused():
+    tiny = letter_pdf(1, size=(100.0, 100.0))
+    with pytest.raises(PdfError) as info:
+        place.choose(_pages(tiny), 40.0)
+    assert "does not fit on the page" in info.value.message
+    assert "use a smaller --size" in info.value.message
