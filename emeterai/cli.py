@@ -764,7 +764,7 @@ def ledger_reused(ledger: LedgerOpt, json_out: JsonFlag = False) -> None:
     """Serials seen on more than one document."""
     from emeterai.ledger import open_ledger
 
-    groups = open_ledger(ledger).reused()
+    groups = open_ledger(ledger, create=False).reused()
     for group in groups:
         if json_out:
             _emit_json(
@@ -793,7 +793,7 @@ def ledger_stats(ledger: LedgerOpt, json_out: JsonFlag = False) -> None:
     """Counts: serials, documents, reused serials."""
     from emeterai.ledger import open_ledger
 
-    stats = open_ledger(ledger).stats()
+    stats = open_ledger(ledger, create=False).stats()
     if json_out:
         _emit_json(
             {

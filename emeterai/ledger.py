@@ -241,11 +241,13 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def open_ledger(location: str) -> Ledger:
-    """A ledger from a SQLite path or a ``postgresql://`` URL."""
+def open_ledger(location: str, create: bool = True) -> Ledger:
+    """A ledger from a SQLite path or a ``postgresql://`` URL; ``create=False`` for reading."""
     if location.startswith(("postgresql://", "postgres://")):
         return PostgresLedger(location)
     path = Path(location).expanduser()
+    if not create and not path.exists():
+        raise LedgerError(f"ledger {location}: no such file")
     if path.is_dir():
         raise LedgerError(f"ledger {location}: is a folder; give a file path for the SQLite ledger")
     return SqliteLedger(path)
@@ -254,10 +256,10 @@ def open_ledger(location: str) -> Ledger:
 def apply(result: VerifyResult, ledger: Ledger) -> VerifyResult:
     """Record the genuine stamps of a result and add ``serial-reused`` where due."""
     for i, stamp in enumerate(result.stamps):
-        if not stamp.genuine or not stamp.serial or not stamp.document_sha256:
+        if not stamp.genuine or not stamp.serial or not stamp.bound_sha256:
             continue
-        first = ledger.record(stamp.serial, stamp.document_sha256, result.file)
-        if first.document_sha256 != stamp.document_sha256:
+        first = ledger.record(stamp.serial, stamp.bound_sha256, result.file)
+        if first.document_sha256 != stamp.bound_sha256:
             result = result.with_problems(
                 i,
                 [

@@ -28,7 +28,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from emeterai.errors import SigningError
 from emeterai.wallet import StampKey
-from emeterai.x509util import OID_DOCUMENT_DIGEST
+from emeterai.x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST
 
 # The CMS container is the certificates plus ~0.6 KB (signature, signed attributes, structure);
 # an RFC 3161 token adds its own certificates. /Contents holds it hex-encoded.
@@ -44,26 +44,38 @@ def reserved_hex_digits(stamp: StampKey, timestamp: bool) -> int:
     return -(-2 * size // 256) * 256
 
 
-class _DocumentDigest(CMSAttributeProvider):
-    attribute_type = OID_DOCUMENT_DIGEST
+class _Attribute(CMSAttributeProvider):
+    """A fixed signed attribute under one of the project's OIDs."""
 
-    def __init__(self, digest: bytes) -> None:
-        self.digest = digest
+    def __init__(self, oid: str, value: Any) -> None:
+        self.attribute_type = oid
+        self.value = value
 
-    async def build_attr_value(self, dry_run: bool = False) -> core.OctetString:
-        return core.OctetString(self.digest)
+    async def build_attr_value(self, dry_run: bool = False) -> Any:
+        return self.value
 
 
 class _StampSigner(signers.SimpleSigner):
-    """A SimpleSigner that adds the original document's digest as a signed attribute."""
+    """A SimpleSigner that adds the document binding as signed attributes."""
 
-    def __init__(self, *args: Any, document_digest: bytes, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        document_digest: bytes,
+        base_length: int | None = None,
+        base_digest: bytes | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self._document_digest = document_digest
+        self._binding = [_Attribute(OID_DOCUMENT_DIGEST, core.OctetString(document_digest))]
+        if base_length is not None:
+            self._binding.append(_Attribute(OID_BASE_LENGTH, core.Integer(base_length)))
+        if base_digest is not None:
+            self._binding.append(_Attribute(OID_BASE_DIGEST, core.OctetString(base_digest)))
 
     def _signed_attr_providers(self, *args: Any, **kwargs: Any) -> Iterator[CMSAttributeProvider]:
         yield from super()._signed_attr_providers(*args, **kwargs)
-        yield _DocumentDigest(self._document_digest)
+        yield from self._binding
 
 
 class _PdfPageBytes(content.PdfContent):
@@ -97,7 +109,12 @@ def _asn1_cert(cert: Any) -> ax509.Certificate:
     return ax509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
-def make_signer(stamp: StampKey, document_digest: bytes) -> signers.SimpleSigner:
+def make_signer(
+    stamp: StampKey,
+    document_digest: bytes,
+    base_length: int | None = None,
+    base_digest: bytes | None = None,
+) -> signers.SimpleSigner:
     key = keys.PrivateKeyInfo.load(
         stamp.key.private_bytes(
             serialization.Encoding.DER,
@@ -110,13 +127,28 @@ def make_signer(stamp: StampKey, document_digest: bytes) -> signers.SimpleSigner
         signing_key=key,
         cert_registry=SimpleCertificateStore.from_certs([_asn1_cert(c) for c in stamp.chain]),
         document_digest=document_digest,
+        base_length=base_length,
+        base_digest=base_digest,
     )
 
 
 def sign(
-    data: bytes, stamp: StampKey, picture_pdf: bytes, document_digest: bytes, options: SignOptions
+    data: bytes,
+    stamp: StampKey,
+    picture_pdf: bytes,
+    document_digest: bytes,
+    options: SignOptions,
+    base_length: int | None = None,
+    base_digest: bytes | None = None,
 ) -> bytes:
-    """Sign ``data`` with ``stamp``; returns the whole output (``data`` + one incremental update)."""
+    """Sign ``data`` with ``stamp``; returns the whole output (``data`` + one incremental update).
+
+    ``document_digest`` is the SHA-256 of the document as given; ``base_length`` (default: all
+    of ``data``) is how much of the output it covers; ``base_digest`` is given only when ``data``
+    is a rewrite of that document.
+    """
+    if base_length is None:
+        base_length = len(data)
     writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
     if writer.security_handler is not None:
         if options.password is None:
@@ -148,7 +180,7 @@ def sign(
     )
     pdf_signer = signers.PdfSigner(
         meta,
-        signer=make_signer(stamp, document_digest),
+        signer=make_signer(stamp, document_digest, base_length, base_digest),
         stamp_style=style,
         timestamper=timestamper,
         new_field_spec=fields.SigFieldSpec(

@@ -236,6 +236,7 @@ def stamp_file(
         rect = analysis.placement.rect
         from emeterai.sign import SignOptions, sign
 
+        rewritten = analysis.data is not data and not analysis.data.startswith(data)
         signed = sign(
             analysis.data,
             stamp,
@@ -249,6 +250,8 @@ def stamp_file(
                 tsa_url=options.tsa_url,
                 password=options.password,
             ),
+            base_length=len(analysis.data) if rewritten else len(data),
+            base_digest=hashlib.sha256(analysis.data).digest() if rewritten else None,
         )
         if not signed.startswith(analysis.data):
             raise SigningError(

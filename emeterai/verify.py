@@ -23,7 +23,7 @@ from cryptography import x509
 from emeterai import serial as serials
 from emeterai.errors import EmeteraiError
 from emeterai.render import qr_matrix, qr_payload, qr_runs
-from emeterai.x509util import OID_DOCUMENT_DIGEST, stamp_info
+from emeterai.x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST, stamp_info
 
 UNREADABLE = "unreadable"
 NO_STAMP = "no-stamp"
@@ -68,6 +68,7 @@ class StampReport:
     problems: tuple[Problem, ...]
     cert_serial_number: int | None = None
     genuine: bool = False  # signature intact and trusted: may be recorded in a ledger
+    bound_sha256: str | None = None  # digest of the pre-stamp document the stamp provably binds
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -305,7 +306,7 @@ class Verifier:
                 problems.append(
                     Problem(SIGNATURE_INVALID, "the signature does not match the signed bytes")
                 )
-            if not status.trusted:
+            if status.intact and status.valid and not status.trusted:
                 issuer = info.issuer_name if info else cert.issuer.rfc4514_string()
                 problems.append(
                     Problem(
@@ -330,13 +331,9 @@ class Verifier:
                 problems.append(Problem(REVOKED, f"serial {cert_serial} is revoked by its issuer"))
 
         digest = _document_digest(emb)
-        if digest is None:
-            problems.append(
-                Problem(
-                    SIGNATURE_INVALID,
-                    "the signature does not record the original document's digest",
-                )
-            )
+        bound, why = _bound_digest(emb, data, digest)
+        if bound is None:
+            problems.append(Problem(SIGNATURE_INVALID, why))
         widget = _widget(emb)
         page_index = _page_index(reader, emb, widget)
         if cert_serial is not None:
@@ -353,7 +350,10 @@ class Verifier:
             page=page_index + 1 if page_index is not None else None,
             problems=tuple(_dedupe(problems)),
             cert_serial_number=cert.serial_number,
-            genuine=genuine and not any(p.code == SERIAL_MALFORMED for p in problems),
+            genuine=genuine
+            and bound is not None
+            and not any(p.code == SERIAL_MALFORMED for p in problems),
+            bound_sha256=bound,
         )
 
     def _validate(self, emb: Any, moment: dt.datetime) -> Any:
@@ -381,7 +381,7 @@ def _collect_signatures(reader: Any) -> tuple[list[Any], list[str]]:
             found.append(EmbeddedPdfSignature(reader, sig_field, name))
         except Exception as exc:
             sig = sig_obj.get_object()
-            if _REASON.match(_text(sig.get("/Reason", ""))) or _text(name).startswith("eMeterai"):
+            if _REASON.match(_text(_get(sig, "/Reason", ""))) or _text(name).startswith("eMeterai"):
                 broken.append(_short(exc))
     found.sort(key=lambda emb: emb.signed_revision)
     return found, broken
@@ -424,6 +424,11 @@ def _short(exc: BaseException) -> str:
     return text[:160]
 
 
+def _get(d: Any, key: str, default: Any = None) -> Any:
+    """``d[key]`` or ``default``: unlike ``get``, indexing decrypts values in encrypted files."""
+    return d[key] if key in d else default  # noqa: SIM401
+
+
 def _text(value: Any) -> str:
     try:
         return str(value)
@@ -434,7 +439,7 @@ def _text(value: Any) -> str:
 def _looks_like_stamp(emb: Any) -> bool:
     """An e-meterai signature: a stamp certificate, a [SERIAL] reason, or an eMeterai field."""
     sig = emb.sig_object
-    if _REASON.match(_text(sig.get("/Reason", ""))):
+    if _REASON.match(_text(_get(sig, "/Reason", ""))):
         return True
     if _text(emb.field_name).startswith("eMeterai"):
         return True
@@ -457,25 +462,54 @@ def _signing_time(emb: Any) -> dt.datetime | None:
     return t.astimezone(dt.UTC) if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
-def _document_digest(emb: Any) -> str | None:
+def _attribute(emb: Any, oid: str, spec: Any) -> Any:
+    """The native value of a signed attribute parsed as ``spec``, or None."""
     from pyhanko.sign.general import find_unique_cms_attribute
 
     try:
-        value = find_unique_cms_attribute(emb.signer_info["signed_attrs"], OID_DOCUMENT_DIGEST)
-        raw = value.native if hasattr(value, "native") else None
-        if isinstance(raw, bytes) and len(raw) == 32:
-            return raw.hex()
-        from asn1crypto import core
-
-        raw = core.OctetString.load(value.dump()).native
-        return raw.hex() if isinstance(raw, bytes) and len(raw) == 32 else None
+        value = find_unique_cms_attribute(emb.signer_info["signed_attrs"], oid)
+        return spec.load(value.dump()).native
     except Exception:
         return None
 
 
+def _document_digest(emb: Any) -> str | None:
+    from asn1crypto import core
+
+    raw = _attribute(emb, OID_DOCUMENT_DIGEST, core.OctetString)
+    return raw.hex() if isinstance(raw, bytes) and len(raw) == 32 else None
+
+
+def _bound_digest(emb: Any, data: bytes, document_digest: str | None) -> tuple[str | None, str]:
+    """The digest of the pre-stamp document that this stamp provably binds, or None and why.
+
+    The stamp records how long the pre-stamp prefix of the file is; the prefix (inside the signed
+    range) must hash to the recorded digest of the document as given, or, after a repair that
+    rewrote the file, to the recorded digest of the rewrite. Otherwise the stamp was made for
+    another document.
+    """
+    import hashlib
+
+    from asn1crypto import core
+
+    length = _attribute(emb, OID_BASE_LENGTH, core.Integer)
+    if not isinstance(length, int) or document_digest is None:
+        return None, "the signature does not record which document it stamps"
+    byte_range = [int(v) for v in emb.sig_object["/ByteRange"]]
+    if not 0 < length <= byte_range[1] or length > len(data):
+        return None, "the signature's record of the stamped document lies outside what it signs"
+    prefix = hashlib.sha256(data[:length]).hexdigest()
+    if prefix == document_digest:
+        return prefix, ""
+    base = _attribute(emb, OID_BASE_DIGEST, core.OctetString)
+    if isinstance(base, bytes) and base.hex() == prefix:
+        return prefix, ""
+    return None, "the stamp records another document's digest than the one it is on"
+
+
 def _widget(emb: Any) -> Any:
     field = emb.sig_field
-    kids = field.get("/Kids")
+    kids = _get(field, "/Kids")
     if kids:
         return kids[0].get_object()
     return field
@@ -486,10 +520,10 @@ def _appearance_content(
 ) -> list[bytes]:
     """Decoded content of the widget's normal appearance and the forms it draws."""
     budget = budget if budget is not None else [8 * 1024 * 1024]
-    ap = widget.get("/AP")
+    ap = _get(widget, "/AP")
     if ap is None:
         return []
-    normal = ap.get_object().get("/N")
+    normal = _get(ap.get_object(), "/N")
     if normal is None:
         return []
     return _form_contents(normal.get_object(), 0, budget)
@@ -503,13 +537,13 @@ def _form_contents(form: Any, depth: int, budget: list[int]) -> list[bytes]:
     if budget[0] < 0:
         return []
     out = [data]
-    resources = form.get("/Resources")
+    resources = _get(form, "/Resources")
     if resources is not None:
-        xobjects = resources.get_object().get("/XObject")
+        xobjects = _get(resources.get_object(), "/XObject")
         if xobjects is not None:
             for _, ref in xobjects.get_object().items():
                 obj = ref.get_object()
-                if obj.get("/Subtype") == "/Form":
+                if _get(obj, "/Subtype") == "/Form":
                     out.extend(_form_contents(obj, depth + 1, budget))
     return out
 
@@ -571,7 +605,7 @@ def _qr_matches(contents: list[bytes], payload: str) -> bool:
 
 def _serial_problems(emb: Any, widget: Any, cert_serial: str, digest: str | None) -> list[Problem]:
     problems = []
-    reason = _text(emb.sig_object.get("/Reason", ""))
+    reason = _text(_get(emb.sig_object, "/Reason", ""))
     m = _REASON.match(reason)
     if not m or serials.normalize(m.group(1)) != cert_serial:
         shown = m.group(1) if m else "none"
@@ -613,8 +647,8 @@ def _pages(reader: Any) -> list[Any]:
         if id(node) in seen:
             return
         seen.add(id(node))
-        if node.get("/Type") == "/Pages" or "/Kids" in node:
-            for kid in node.get("/Kids", []):
+        if _get(node, "/Type") == "/Pages" or "/Kids" in node:
+            for kid in _get(node, "/Kids", []):
                 walk(kid.get_object(), depth + 1)
         else:
             out.append(node)
@@ -625,12 +659,12 @@ def _pages(reader: Any) -> list[Any]:
 
 def _page_index(reader: Any, emb: Any, widget: Any) -> int | None:
     pages = _pages(reader)
-    target = widget.get("/P")
+    target = _get(widget, "/P")
     widget_ref = getattr(widget, "container_ref", None)
     for i, page in enumerate(pages):
         if target is not None and target.get_object() is page:
             return i
-        for annot in page.get("/Annots", []) or []:
+        for annot in _get(page, "/Annots", []) or []:
             if annot.get_object() is widget or (
                 widget_ref is not None
                 and getattr(annot, "idnum", None) == getattr(widget_ref, "idnum", -1)
@@ -644,7 +678,7 @@ def _inherited(page: Any, key: str) -> Any:
     for _ in range(64):
         if key in node:
             return node[key]
-        parent = node.get("/Parent")
+        parent = _get(node, "/Parent")
         if parent is None:
             return None
         node = parent.get_object()
@@ -657,9 +691,9 @@ def _shown_problems(reader: Any, widget: Any, page_index: int | None) -> list[Pr
     def problem(detail: str) -> list[Problem]:
         return [Problem(STAMP_NOT_SHOWN, detail)]
 
-    if "/AP" not in widget or widget["/AP"].get_object().get("/N") is None:
+    if "/AP" not in widget or _get(widget["/AP"].get_object(), "/N") is None:
         return problem("the stamp has no appearance")
-    flags = int(widget.get("/F", 0) or 0)
+    flags = int(_get(widget, "/F", 0) or 0)
     if flags & 0b100011:  # Invisible, Hidden, NoView
         return problem("the stamp's annotation is hidden")
     if not flags & 4:

@@ -18,7 +18,11 @@ from cryptography.x509.oid import NameOID
 OID_BASE = "2.25.174577653491752765795149438163376291227"
 OID_VALUE = x509.ObjectIdentifier(OID_BASE + ".1")
 OID_SPECIMEN = x509.ObjectIdentifier(OID_BASE + ".2")
-OID_DOCUMENT_DIGEST = OID_BASE + ".3"
+OID_DOCUMENT_DIGEST = OID_BASE + ".3"  # signed attribute: SHA-256 of the document as given
+OID_BASE_LENGTH = OID_BASE + ".4"  # signed attribute: length of the signed pre-stamp prefix
+OID_BASE_DIGEST = (
+    OID_BASE + ".5"
+)  # signed attribute: SHA-256 of that prefix, when repaired by rewrite
 
 DEFAULT_VALUE = 10000
 

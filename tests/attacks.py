@@ -1,0 +1,665 @@
+"""Attack documents for the verify tests, built with real tools (pypdf, pyHanko, reportlab).
+
+Every function takes and returns PDF bytes (or writes a file) so that tests can chain them:
+stamp a document with the library, then tamper with it the way a fraudster would. Nothing here
+mocks PDF or cryptographic parts; the stamp keys are real stamp keys (from a wallet or made with
+an issuer CA key), and signatures are made by pyHanko.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import io
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from emeterai.issuer import Issuer
+from emeterai.render import render
+from emeterai.wallet import StampKey
+
+MM = 72 / 25.4
+
+# -- documents --------------------------------------------------------------------------------
+
+
+def make_letter(path: Path, lines: list[str] | None = None, compress: bool = False) -> Path:
+    """A one-page A4 letter with a "Meterai" placeholder; page content uncompressed by default,
+    so that tests can change one meaningful byte of it (a digit of an amount)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen.canvas import Canvas
+
+    c = Canvas(str(path), pagesize=A4, invariant=1, pageCompression=1 if compress else 0)
+    y = 780.0
+    for line in lines or [
+        "Surakarta, 2 September 2024",
+        "Perihal: Lamaran CPNS",
+        "Dengan hormat, saya mengajukan lamaran. Gaji yang diminta: Rp10.000.000",
+    ]:
+        c.drawString(72, y, line)
+        y -= 18
+    c.drawString(420, 200, "Meterai")
+    c.drawString(420, 120, "Rina Ayu Lestari")
+    c.showPage()
+    c.save()
+    return path
+
+
+# -- bytes inside the signed range ------------------------------------------------------------
+
+
+def byte_ranges(data: bytes) -> list[list[int]]:
+    """The /ByteRange arrays of all signatures, in file order (raw parse, no PDF library)."""
+    return [
+        [int(v) for v in m.group(1).split()]
+        for m in re.finditer(rb"/ByteRange\s*\[([\d\s]+)\]", data)
+    ]
+
+
+def change_byte(data: bytes, offset: int) -> bytes:
+    """``data`` with the byte at ``offset`` replaced by a different byte of the same kind
+    (a digit by a digit, an ASCII85 character by an ASCII85 character)."""
+    old = data[offset]
+    if 0x30 <= old <= 0x39:
+        new = 0x30 + (old - 0x30 + 1) % 10
+    else:
+        new = old + 1 if old + 1 <= ord("u") else old - 1
+    assert new != old
+    return data[:offset] + bytes([new]) + data[offset + 1 :]
+
+
+def content_stream_offset(original: bytes, page_index: int = 0) -> tuple[int, int]:
+    """(start, end) byte offsets of the raw data of a page's first content stream in the
+    *original* document (which stays a prefix of the stamped file)."""
+    import pypdf
+
+    reader = pypdf.PdfReader(io.BytesIO(original))
+    contents = reader.pages[page_index].raw_get("/Contents")
+    if isinstance(contents, pypdf.generic.ArrayObject):
+        contents = contents[0]
+    num = contents.idnum
+    header = re.search(rb"(?:^|[\r\n])%d 0 obj" % num, original)
+    assert header is not None, f"object {num} not found"
+    start = original.index(b"stream", header.end())
+    start += len(b"stream")
+    while original[start : start + 1] in (b"\r", b"\n"):
+        start += 1
+    end = original.index(b"endstream", start)
+    return start, end
+
+
+def change_page_content_byte(stamped: bytes, original: bytes, needle: bytes | None = None) -> bytes:
+    """Change one byte of the original page content inside the stamped file: at ``needle``
+    (first occurrence inside the content stream) or in the middle of the stream."""
+    start, end = content_stream_offset(original)
+    offset = (start + end) // 2 if needle is None else stamped.index(needle, start, end)
+    ranges = byte_ranges(stamped)
+    assert ranges and offset < ranges[0][1], "the byte must lie inside the signed range"
+    return change_byte(stamped, offset)
+
+
+# -- incremental updates after stamping -------------------------------------------------------
+
+
+def _incremental(data: bytes, change: Callable[[Any], None]) -> bytes:
+    """``data`` + one incremental update written by pypdf after ``change(writer)``."""
+    import pypdf
+
+    writer = pypdf.PdfWriter(io.BytesIO(data), incremental=True)
+    change(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    result = out.getvalue()
+    assert result.startswith(data), "pypdf did not write an incremental update"
+    assert len(result) > len(data)
+    return result
+
+
+def append_page_text(stamped: bytes, text: str = "DISETUJUI Rp 99.000.000") -> bytes:
+    """An incremental update that adds a line of text to page 1's content stream."""
+    from pypdf.generic import ContentStream, DictionaryObject, NameObject
+
+    def change(writer: Any) -> None:
+        page = writer.pages[0]
+        content = page.get_contents()
+        assert content is not None
+        extra = f"\nBT /FAtk 14 Tf 72 500 Td ({text}) Tj ET\n".encode("latin-1")
+        stream = ContentStream(None, None)
+        stream.set_data(content.get_data() + extra)
+        page.replace_contents(stream)
+        font = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica-Bold"),
+            }
+        )
+        resources = page["/Resources"].get_object()
+        fonts = resources.get("/Font")
+        if fonts is None:
+            resources[NameObject("/Font")] = DictionaryObject()
+            fonts = resources["/Font"]
+        fonts.get_object()[NameObject("/FAtk")] = writer._add_object(font)
+
+    return _incremental(stamped, change)
+
+
+def replace_content_object(stamped: bytes, new_content: bytes) -> bytes:
+    """An incremental update that redefines the page's existing content stream object (same
+    object number, new data): the "replaced objects" attack."""
+    from pypdf.generic import NameObject, StreamObject
+
+    def change(writer: Any) -> None:
+        ref = writer.pages[0].raw_get("/Contents")
+        obj = ref.get_object()
+        assert isinstance(obj, StreamObject)
+        for key in ("/Filter", "/DecodeParms"):
+            obj.pop(NameObject(key), None)
+        obj._data = new_content
+        obj.decoded_self = None
+
+    return _incremental(stamped, change)
+
+
+SHADOW_TEXT = "Gaji yang diminta: Rp99.000.000"
+
+
+def plant_shadow_content(original: bytes, text: str = SHADOW_TEXT) -> tuple[bytes, int]:
+    """Before stamping ("hide"): add an unused alternative content stream to the document,
+    kept alive from the catalog under a private key as attackers do; returns the new document
+    and the planted object's number. The page itself is unchanged."""
+    from pypdf.generic import DecodedStreamObject, NameObject
+
+    planted: list[int] = []
+
+    def change(writer: Any) -> None:
+        page = writer.pages[0]
+        current = page.get_contents()
+        assert current is not None
+        stream = DecodedStreamObject()
+        stream.set_data(
+            current.get_data() + f"\nBT /F1 16 Tf 72 480 Td ({text}) Tj ET\n".encode("latin-1")
+        )
+        ref = writer._add_object(stream)
+        writer._root_object[NameObject("/PieceInfoShadow")] = ref
+        planted.append(ref.idnum)
+
+    return _incremental(original, change), planted[0]
+
+
+def swap_page_contents(stamped: bytes, object_number: int) -> bytes:
+    """After stamping ("replace"): an incremental update pointing page 1's /Contents at the
+    planted object."""
+    from pypdf.generic import IndirectObject, NameObject
+
+    def change(writer: Any) -> None:
+        page = writer.pages[0]
+        page[NameObject("/Contents")] = IndirectObject(object_number, 0, writer)
+
+    return _incremental(stamped, change)
+
+
+def _stamp_widget_ref(writer: Any) -> Any:
+    for ref in writer._root_object["/AcroForm"]["/Fields"]:
+        obj = ref.get_object()
+        if str(obj.get("/T", "")).startswith("eMeterai"):
+            kids = obj.get("/Kids")
+            return kids[0] if kids else ref
+    raise AssertionError("no stamp field")
+
+
+def edit_stamp_widget(stamped: bytes, change: Callable[[Any], None]) -> bytes:
+    """An incremental update that edits the stamp's widget annotation with ``change(widget)``."""
+
+    def edit(writer: Any) -> None:
+        change(_stamp_widget_ref(writer).get_object())
+
+    return _incremental(stamped, edit)
+
+
+def set_widget_flags(stamped: bytes, flags: int) -> bytes:
+    """An incremental update that changes the stamp widget's /F (annotation flags)."""
+    from pypdf.generic import NameObject, NumberObject
+
+    def change(widget: Any) -> None:
+        widget[NameObject("/F")] = NumberObject(flags)
+
+    return edit_stamp_widget(stamped, change)
+
+
+def move_widget(stamped: bytes, rect: tuple[float, float, float, float]) -> bytes:
+    """An incremental update that moves the stamp widget to ``rect``."""
+    from pypdf.generic import ArrayObject, FloatObject, NameObject
+
+    def change(widget: Any) -> None:
+        widget[NameObject("/Rect")] = ArrayObject([FloatObject(v) for v in rect])
+
+    return edit_stamp_widget(stamped, change)
+
+
+def drop_appearance(stamped: bytes) -> bytes:
+    """An incremental update that removes the stamp widget's appearance (/AP)."""
+
+    def change(widget: Any) -> None:
+        del widget["/AP"]
+
+    return edit_stamp_widget(stamped, change)
+
+
+def swap_appearance(stamped: bytes, content: bytes = b"") -> bytes:
+    """An incremental update that gives the stamp widget another normal appearance (a new form
+    XObject drawing ``content``, blank by default): the swapped-appearance attack."""
+    from pypdf.generic import (
+        ArrayObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        StreamObject,
+    )
+
+    def change(writer: Any) -> None:
+        widget = _stamp_widget_ref(writer).get_object()
+        x0, y0, x1, y1 = (float(v) for v in widget["/Rect"])
+        form = StreamObject()
+        form.set_data(content)
+        form.update(
+            {
+                NameObject("/Type"): NameObject("/XObject"),
+                NameObject("/Subtype"): NameObject("/Form"),
+                NameObject("/BBox"): ArrayObject(
+                    [FloatObject(0), FloatObject(0), FloatObject(x1 - x0), FloatObject(y1 - y0)]
+                ),
+            }
+        )
+        widget[NameObject("/AP")] = DictionaryObject({NameObject("/N"): writer._add_object(form)})
+
+    return _incremental(stamped, change)
+
+
+def add_annotation_over_page(stamped: bytes, text: str = "LUNAS") -> bytes:
+    """An incremental update that adds a FreeText annotation on page 1 (e.g. over the text)."""
+    from pypdf.annotations import FreeText
+
+    def change(writer: Any) -> None:
+        writer.add_annotation(0, FreeText(text=text, rect=(72, 600, 300, 640)))
+
+    return _incremental(stamped, change)
+
+
+def change_metadata(stamped: bytes, title: str = "Lamaran (final)") -> bytes:
+    """An incremental update that changes only the document information dictionary."""
+
+    def change(writer: Any) -> None:
+        writer.add_metadata({"/Title": title})
+
+    return _incremental(stamped, change)
+
+
+# -- keys and certificates --------------------------------------------------------------------
+
+
+def self_signed(name: str = "Budi Santoso") -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A self-made personal signing key and certificate (not a stamp)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def stamp_key_from_issuer(
+    issuer: Issuer,
+    passphrase: str,
+    serial: str,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+    value: int = 10000,
+) -> StampKey:
+    """A stamp key whose certificate ``issuer`` signs for ``serial`` (any serial, even one the
+    issuer never sold, or one of another issuer), with the given validity period."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    ca_key = issuer._key(passphrase)
+    key = ec.generate_private_key(ec.SECP256R1())
+    root_ski = issuer.root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski)
+    cert = issuer._stamp_certificate(
+        ca_key,
+        key,
+        serial,
+        x509.random_serial_number(),
+        value,
+        not_before or now - dt.timedelta(minutes=5),
+        not_after or now + dt.timedelta(days=30),
+        aki,
+    )
+    return StampKey(serial, key, cert, (issuer.root,))
+
+
+# -- signing ----------------------------------------------------------------------------------
+
+
+def picture(serial: str, document_sha256: str, issuer_name: str = "Test Issuer") -> bytes:
+    """The genuine-looking stamp picture for ``serial`` on a document (one-page PDF)."""
+    return render(serial, 10000, issuer_name, document_sha256, specimen=True).pdf
+
+
+def stamp_with_key(
+    data: bytes,
+    key: StampKey,
+    *,
+    picture_serial: str | None = None,
+    reason_serial: str | None = None,
+    claimed_sha256: str | None = None,
+    picture_sha256: str | None = None,
+    rect: tuple[float, float, float, float] = (412.5, 148.8, 483.4, 219.7),
+    page_index: int = 0,
+) -> bytes:
+    """Sign ``data`` through ``emeterai.sign.sign`` with ``key``: a stamp exactly like the
+    product makes, except that the picture and /Reason may name other serials, the signed
+    attributes may claim another original document (``claimed_sha256``), and the picture's
+    QR code may carry another document's digest (``picture_sha256``; default: the claimed
+    one)."""
+    from emeterai.sign import SignOptions, sign
+
+    digest = claimed_sha256 or hashlib.sha256(data).hexdigest()
+    shown = picture_serial or key.serial
+    return sign(
+        data,
+        key,
+        picture(shown, picture_sha256 or digest),
+        bytes.fromhex(digest),
+        SignOptions(
+            field_name=f"eMeterai_{shown}",
+            reason=f"[{reason_serial or key.serial}] e-Meterai Rp10000",
+            page_index=page_index,
+            rect=rect,
+        ),
+    )
+
+
+def stamp_with_field(
+    data: bytes,
+    key: StampKey,
+    *,
+    rect: tuple[float, float, float, float] = (412.5, 148.8, 483.4, 219.7),
+    print_flag: bool = True,
+    tweak_widget: Callable[[Any, Any], None] | None = None,
+) -> bytes:
+    """A stamp signed by pyHanko like ``emeterai.sign.sign`` (same picture, signer, /Reason,
+    document digest), but into a field created here, so that the *signed* revision itself can
+    carry a wrong widget: not printable, hidden (``tweak_widget(writer, widget)``), off the page.
+    """
+    from pyhanko.pdf_utils import layout
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.fields import SigSeedSubFilter
+    from pyhanko.stamp import StaticStampStyle
+
+    from emeterai.sign import _PdfPageBytes, make_signer
+
+    digest = hashlib.sha256(data).hexdigest()
+    name = f"eMeterai_{key.serial}"
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    fields.append_signature_field(
+        writer,
+        fields.SigFieldSpec(
+            name,
+            on_page=0,
+            box=rect,  # type: ignore[arg-type]
+            visible_sig_settings=fields.VisibleSigSettings(print_signature=print_flag),
+        ),
+    )
+    if tweak_widget is not None:
+        for ref in writer.root["/AcroForm"]["/Fields"]:
+            field = ref.get_object()
+            if field.get("/T") == name:
+                tweak_widget(writer, field)
+                writer.update_container(field)
+                break
+        else:
+            raise AssertionError("field not created")
+    style = StaticStampStyle(
+        background=_PdfPageBytes(picture(key.serial, digest)),
+        border_width=0,
+        background_opacity=1,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins(),
+            inner_content_scaling=layout.InnerScaling.STRETCH_FILL,
+        ),
+    )
+    meta = signers.PdfSignatureMetadata(
+        field_name=name,
+        md_algorithm="sha256",
+        reason=f"[{key.serial}] e-Meterai Rp10000",
+        subfilter=SigSeedSubFilter.PADES,
+    )
+    out = io.BytesIO()
+    signers.PdfSigner(
+        meta, signer=make_signer(key, bytes.fromhex(digest), len(data)), stamp_style=style
+    ).sign_pdf(writer, output=out, bytes_reserved=16384)
+    return out.getvalue()
+
+
+def hidden_widget(writer: Any, field: Any) -> None:
+    """``tweak_widget`` for :func:`stamp_with_field`: Hidden + Print flags."""
+    from pyhanko.pdf_utils import generic
+
+    field[generic.pdf_name("/F")] = generic.NumberObject(0b110)
+
+
+def widget_on_optional_layer(writer: Any, field: Any) -> None:
+    """``tweak_widget`` for :func:`stamp_with_field`: the widget belongs to an optional-content
+    group (a layer the reader can switch off)."""
+    from pyhanko.pdf_utils import generic
+
+    ocg = writer.add_object(
+        generic.DictionaryObject(
+            {
+                generic.pdf_name("/Type"): generic.pdf_name("/OCG"),
+                generic.pdf_name("/Name"): generic.pdf_string("Meterai"),
+            }
+        )
+    )
+    writer.root[generic.pdf_name("/OCProperties")] = generic.DictionaryObject(
+        {
+            generic.pdf_name("/OCGs"): generic.ArrayObject([ocg]),
+            generic.pdf_name("/D"): generic.DictionaryObject(
+                {generic.pdf_name("/OFF"): generic.ArrayObject([ocg])}
+            ),
+        }
+    )
+    writer.update_root()
+    field[generic.pdf_name("/OC")] = ocg
+
+
+def cosign(data: bytes, name: str = "Budi Santoso", field: str = "Signature2") -> bytes:
+    """A genuine later signature (PAdES, incremental, new visible field) by someone's own key."""
+    from asn1crypto import keys
+    from asn1crypto import x509 as ax509
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.fields import SigSeedSubFilter
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    key, cert = self_signed(name)
+    signer = signers.SimpleSigner(
+        signing_cert=ax509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+        signing_key=keys.PrivateKeyInfo.load(
+            key.private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        ),
+        cert_registry=SimpleCertificateStore(),
+    )
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    out = io.BytesIO()
+    signers.PdfSigner(
+        signers.PdfSignatureMetadata(
+            field_name=field, md_algorithm="sha256", subfilter=SigSeedSubFilter.PADES
+        ),
+        signer=signer,
+        new_field_spec=fields.SigFieldSpec(field, on_page=0, box=(72, 72, 272, 122)),
+    ).sign_pdf(writer, output=out)
+    return out.getvalue()
+
+
+def resign_byte_range(stamped: bytes, key: StampKey, new_range: list[int]) -> bytes:
+    """The stamp holder's own coverage anomaly: rewrite the stamp's /ByteRange to
+    ``new_range`` (same width in the file) and sign the bytes it now names with the genuine
+    stamp key, so the CMS signature itself is correct for the odd range."""
+
+    from emeterai.sign import make_signer
+
+    m = list(re.finditer(rb"/ByteRange\s*\[([\d\s]+)\]", stamped))[-1]
+    old_len = m.end(1) - m.start(1)
+    text = " ".join(str(v) for v in new_range).encode()
+    assert len(text) <= old_len, "new /ByteRange does not fit"
+    text = text + b" " * (old_len - len(text))
+    doc = stamped[: m.start(1)] + text + stamped[m.end(1) :]
+    # the /Contents hex string of the last signature: from the first '<' after '/Contents'
+    contents = list(re.finditer(rb"/Contents\s*<([0-9a-fA-F]+)>", doc))[-1]
+    covered = b"".join(
+        doc[new_range[i] : new_range[i] + new_range[i + 1]] for i in range(0, len(new_range), 2)
+    )
+    document_digest = bytes.fromhex(_recorded_document_digest(stamped))
+    signer = make_signer(key, document_digest, _recorded_base_length(stamped))
+    cms = asyncio.run(signer.async_sign(hashlib.sha256(covered).digest(), "sha256", use_pades=True))
+    der = cms.dump().hex().encode()
+    width = contents.end(1) - contents.start(1)
+    assert len(der) <= width
+    der = der + b"0" * (width - len(der))
+    return doc[: contents.start(1)] + der + doc[contents.end(1) :]
+
+
+def _recorded_base_length(stamped: bytes) -> int:
+    from asn1crypto import core
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from emeterai.verify import _attribute
+    from emeterai.x509util import OID_BASE_LENGTH
+
+    reader = PdfFileReader(io.BytesIO(stamped), strict=False)
+    length = _attribute(reader.embedded_signatures[-1], OID_BASE_LENGTH, core.Integer)
+    assert isinstance(length, int)
+    return length
+
+
+def _recorded_document_digest(stamped: bytes) -> str:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from emeterai.verify import _document_digest
+
+    reader = PdfFileReader(io.BytesIO(stamped), strict=False)
+    digest = _document_digest(reader.embedded_signatures[-1])
+    assert digest is not None
+    return digest
+
+
+def with_crop_box(
+    data: bytes, box: tuple[float, float, float, float], inherited: bool = False
+) -> bytes:
+    """``data`` rewritten by pypdf with a CropBox on page 1 (or on the page tree's root, from
+    which every page inherits it)."""
+    import pypdf
+    from pypdf.generic import NameObject, RectangleObject
+
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(data)))
+    if inherited:
+        writer._root_object["/Pages"][NameObject("/CropBox")] = RectangleObject(box)
+    else:
+        writer.pages[0].cropbox = RectangleObject(box)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def encrypt(data: bytes, password: str) -> bytes:
+    """``data`` rewritten by pypdf with AES-256 encryption under ``password``."""
+    import pypdf
+
+    writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(data)))
+    writer.encrypt(password, algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+# -- pictures without signatures --------------------------------------------------------------
+
+
+def paste_picture(
+    target: bytes, picture_pdf: bytes, at: tuple[float, float] = (412.5, 148.8)
+) -> bytes:
+    """The stamp picture merged into page 1's content of ``target``: no signature at all."""
+    import pypdf
+    from pypdf import Transformation
+
+    reader = pypdf.PdfReader(io.BytesIO(target))
+    writer = pypdf.PdfWriter(clone_from=reader)
+    stamp_page = pypdf.PdfReader(io.BytesIO(picture_pdf)).pages[0]
+    writer.pages[0].merge_transformed_page(stamp_page, Transformation().translate(*at))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def print_and_scan(pdf: Path, workdir: Path, dpi: int = 150) -> bytes:
+    """A stamped letter printed and scanned: rendered by pdftoppm, wrapped back into a PDF by
+    reportlab as one image per page."""
+    from PIL import Image
+    from reportlab.pdfgen.canvas import Canvas
+
+    prefix = workdir / "scan"
+    subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-png", str(pdf), str(prefix)], check=True, timeout=120
+    )
+    images = sorted(workdir.glob("scan*.png"))
+    assert images, "pdftoppm produced no image"
+    out = io.BytesIO()
+    c = Canvas(out)
+    for image in images:
+        with Image.open(image) as im:
+            w, h = im.size
+        size = (w * 72 / dpi, h * 72 / dpi)
+        c.setPageSize(size)
+        c.drawImage(str(image), 0, 0, width=size[0], height=size[1])
+        c.showPage()
+    c.save()
+    return out.getvalue()

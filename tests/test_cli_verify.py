@@ -1,0 +1,400 @@
+"""`emeterai verify` and `emeterai ledger` on the command line (SPEC §3): JSON Lines, exit codes,
+one verdict per file, trust, CRL, shared ledger, batches."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import attacks
+import pytest
+from conftest import PASSPHRASE, PROJECT_ROOT
+
+from emeterai.cli import app
+
+SAMPLE = PROJECT_ROOT / "samples" / "lamaran.pdf"
+TOP_KEYS = {
+    "file",
+    "valid",
+    "serial",
+    "value",
+    "issuer",
+    "specimen",
+    "stamped_at",
+    "document_sha256",
+    "page",
+    "problems",
+    "stamps",
+}
+STAMP_KEYS = {
+    "serial",
+    "value",
+    "issuer",
+    "specimen",
+    "stamped_at",
+    "document_sha256",
+    "page",
+    "problems",
+}
+
+
+def run(runner, *args, env: dict[str, str] | None = None):
+    return runner.invoke(app, [str(a) for a in args], env=env)
+
+
+def no_traceback(result) -> None:
+    assert "Traceback" not in result.stdout
+    assert "Traceback" not in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+
+
+def json_lines(result) -> list[dict]:
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def problem_codes(obj: dict) -> set[str]:
+    return {p["code"] for p in obj["problems"]}
+
+
+def stamp_cli(runner, src: Path, out: Path, env: dict[str, str] | None = None) -> dict:
+    result = run(runner, "stamp", src, "-o", out, "--json", env=env)
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    (obj,) = json_lines(result)
+    return obj
+
+
+@pytest.fixture
+def stamped(runner, home, wallet_with_stamps, tmp_path) -> tuple[Path, str]:
+    """The sample letter stamped with the CLI; (output path, serial)."""
+    wallet_with_stamps(3)
+    src = tmp_path / "lamaran.pdf"
+    shutil.copyfile(SAMPLE, src)
+    out = tmp_path / "lamaran.emeterai.pdf"
+    obj = stamp_cli(runner, src, out)
+    return out, obj["serial"]
+
+
+# -- valid ------------------------------------------------------------------------------------------
+
+
+def test_verify_json_of_the_stamped_sample_is_valid_with_the_spec_fields(runner, stamped):
+    path, serial = stamped
+    result = run(runner, "verify", path, "--json")
+    assert result.exit_code == 0, result.stderr
+    no_traceback(result)
+    (obj,) = json_lines(result)
+    assert set(obj) == TOP_KEYS
+    assert obj["file"] == str(path)
+    assert obj["valid"] is True
+    assert obj["problems"] == []
+    assert obj["serial"] == serial
+    assert obj["value"] == 10000
+    assert obj["issuer"] == "Test Issuer"
+    assert obj["specimen"] is True
+    assert obj["page"] == 1
+    assert len(obj["document_sha256"]) == 64
+    import datetime as dt
+
+    assert dt.datetime.fromisoformat(obj["stamped_at"]).tzinfo is not None
+    (stamp,) = obj["stamps"]
+    assert set(stamp) == STAMP_KEYS
+    assert {k: stamp[k] for k in STAMP_KEYS} == {k: obj[k] for k in STAMP_KEYS}
+    assert f"VALID    {path}: {serial}" in result.stderr
+    assert "1 file(s): 1 valid, 0 invalid" in result.stderr
+
+
+def test_verify_without_json_prints_nothing_on_stdout(runner, stamped):
+    path, serial = stamped
+    result = run(runner, "verify", path)
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert serial in result.stderr
+
+
+def test_document_with_two_stamps_lists_both(runner, stamped, tmp_path):
+    path, serial = stamped
+    twice = tmp_path / "twice.pdf"
+    second = stamp_cli(runner, path, twice)["serial"]
+    result = run(runner, "verify", twice, "--json")
+    assert result.exit_code == 0, result.stderr
+    (obj,) = json_lines(result)
+    assert obj["valid"] is True
+    assert [s["serial"] for s in obj["stamps"]] == [serial, second]
+    assert all(s["problems"] == [] and s["value"] == 10000 for s in obj["stamps"])
+    assert obj["serial"] == serial
+
+
+# -- invalid -----------------------------------------------------------------------------------------
+
+
+def test_tampered_and_modified_files_exit_1_with_their_codes(runner, stamped, tmp_path):
+    path, _ = stamped
+    data = path.read_bytes()
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(attacks.change_page_content_byte(data, SAMPLE.read_bytes()))
+    modified = tmp_path / "modified.pdf"
+    modified.write_bytes(attacks.append_page_text(data))
+    result = run(runner, "verify", path, tampered, modified, "--json")
+    assert result.exit_code == 1
+    no_traceback(result)
+    good, bad, changed = json_lines(result)
+    assert good["valid"] is True
+    assert bad["valid"] is False and "signature-invalid" in problem_codes(bad)
+    assert changed["valid"] is False and problem_codes(changed) == {"modified-after-stamp"}
+    assert f"INVALID  {modified}: modified-after-stamp: " in result.stderr
+    assert "3 file(s): 1 valid, 2 invalid" in result.stderr
+
+
+def test_empty_trust_store_makes_the_stamp_untrusted_until_trust_is_given(
+    runner, stamped, tmp_path
+):
+    path, _ = stamped
+    root = tmp_path / "root.pem"
+    assert run(runner, "issuer", "root", "-o", root).exit_code == 0
+    stranger_home = tmp_path / "verifier-home"
+    stranger_home.mkdir()
+    env = {"EMETERAI_HOME": str(stranger_home)}
+    result = run(runner, "verify", path, "--json", env=env)
+    assert result.exit_code == 1
+    (obj,) = json_lines(result)
+    assert problem_codes(obj) == {"untrusted-issuer"}
+    assert "no trusted issuer roots" in result.stderr
+    trusted = run(runner, "verify", path, "--json", "--trust", root, env=env)
+    assert trusted.exit_code == 0, trusted.stderr
+    assert json_lines(trusted)[0]["valid"] is True
+
+
+def test_stamp_from_another_issuer_with_the_same_serial_is_untrusted(runner, stamped, tmp_path):
+    from emeterai.issuer import Issuer
+
+    path, serial = stamped
+    forger = Issuer.create(tmp_path / "forger", PASSPHRASE, name="Test Issuer", specimen=True)
+    forged = tmp_path / "forged.pdf"
+    forged.write_bytes(
+        attacks.stamp_with_key(
+            SAMPLE.read_bytes(), attacks.stamp_key_from_issuer(forger, PASSPHRASE, serial)
+        )
+    )
+    result = run(runner, "verify", forged, "--json")
+    assert result.exit_code == 1
+    (obj,) = json_lines(result)
+    assert obj["serial"] == serial
+    assert problem_codes(obj) == {"untrusted-issuer"}
+
+
+def test_not_a_pdf_empty_truncated_and_missing_files_are_unreadable_and_the_batch_goes_on(
+    runner, stamped, tmp_path
+):
+    path, _ = stamped
+    text = tmp_path / "surat.pdf"
+    text.write_text("Dengan hormat, ini bukan PDF.\n")
+    empty = tmp_path / "empty.pdf"
+    empty.write_bytes(b"")
+    half = tmp_path / "half.pdf"
+    data = path.read_bytes()
+    half.write_bytes(data[: len(data) // 2])
+    missing = tmp_path / "missing.pdf"
+    result = run(runner, "verify", text, empty, half, missing, path, "--json", "--jobs", "2")
+    assert result.exit_code == 1
+    no_traceback(result)
+    objs = json_lines(result)
+    assert [o["file"] for o in objs] == [str(p) for p in (text, empty, half, missing, path)]
+    for obj in objs[:4]:
+        assert obj["valid"] is False
+        assert problem_codes(obj) == {"unreadable"}, obj
+        assert obj["stamps"] == [] and obj["serial"] is None
+    assert objs[4]["valid"] is True
+    assert "not a PDF" in objs[0]["problems"][0]["detail"]
+    assert "empty" in objs[1]["problems"][0]["detail"]
+    assert "5 file(s): 1 valid, 4 invalid" in result.stderr
+
+
+def test_pasted_picture_is_no_stamp(runner, stamped, tmp_path):
+    import hashlib
+
+    path, serial = stamped
+    pasted = tmp_path / "pasted.pdf"
+    digest = hashlib.sha256(SAMPLE.read_bytes()).hexdigest()
+    pasted.write_bytes(
+        attacks.paste_picture(
+            attacks.make_letter(tmp_path / "x.pdf").read_bytes(), attacks.picture(serial, digest)
+        )
+    )
+    result = run(runner, "verify", pasted, "--json")
+    assert result.exit_code == 1
+    assert problem_codes(json_lines(result)[0]) == {"no-stamp"}
+
+
+# -- CRL ------------------------------------------------------------------------------------------
+
+
+def test_serial_revoked_through_the_crl_is_revoked(runner, stamped, tmp_path):
+    path, serial = stamped
+    crl = tmp_path / "issuer.crl"
+    assert run(runner, "issuer", "crl", "-o", crl).exit_code == 0
+    before = run(runner, "verify", path, "--crl", crl, "--json")
+    assert before.exit_code == 0, before.stderr
+    revoked = run(runner, "issuer", "revoke", serial)
+    assert revoked.exit_code == 0, revoked.stderr
+    assert run(runner, "issuer", "crl", "-o", crl).exit_code == 0
+    result = run(runner, "verify", path, "--crl", crl, "--json")
+    assert result.exit_code == 1
+    (obj,) = json_lines(result)
+    assert problem_codes(obj) == {"revoked"}
+    assert serial in obj["problems"][0]["detail"]
+
+
+def test_crl_from_an_untrusted_issuer_is_one_clear_error(runner, stamped, tmp_path):
+    from emeterai.issuer import Issuer
+
+    path, _ = stamped
+    stranger = Issuer.create(tmp_path / "stranger", PASSPHRASE, name="Stranger")
+    crl = tmp_path / "stranger.crl"
+    crl.write_bytes(stranger.crl(PASSPHRASE))
+    result = run(runner, "verify", path, "--crl", crl, "--json")
+    assert result.exit_code in (1, 2)
+    no_traceback(result)
+    assert result.stdout == ""  # no verdict on anything
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("emeterai: error: ")]
+    assert errors == ["emeterai: error: the --crl file is not signed by a trusted issuer root"]
+
+
+# -- ledger: one stamp file used on two documents --------------------------------------------------
+
+
+@pytest.fixture
+def reused(runner, home, issuer, tmp_path) -> tuple[Path, Path, str]:
+    """One stamp file bought once, imported into two applicants' wallets (two homes), each
+    stamping a different letter: (first output, second output, serial)."""
+    stamps = tmp_path / "bought"
+    issued = run(runner, "issuer", "issue", "--count", "1", "--out", stamps)
+    assert issued.exit_code == 0, issued.stderr
+    serial = issued.stdout.split()[0]
+    root = tmp_path / "root.pem"
+    assert run(runner, "issuer", "root", "-o", root).exit_code == 0
+    outputs = []
+    for name in ("ani", "budi"):
+        env = {"EMETERAI_HOME": str(tmp_path / name)}
+        assert run(runner, "trust", "add", root, env=env).exit_code == 0
+        imported = run(runner, "wallet", "import", stamps, env=env)
+        assert imported.exit_code == 0, imported.stderr
+        letter = attacks.make_letter(tmp_path / f"lamaran-{name}.pdf", [f"Lamaran {name}"])
+        out = tmp_path / f"lamaran-{name}.emeterai.pdf"
+        assert stamp_cli(runner, letter, out, env=env)["serial"] == serial
+        outputs.append(out)
+    return outputs[0], outputs[1], serial
+
+
+def test_stamp_file_used_on_two_documents_is_serial_reused_with_a_shared_ledger(
+    runner, reused, tmp_path
+):
+    first, second, serial = reused
+    ledger = tmp_path / "seen.db"
+    r1 = run(runner, "verify", first, "--ledger", ledger, "--json")
+    assert r1.exit_code == 0, r1.stderr
+    r2 = run(runner, "verify", second, "--ledger", ledger, "--json")
+    assert r2.exit_code == 1
+    (obj,) = json_lines(r2)
+    assert problem_codes(obj) == {"serial-reused"}
+    detail = obj["problems"][0]["detail"]
+    assert serial in detail and str(first) in detail
+    assert obj["stamps"][0]["problems"] == obj["problems"]
+    # the first document keeps its serial; the same document verified again is fine
+    again = run(runner, "verify", first, "--ledger", ledger, "--json")
+    assert again.exit_code == 0, again.stderr
+    copy = tmp_path / "copy-of-first.pdf"
+    shutil.copyfile(first, copy)
+    assert run(runner, "verify", copy, "--ledger", ledger).exit_code == 0
+    # without the ledger neither document can tell
+    assert run(runner, "verify", second).exit_code == 0
+
+
+def test_ledger_reused_and_stats_report_the_reused_serial(runner, reused, tmp_path):
+    first, second, serial = reused
+    ledger = tmp_path / "seen.db"
+    both = run(runner, "verify", first, second, "--ledger", ledger, "--json", "--jobs", "1")
+    assert both.exit_code == 1
+    assert [o["valid"] for o in json_lines(both)] == [True, False]
+
+    listed = run(runner, "ledger", "reused", "--ledger", ledger, "--json")
+    assert listed.exit_code == 0, listed.stderr
+    (group,) = json_lines(listed)
+    assert group["serial"] == serial
+    assert [d["file"] for d in group["documents"]] == [str(first), str(second)]
+    assert all(len(d["document_sha256"]) == 64 for d in group["documents"])
+
+    human = run(runner, "ledger", "reused", "--ledger", ledger)
+    assert f"{serial} on 2 documents:" in human.stdout
+    assert str(second) in human.stdout
+
+    stats = run(runner, "ledger", "stats", "--ledger", ledger, "--json")
+    assert stats.exit_code == 0
+    assert json_lines(stats) == [{"serials": 1, "documents": 2, "reused_serials": 1}]
+
+
+def test_ledger_that_cannot_be_opened_is_one_clear_error(runner, stamped, tmp_path):
+    path, _ = stamped
+    bad = tmp_path / "seen.db"
+    bad.write_bytes(b"not a database\n" * 300)
+    result = run(runner, "verify", path, "--ledger", bad, "--json")
+    assert result.exit_code == 1
+    no_traceback(result)
+    assert result.stdout == ""
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("emeterai: error: ")]
+    assert len(errors) == 1 and str(bad) in errors[0]
+
+
+# -- a batch of 1,000 ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_one_thousand_stamped_files_verify_in_one_call_with_two_jobs(
+    runner, stamped, home, tmp_path
+):
+    path, serial = stamped
+    folder = tmp_path / "applications"
+    folder.mkdir()
+    for i in range(1000):
+        shutil.copyfile(path, folder / f"lamaran-{i:04d}.pdf")
+    ledger = tmp_path / "seen.db"
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("EMETERAI_", "COV_", "PYTEST_"))
+    }
+    env["EMETERAI_HOME"] = str(home)
+    started = time.monotonic()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "emeterai",
+            "verify",
+            str(folder),
+            "--jobs",
+            "2",
+            "--json",
+            "--ledger",
+            str(ledger),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 1000
+    objs = [json.loads(line) for line in lines]
+    assert [o["file"] for o in objs] == [str(folder / f"lamaran-{i:04d}.pdf") for i in range(1000)]
+    assert all(o["valid"] and o["serial"] == serial and o["problems"] == [] for o in objs)
+    assert "1000 file(s): 1000 valid, 0 invalid" in proc.stderr
+    # the same serial on the same document, 1,000 times, is one sighting and no reuse
+    stats = run(runner, "ledger", "stats", "--ledger", ledger, "--json")
+    assert json_lines(stats) == [{"serials": 1, "documents": 1, "reused_serials": 0}]
+    assert elapsed < 120, f"1,000 files took {elapsed:.0f} s"
