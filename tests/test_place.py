@@ -6,6 +6,7 @@ import importlib.util
 import io
 import itertools
 from pathlib import Path
+from typing import Any
 
 import pypdf
 import pytest
@@ -37,19 +38,21 @@ BOXES = {
 ROTATIONS = [0, 90, 180, 270]
 
 
-def _sample_module():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("make_lamaran", ROOT / "samples" / "make_lamaran.py")
+def _sample_module() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "make_lamaran", ROOT / "samples" / "make_lamaran.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def _pages(data: bytes) -> list:  # type: ignore[type-arg]
+def _pages(data: bytes) -> list[Any]:
     return list(pypdf.PdfReader(io.BytesIO(data)).pages)
 
 
-def _pages_of(path: Path) -> list:  # type: ignore[type-arg]
+def _pages_of(path: Path) -> list[Any]:
     return _pages(path.read_bytes())
 
 
@@ -168,7 +171,13 @@ def test_placeholder_pattern_matches_stamp_placeholders(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["bermeterai", "Surat pernyataan bermeterai (5 poin)", "dimeteraikan", "pemeteraian", "meteran"],
+    [
+        "bermeterai",
+        "Surat pernyataan bermeterai (5 poin)",
+        "dimeteraikan",
+        "pemeteraian",
+        "meteran",
+    ],
 )
 def test_placeholder_pattern_ignores_words_that_only_contain_meterai(text):
     assert PLACEHOLDER.search(text) is None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pypdf
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
-from PIL import ImageOps
+from PIL import Image, ImageOps
 
 from emeterai import serial as serials
 from emeterai.render import (
@@ -35,7 +36,7 @@ def _text(pdf: bytes) -> str:
     return " ".join(reader.pages[0].extract_text().split())
 
 
-def _render_png(pdf: bytes, dpi: int = 150, rotation: int = 0):  # type: ignore[no-untyped-def]
+def _render_png(pdf: bytes, dpi: int = 150, rotation: int = 0) -> Image.Image:
     """A ``dpi`` render of the picture (PDFium), on a white surround of 10 mm.
 
     The picture is always shown on a page; zxing's local binariser needs some of that page
@@ -48,7 +49,7 @@ def _render_png(pdf: bytes, dpi: int = 150, rotation: int = 0):  # type: ignore[
     return ImageOps.expand(image, border=round(10 / 25.4 * dpi), fill="white")
 
 
-def _qr_codes(image) -> list:  # type: ignore[no-untyped-def]
+def _qr_codes(image: Image.Image) -> list[Any]:
     return [r for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode]
 
 
