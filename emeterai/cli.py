@@ -523,7 +523,14 @@ def stamp_cmd(
         _stamp_dry_run(files, options, preview, json_out, serial)
         return
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from emeterai.errors import OutputError
+
+            raise OutputError(
+                f"{out_dir}: cannot create the output folder ({exc.strerror})"
+            ) from None
 
     from emeterai import batch
     from emeterai.stamp import default_output

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
 
 from emeterai.errors import OutputError
+
+
+def discard(path: Path) -> None:
+    """Remove a temp file if it is there; cleanup never hides the error being handled."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 def temp_path_for(path: Path) -> Path:
@@ -26,10 +33,10 @@ def write_temp(path: Path, data: bytes, mode: int = 0o644, tmp: Path | None = No
             fh.flush()
             os.fsync(fh.fileno())
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise
     return tmp
 
@@ -44,10 +51,10 @@ def publish(tmp: Path, path: Path, overwrite: bool) -> None:
             os.link(tmp, path)
             tmp.unlink()
     except FileExistsError:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise OutputError(f"{path}: already exists (use --force to overwrite)") from None
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
     try:
         dir_fd = os.open(path.parent, os.O_RDONLY)

@@ -25,6 +25,7 @@ from cryptography.x509.oid import NameOID
 
 from emeterai import serial as serials
 from emeterai.errors import IssuerError, PassphraseError, SerialError
+from emeterai.files import discard
 from emeterai.x509util import OID_SPECIMEN, OID_VALUE, der_integer, fingerprint, to_pem
 
 DEFAULT_NAME = "emeterai Issuer"
@@ -64,7 +65,7 @@ def _write_private(path: Path, data: bytes) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from emeterai import place
 from emeterai.errors import EmeteraiError, PdfError, SigningError
-from emeterai.files import publish, temp_path_for, write_temp
+from emeterai.files import discard, publish, temp_path_for, write_temp
 from emeterai.render import DEFAULT_SIZE_MM, MAX_SIZE_MM, MIN_SIZE_MM
 from emeterai.wallet import Wallet, WalletKey
 from emeterai.x509util import stamp_info
@@ -74,14 +74,18 @@ class StampResult:
         }
 
 
-def _reader(data: bytes, source: str, password: str | None) -> Any:
-    import pypdf
-    from pypdf.errors import PdfReadError
-
+def _check_header(data: bytes, source: str) -> None:
     if not data:
         raise PdfError(f"{source}: the file is empty")
     if b"%PDF-" not in data[:1024]:
         raise PdfError(f"{source}: not a PDF (no %PDF- header)")
+
+
+def _reader(data: bytes, source: str, password: str | None) -> Any:
+    import pypdf
+    from pypdf.errors import PdfReadError
+
+    _check_header(data, source)
     try:
         reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -121,6 +125,7 @@ def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
         raise UsageError(f"--size must be between {MIN_SIZE_MM:g} and {MAX_SIZE_MM:g} mm")
     from emeterai.repair import repair
 
+    _check_header(data, source)
     repaired = repair(data, source)
     work = repaired.data if repaired is not None else data
     reader = _reader(work, source, options.password)
@@ -270,7 +275,7 @@ def stamp_file(
         published = True
         wallet.commit(reservation)
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         if not published:
             # Nothing was written: the stamp goes back. After a rename, the reservation stays for
             # recover(), which commits it because the output is there with the recorded digest.

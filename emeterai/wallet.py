@@ -42,6 +42,7 @@ from emeterai.errors import (
     UntrustedStampError,
     WalletError,
 )
+from emeterai.files import discard
 from emeterai.x509util import stamp_info
 
 STALE_AFTER = dt.timedelta(hours=1)
@@ -518,7 +519,7 @@ class Wallet:
                     db.execute(_RELEASE + " WHERE serial = ?", (serial,))
                     released.append(serial)
                 if temp:
-                    Path(temp).unlink(missing_ok=True)
+                    discard(Path(temp))
         return RecoveryReport(tuple(released), tuple(committed))
 
 
