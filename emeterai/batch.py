@@ -119,7 +119,12 @@ def _stamp_work(job: StampJob) -> tuple[StampResult | str, bool]:
 
 
 def stamp_files(
-    wallet: Wallet, secret: str, jobs_list: list[StampJob], options: StampOptions, jobs: int
+    wallet: Wallet,
+    secret: str,
+    jobs_list: list[StampJob],
+    options: StampOptions,
+    jobs: int,
+    key: WalletKey | None = None,
 ) -> Iterator[tuple[StampJob, StampResult | str]]:
     """Stamp each job, yielding its result or its one-line error, in input order.
 
@@ -128,7 +133,7 @@ def stamp_files(
     """
     fatal: str | None = None
     if jobs <= 1 or len(jobs_list) < 2:
-        key = wallet.unlock(secret)
+        key = key or wallet.unlock(secret)
         for job in jobs_list:
             if fatal is not None:
                 yield job, f"{job.source}: not stamped: {fatal}"

@@ -553,13 +553,13 @@ def stamp_cmd(
             f"recovered stamp {s}: an interrupted run wrote its output; marked used", err=True
         )
     secret = passphrase(passphrase_file, "the wallet")
-    wallet.unlock(secret)  # a wrong passphrase fails here, once, before any document
+    key = wallet.unlock(secret)  # a wrong passphrase fails here, once, before any document
 
     jobs_list = [batch.StampJob(path, target(path), serial, force) for path in files]
     failed = 0
     progress = _progress(len(files))
     try:
-        for job, outcome in batch.stamp_files(wallet, secret, jobs_list, options, jobs):
+        for job, outcome in batch.stamp_files(wallet, secret, jobs_list, options, jobs, key):
             if progress is not None:
                 progress.advance(progress.task_ids[0])
             path = job.source

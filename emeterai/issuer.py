@@ -29,6 +29,7 @@ from emeterai.files import discard
 from emeterai.x509util import OID_SPECIMEN, OID_VALUE, der_integer, fingerprint, to_pem
 
 DEFAULT_NAME = "emeterai Issuer"
+MAX_NAME = 56  # X.509 names allow 64 characters, and the root's CN adds " Root CA"
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ class Issuer:
             raise IssuerError(f"an issuer already exists in {directory}; not replacing it")
         if not passphrase:
             raise PassphraseError("the issuer key needs a non-empty passphrase")
+        if not 1 <= len(name.strip()) <= MAX_NAME:
+            raise IssuerError(f"the issuer name must be 1 to {MAX_NAME} characters")
         directory.mkdir(parents=True, exist_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name(

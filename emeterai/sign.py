@@ -40,7 +40,9 @@ def reserved_hex_digits(stamp: StampKey, timestamp: bool) -> int:
     """Room for /Contents, sized up front so pyHanko need not sign twice to estimate it."""
     der = len(stamp.certificate.public_bytes(serialization.Encoding.DER))
     der += sum(len(c.public_bytes(serialization.Encoding.DER)) for c in stamp.chain)
-    size = der + CMS_OVERHEAD + (TIMESTAMP_ALLOWANCE if timestamp else 0)
+    # The issuer's name appears twice more: issuerAndSerialNumber and the ESS signing certificate.
+    name = len(stamp.certificate.issuer.public_bytes())
+    size = der + CMS_OVERHEAD + 2 * name + (TIMESTAMP_ALLOWANCE if timestamp else 0)
     return -(-2 * size // 256) * 256
 
 

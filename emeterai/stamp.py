@@ -123,12 +123,19 @@ def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
         from emeterai.errors import UsageError
 
         raise UsageError(f"--size must be between {MIN_SIZE_MM:g} and {MAX_SIZE_MM:g} mm")
-    from emeterai.repair import repair
+    from emeterai.repair import repair, structure_problem
 
     _check_header(data, source)
-    repaired = repair(data, source)
-    work = repaired.data if repaired is not None else data
-    reader = _reader(work, source, options.password)
+    problem = structure_problem(data, walk_pages=False)
+    if problem is None:
+        reader = _reader(data, source, options.password)
+        if any(page.indirect_reference is None for page in reader.pages):
+            problem = "a page-tree node has a direct (not indirect) child"
+    repaired = repair(data, source, problem) if problem is not None else None
+    work = data
+    if repaired is not None:
+        work = repaired.data
+        reader = _reader(work, source, options.password)
     _refuse_locked_certification(reader, source)
     pages = list(reader.pages)
     try:

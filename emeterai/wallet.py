@@ -241,33 +241,41 @@ class Wallet:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._db_pid = 0
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = self._connect()
-        try:
-            db.executescript(_SCHEMA)
-        finally:
-            db.close()
+        self._conn().executescript(_SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        return db
+    def _conn(self) -> sqlite3.Connection:
+        """This process's connection (reopened after a fork), kept for the wallet's lifetime."""
+        if self._db is None or self._db_pid != os.getpid():
+            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            self._db, self._db_pid = db, os.getpid()
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None and self._db_pid == os.getpid():
+            self._db.close()
+        self._db = None
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, serialised across processes (BEGIN IMMEDIATE)."""
-        db = self._connect()
+    def _tx(self, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction, serialised across processes (BEGIN IMMEDIATE).
+
+        ``durable`` transactions are on disk when they return (and with them every earlier one,
+        the WAL being synced as a whole). The others may be lost on power failure; that only
+        ever rolls a stamp back to a state that recover() settles again.
+        """
+        db = self._conn()
+        db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-        finally:
-            db.close()
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     # -- the wallet key -------------------------------------------------------------------
 
@@ -277,7 +285,7 @@ class Wallet:
 
     def unlock(self, passphrase: str, create: bool = False) -> WalletKey:
         """The wallet key, from ``passphrase``; made on first import when ``create``."""
-        with self._tx() as db:
+        with self._tx(durable=True) as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'wallet_key'").fetchone()
             if row is None:
                 if not create:
@@ -334,7 +342,7 @@ class Wallet:
             return outcomes
         wallet_key = self.unlock(passphrase, create=True)
         imported_at = _now().isoformat()
-        with self._tx() as db:
+        with self._tx(durable=True) as db:
             for source, stamp in checked:
                 if db.execute("SELECT 1 FROM stamps WHERE serial = ?", (stamp.serial,)).fetchone():
                     outcomes.append(
@@ -367,14 +375,14 @@ class Wallet:
         return outcomes
 
     def entries(self) -> list[WalletEntry]:
-        db = self._connect()
-        try:
-            rows = db.execute(
+        rows = (
+            self._conn()
+            .execute(
                 "SELECT serial, value, issuer, specimen, not_after, state, used_file, used_sha256,"
                 " used_at, output_path FROM stamps ORDER BY state, not_after, serial"
-            ).fetchall()
-        finally:
-            db.close()
+            )
+            .fetchall()
+        )
         return [
             WalletEntry(
                 serial=r[0],
@@ -432,13 +440,11 @@ class Wallet:
         return Reservation(serial, token)
 
     def stamp_key(self, serial: str, wallet_key: WalletKey) -> StampKey:
-        db = self._connect()
-        try:
-            row = db.execute(
-                "SELECT cert, chain, wrapped_key FROM stamps WHERE serial = ?", (serial,)
-            ).fetchone()
-        finally:
-            db.close()
+        row = (
+            self._conn()
+            .execute("SELECT cert, chain, wrapped_key FROM stamps WHERE serial = ?", (serial,))
+            .fetchone()
+        )
         if row is None:
             raise WalletError(f"stamp {serial} is not in the wallet")
         try:
@@ -452,9 +458,13 @@ class Wallet:
         return StampKey(serial, key, cert, chain)
 
     def _update_reserved(
-        self, reservation: Reservation, sql: str, args: tuple[object, ...]
+        self,
+        reservation: Reservation,
+        sql: str,
+        args: tuple[object, ...],
+        durable: bool = False,
     ) -> None:
-        with self._tx() as db:
+        with self._tx(durable) as db:
             cur = db.execute(
                 sql + " WHERE serial = ? AND token = ? AND state = 'reserved'",
                 (*args, reservation.serial, reservation.token),
@@ -473,12 +483,16 @@ class Wallet:
         temp_path: str,
         output_sha256: str,
     ) -> None:
-        """Record what is about to be written, so a crash after the rename can be recovered."""
+        """Record what is about to be written, so a crash after the rename can be recovered.
+
+        Durable: from here on the output may appear, and the record must outlive a power cut.
+        """
         self._update_reserved(
             reservation,
             "UPDATE stamps SET used_file = ?, used_sha256 = ?, output_path = ?, temp_path = ?,"
             " output_sha256 = ?",
             (document_file, document_sha256, output_path, temp_path, output_sha256),
+            durable=True,
         )
 
     def commit(self, reservation: Reservation) -> None:
