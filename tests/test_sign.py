@@ -15,9 +15,7 @@ from emeterai.verify import Verifier
 from emeterai.wallet import Wallet
 
 
-@pytest.mark.parametrize(
-    "name", ["X", "Badan Penerbit Meterai Elektronik Republik Indonesia 56"]
-)
+@pytest.mark.parametrize("name", ["X", "Badan Penerbit Meterai Elektronik Republik Indonesia 56"])
 def test_reserved_contents_fit_the_signature_with_room_to_spare(home, tmp_path, name):
     issuer = Issuer.create(home / "issuer", PASSPHRASE, name=name, specimen=True)
     TrustStore(home / "trust").add(issuer.root_pem(), "root")
@@ -49,3 +47,53 @@ def test_an_issuer_name_too_long_for_x509_is_a_clear_error(home):
     with pytest.raises(IssuerError, match="1 to 56 characters"):
         Issuer.create(home / "issuer", PASSPHRASE, name="N" * 57)
     assert not (home / "issuer" / "root.key").exists()
+
+
+def test_tsa_adds_an_rfc3161_timestamp_that_verify_reports_as_the_stamping_time(
+    home, runner, wallet_with_stamps, tmp_path
+):
+    """--tsa gives PAdES B-T: the token's time, not the signer's clock, is stamped_at."""
+    import datetime as dt
+    import json
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from tsaserver import running_tsa
+
+    from emeterai.cli import app
+
+    wallet_with_stamps(1)
+    src = tmp_path / "letter.pdf"
+    src.write_bytes(_letter())
+    token_time = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).replace(microsecond=0)
+    with running_tsa(fixed_time=token_time) as (url, answered):
+        result = runner.invoke(app, ["stamp", str(src), "--tsa", url, "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert answered == [1]
+    out = tmp_path / "letter.emeterai.pdf"
+    with out.open("rb") as fh:
+        emb = PdfFileReader(fh, strict=False).embedded_signatures[0]
+        unsigned = emb.signer_info["unsigned_attrs"]
+        assert [a["type"].native for a in unsigned] == ["signature_time_stamp_token"]
+
+    result = runner.invoke(app, ["verify", str(out), "--json"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["valid"] is True
+    assert dt.datetime.fromisoformat(report["stamped_at"]) == token_time
+
+
+def test_an_unreachable_tsa_is_a_clear_error_and_spends_nothing(
+    home, runner, wallet_with_stamps, tmp_path
+):
+    from emeterai.cli import app
+
+    wallet = wallet_with_stamps(1)
+    src = tmp_path / "letter.pdf"
+    src.write_bytes(_letter())
+    result = runner.invoke(app, ["stamp", str(src), "--tsa", "http://127.0.0.1:1/tsa"])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    assert str(src) in result.stderr
+    assert "timestamp" in result.stderr.lower()
+    assert not (tmp_path / "letter.emeterai.pdf").exists()
+    assert [e.state for e in wallet.entries()] == ["available"]
