@@ -16,7 +16,9 @@ from emeterai.errors import PdfError, UsageError
 
 MM = 72 / 25.4
 FALLBACK_MARGIN_MM = 20.0
-SEARCH_PAGES = 3  # placeholders are searched on the last pages only (the signature block), last first
+SEARCH_PAGES = (
+    3  # placeholders are searched on the last pages only (the signature block), last first
+)
 
 PLACEHOLDER = re.compile(
     r"(?<![a-z])(?:e\s*-?\s*)?m[ae]terai(?![a-z])(?:\s*(?:tempel\s*)?(?:rp\.?\s*)?10[.,]?000(?:[.,]-|,00)?)?",

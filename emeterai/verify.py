@@ -335,10 +335,11 @@ class Verifier:
         if bound is None:
             problems.append(Problem(SIGNATURE_INVALID, why))
         widget = _widget(emb)
-        page_index = _page_index(reader, emb, widget)
+        located = _find_page(reader, widget)
+        page_index = located[0] if located else None
         if cert_serial is not None:
             problems.extend(_serial_problems(emb, widget, cert_serial, digest))
-        problems.extend(_shown_problems(reader, widget, page_index))
+        problems.extend(_shown_problems(widget, located[1] if located else None))
 
         return StampReport(
             serial=cert_serial,
@@ -636,41 +637,75 @@ def _serial_problems(emb: Any, widget: Any, cert_serial: str, digest: str | None
     return problems
 
 
-def _pages(reader: Any) -> list[Any]:
-    """Page dictionaries in order, with a guard against cyclic trees."""
-    out: list[Any] = []
-    seen: set[int] = set()
-
-    def walk(node: Any, depth: int) -> None:
-        if depth > 64 or len(out) > 100000:
-            return
-        if id(node) in seen:
-            return
-        seen.add(id(node))
-        if _get(node, "/Type") == "/Pages" or "/Kids" in node:
-            for kid in _get(node, "/Kids", []):
-                walk(kid.get_object(), depth + 1)
-        else:
-            out.append(node)
-
-    walk(reader.root["/Pages"], 0)
-    return out
+def _ref_key(obj: Any) -> tuple[int, int] | None:
+    ref = getattr(obj, "container_ref", None) if not hasattr(obj, "idnum") else obj
+    if ref is None or not hasattr(ref, "idnum"):
+        return None
+    return (int(ref.idnum), int(ref.generation))
 
 
-def _page_index(reader: Any, emb: Any, widget: Any) -> int | None:
-    pages = _pages(reader)
-    target = _get(widget, "/P")
-    widget_ref = getattr(widget, "container_ref", None)
-    for i, page in enumerate(pages):
-        if target is not None and target.get_object() is page:
-            return i
-        for annot in _get(page, "/Annots", []) or []:
-            if annot.get_object() is widget or (
-                widget_ref is not None
-                and getattr(annot, "idnum", None) == getattr(widget_ref, "idnum", -1)
-            ):
-                return i
-    return None
+def _lists_widget(page: Any, widget_key: tuple[int, int] | None, widget: Any) -> bool:
+    annots = _get(page, "/Annots")
+    if annots is None:
+        return False
+    annots = annots.get_object()
+    for i in range(len(annots)):
+        raw = annots.raw_get(i)
+        if widget_key is not None and _ref_key(raw) == widget_key:
+            return True
+        if raw.get_object() is widget:
+            return True
+    return False
+
+
+def _find_page(reader: Any, widget: Any) -> tuple[int, Any] | None:
+    """(index, page) of the page whose /Annots shows ``widget``, or None.
+
+    The widget's /P names the page, so only the page-tree nodes on the way there are read:
+    where a node's /Count equals its number of kids, every kid is one page and need not be
+    opened. The page must list the widget: a /P alone does not put an annotation on a page.
+    """
+    widget_key = _ref_key(widget)
+    hint = _ref_key(widget.raw_get("/P")) if "/P" in widget else None
+    seen: set[tuple[int, int]] = set()
+    shortcut = hint is not None
+
+    def walk(node: Any, offset: int, depth: int) -> tuple[int, Any] | int:
+        """The match, or how many pages ``node`` holds."""
+        if depth > 64 or "/Kids" not in node:
+            return 0
+        kids = node.raw_get("/Kids").get_object()
+        flat = shortcut and _get(node, "/Count") == len(kids)
+        count = 0
+        for i in range(len(kids)):
+            raw = kids.raw_get(i)
+            key = _ref_key(raw)
+            if key is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            if flat and key != hint:
+                count += 1
+                continue
+            kid = raw.get_object()
+            if _get(kid, "/Type") == "/Pages" or "/Kids" in kid:
+                found = walk(kid, offset + count, depth + 1)
+                if isinstance(found, tuple):
+                    return found
+                count += found
+                continue
+            if (not shortcut or key == hint) and _lists_widget(kid, widget_key, widget):
+                return offset + count, kid
+            count += 1
+        return count
+
+    found = walk(reader.root["/Pages"], 0, 0)
+    if not isinstance(found, tuple) and shortcut:
+        # /P may be wrong, or a nested node hid the page from the shortcut: read every page.
+        seen.clear()
+        shortcut = False
+        found = walk(reader.root["/Pages"], 0, 0)
+    return found if isinstance(found, tuple) else None
 
 
 def _inherited(page: Any, key: str) -> Any:
@@ -685,7 +720,7 @@ def _inherited(page: Any, key: str) -> Any:
     return None
 
 
-def _shown_problems(reader: Any, widget: Any, page_index: int | None) -> list[Problem]:
+def _shown_problems(widget: Any, page: Any) -> list[Problem]:
     from emeterai.place import Box
 
     def problem(detail: str) -> list[Problem]:
@@ -700,12 +735,11 @@ def _shown_problems(reader: Any, widget: Any, page_index: int | None) -> list[Pr
         return problem("the stamp's annotation is not printable")
     if "/OC" in widget:
         return problem("the stamp is on an optional-content layer that can be switched off")
-    if page_index is None:
+    if page is None:
         return problem("the stamp is not on any page")
     try:
         x0, y0, x1, y1 = (float(v) for v in widget["/Rect"])
         rect = Box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-        page = _pages(reader)[page_index]
         media = _inherited(page, "/MediaBox") or [0, 0, 612, 792]  # readers' default: Letter
         mx0, my0, mx1, my1 = (float(v) for v in media)
         crop = _inherited(page, "/CropBox") or [mx0, my0, mx1, my1]
