@@ -102,14 +102,13 @@ def _stamp_one(
         return exc.message, isinstance(exc, _FATAL)
 
 
-def _stamp_init(wallet_path: str, secret: str, options: StampOptions) -> None:
+def _stamp_init(wallet_path: str, key: WalletKey, options: StampOptions) -> None:
     global _stamper
     import logging
 
     logging.getLogger().handlers = [logging.NullHandler()]
     logging.getLogger().setLevel(logging.CRITICAL + 1)
-    wallet = Wallet(Path(wallet_path))
-    _stamper = (wallet, wallet.unlock(secret), options)
+    _stamper = (Wallet(Path(wallet_path)), key, options)
 
 
 def _stamp_work(job: StampJob) -> tuple[StampResult | str, bool]:
@@ -146,7 +145,7 @@ def stamp_files(
     with ProcessPoolExecutor(
         max_workers=min(jobs, len(jobs_list)),
         initializer=_stamp_init,
-        initargs=(str(wallet.path), secret, options),
+        initargs=(str(wallet.path), key or wallet.unlock(secret), options),
     ) as pool:
         for job, (outcome, is_fatal) in zip(
             jobs_list, pool.map(_stamp_work, jobs_list), strict=True

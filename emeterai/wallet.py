@@ -223,7 +223,12 @@ class WalletKey:
     """The unwrapped wallet key; keep it for the duration of one command."""
 
     def __init__(self, key: bytes) -> None:
+        self._key = key
         self._aead = AESGCM(key)
+
+    def __reduce__(self) -> tuple[type[WalletKey], tuple[bytes]]:
+        """Worker processes of one batch get the key itself, so none repeats the scrypt."""
+        return (WalletKey, (self._key,))
 
     def wrap(self, serial: str, der: bytes) -> bytes:
         nonce = secrets.token_bytes(12)
