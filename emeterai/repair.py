@@ -198,7 +198,16 @@ def rewrite(data: bytes) -> bytes:
     import pypdf
 
     reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
-    writer = pypdf.PdfWriter(clone_from=reader)
+    try:
+        writer = pypdf.PdfWriter(clone_from=reader)
+    except Exception:
+        # Cloning follows the catalog as it is (e.g. a page given directly in /Kids, with no
+        # object number); adding the pages one by one gives each its own object.
+        writer = pypdf.PdfWriter()
+        for page in reader.pages:
+            writer.add_page(page)
+        if reader.metadata:
+            writer.add_metadata({k: str(v) for k, v in reader.metadata.items()})
     buf = io.BytesIO()
     writer.write(buf)
     return buf.getvalue()
