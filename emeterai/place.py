@@ -9,6 +9,7 @@ space plus the rotation that keeps the stamp upright as read.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,9 @@ from emeterai.errors import PdfError, UsageError
 
 MM = 72 / 25.4
 FALLBACK_MARGIN_MM = 20.0
+MAX_FALLBACK_SPOTS = 1000
+# ISO 32000 (Annex C) limits a page to 14 400 units a side (200 inches at one point per unit).
+MAX_PAGE_UNITS = 14400.0
 SEARCH_PAGES = (
     3  # placeholders are searched on the last pages only (the signature block), last first
 )
@@ -121,6 +125,11 @@ def page_geometry(page: Any) -> PageGeometry:
     )
     if visible.width <= 0 or visible.height <= 0:
         visible = media
+    if max(visible.width, visible.height) > MAX_PAGE_UNITS:
+        raise PdfError(
+            f"the page is {visible.width / MM / 1000:.4g} x {visible.height / MM / 1000:.4g} m, "
+            f"larger than any PDF page may be ({MAX_PAGE_UNITS / MM / 1000:.2f} m a side)"
+        )
     try:
         rotation = int(page.get("/Rotate", 0) or 0) % 360
     except (TypeError, ValueError):
@@ -170,11 +179,24 @@ def find_placeholders(page: Any) -> list[tuple[float, float]]:
             up = 0.35 * eff
             found.append((m[4] + unit[0] * mid - unit[1] * up, m[5] + unit[1] * mid + unit[0] * up))
 
+    from pypdf.errors import LimitReachedError
+
     try:
         page.extract_text(visitor_text=visit)
+    except LimitReachedError as exc:
+        raise PdfError(
+            "a content stream on the page inflates to more than pypdf's limit of "
+            f"{_inflate_limit_mb()} MB (a decompression bomb?); it cannot be stamped safely"
+        ) from exc
     except Exception:  # an unreadable content stream just has no placeholder
         return []
     return found
+
+
+def _inflate_limit_mb() -> int:
+    from pypdf import filters
+
+    return int(getattr(filters, "ZLIB_MAX_OUTPUT_LENGTH", 75_000_000) // 1_000_000)
 
 
 def _signature_boxes(page: Any) -> list[Box]:
@@ -212,6 +234,25 @@ def _placement(index: int, geom: PageGeometry, rect: Box, method: str) -> Placem
     return Placement(index, rect, geom.rotation, method, (round(u / MM, 2), round(v / MM, 2)))
 
 
+def _fallback_spots(u: float, v: float, size: float, taken: int) -> Iterator[tuple[float, float]]:
+    """Reader points right to left, bottom to top, from the bottom-right spot (u, v): a bounded
+    number, so that a huge page costs no more than a small one."""
+    yield u, v
+    given = 1
+    limit = max(MAX_FALLBACK_SPOTS, 4 * (taken + 1))
+    step = size * 1.2
+    vv = v
+    while vv - size / 2 >= 0:
+        uu = u if vv != v else u - step
+        while uu - size / 2 >= 0:
+            if given >= limit:
+                return
+            yield uu, vv
+            given += 1
+            uu -= step
+        vv -= step
+
+
 def choose(
     pages: list[Any],
     size_mm: float,
@@ -241,7 +282,10 @@ def choose(
     for index in order:
         geom = page_geometry(pages[index])
         taken = _signature_boxes(pages[index])
-        for x, y in reversed(find_placeholders(pages[index])):
+        # Nearest the signature block: the last as read (lowest, then rightmost), whatever
+        # order the content stream draws them in.
+        spots = sorted(find_placeholders(pages[index]), key=lambda p: geom.to_reader(*p)[::-1])
+        for x, y in reversed(spots):
             rect = _square(geom, x, y, size)
             if not any(rect.overlaps(t) for t in taken):
                 return _placement(index, geom, rect, "placeholder")
@@ -253,14 +297,7 @@ def choose(
     margin = min(FALLBACK_MARGIN_MM * MM, max(0.0, (min(width, height) - size) / 2))
     u = width - margin - size / 2
     v = height - margin - size / 2
-    candidates = []
-    while v - size / 2 >= 0:
-        uu = u
-        while uu - size / 2 >= 0:
-            candidates.append((uu, v))
-            uu -= size * 1.2
-        v -= size * 1.2
-    for uu, vv in candidates or [(u, v)]:
+    for uu, vv in _fallback_spots(u, v, size, len(taken)):
         x, y = geom.to_user(uu, vv)
         rect = _square(geom, x, y, size)
         if not any(rect.overlaps(t) for t in taken):

@@ -20,6 +20,7 @@ from emeterai.errors import PdfError
 APPENDED = "appended-xref"
 REWRITTEN = "rewritten"
 
+_SIGNED = re.compile(rb"/ByteRange\s*\[")
 _OBJ = re.compile(rb"(?<![0-9])(\d{1,10})[ \t\r\n\f\x00]+(\d{1,5})[ \t\r\n\f\x00]+obj(?![A-Za-z])")
 
 
@@ -221,6 +222,15 @@ def repair(data: bytes, source: str, problem: str | None = None) -> Repaired | N
     problem = problem or structure_problem(data)
     if problem is None:
         return None
+    if "EOF marker not found" in problem:
+        problem = "the file is cut short: no %EOF at its end"
+    if _SIGNED.search(data):
+        # pyHanko's difference analysis reads each signed revision through its own
+        # cross-reference data, so no repair, appended or rewritten, can keep it validating.
+        raise PdfError(
+            f"{source}: the PDF is signed and damaged ({problem}); repairing it would break the "
+            "signature already in it: ask the signer for an undamaged copy"
+        )
     if re.search(rb"/Encrypt\b", data):
         raise PdfError(
             f"{source}: the PDF is encrypted and damaged ({problem}); repairing it would drop its "
@@ -233,7 +243,7 @@ def repair(data: bytes, source: str, problem: str | None = None) -> Repaired | N
             raise PdfError(f"{source}: the PDF is damaged: {exc.message}") from exc
         except Exception:
             appended = None
-        if appended is not None and structure_problem(appended) is None:
+        if appended is not None and _repaired_problem(appended) is None:
             return Repaired(appended, APPENDED, problem)
     try:
         rewritten = rewrite(data)
@@ -241,9 +251,46 @@ def repair(data: bytes, source: str, problem: str | None = None) -> Repaired | N
         raise PdfError(
             f"{source}: the PDF is damaged ({problem}) and could not be repaired ({_first_line(exc)})"
         ) from exc
-    if structure_problem(rewritten) is not None:
-        raise PdfError(f"{source}: the PDF is damaged ({problem}) and could not be repaired")
+    left = _repaired_problem(rewritten)
+    if left is not None:
+        raise PdfError(
+            f"{source}: the PDF is damaged ({problem}) and could not be repaired ({left})"
+        )
     return Repaired(rewritten, REWRITTEN, problem)
+
+
+def _repaired_problem(data: bytes) -> str | None:
+    """What is still wrong with a repaired file: its structure, or any object in it that a
+    strict reader cannot parse (a repair keeps or rewrites what the lenient reader let through,
+    such as a cut-off stream or a malformed name, and the stamp's verifier must read it all)."""
+    problem = structure_problem(data)
+    if problem is not None:
+        return problem
+    return unparseable_object(data)
+
+
+def unparseable_object(data: bytes) -> str | None:
+    """The first object a strict reader cannot parse, or a stream cut short (None: all fine)."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=True)
+        if reader.security_handler is not None:
+            return None  # objects cannot be checked before decryption
+        xrefs = reader.xrefs
+        refs = xrefs.explicit_refs_in_revision(xrefs.total_revisions - 1)
+        for ref in sorted(refs, key=lambda r: (r.idnum, r.generation)):
+            obj = reader.get_object(ref)
+            if isinstance(obj, generic.StreamObject):
+                length = obj.get("/Length")
+                if isinstance(length, int) and len(obj.encoded_data) < length:
+                    return f"object {ref.idnum} is cut short"
+    except RecursionError:
+        return "objects nested too deeply"
+    except Exception as exc:
+        return _first_line(exc)
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -17,6 +17,7 @@ from emeterai import place
 from emeterai.errors import EmeteraiError, PdfError, SigningError
 from emeterai.files import discard, publish, temp_path_for, write_temp
 from emeterai.render import DEFAULT_SIZE_MM, MAX_SIZE_MM, MIN_SIZE_MM
+from emeterai.repair import unparseable_object
 from emeterai.wallet import Wallet, WalletKey
 from emeterai.x509util import stamp_info
 
@@ -138,6 +139,7 @@ def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
         reader = _reader(work, source, options.password)
     _refuse_locked_certification(reader, source)
     pages = list(reader.pages)
+    _refuse_parent_loops(pages, source)
     try:
         placement = place.choose(pages, options.size_mm, page=options.page, at_mm=options.at_mm)
     except EmeteraiError as exc:
@@ -145,7 +147,9 @@ def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
             raise
         raise type(exc)(f"{source}: {exc.message}") from exc
     except Exception as exc:
-        raise PdfError(f"{source}: cannot lay out the page ({_short(exc)})") from exc
+        raise PdfError(
+            f"{source}: the page's boxes or resources are damaged ({_short(exc)})"
+        ) from exc
     return Analysis(
         document_sha256=hashlib.sha256(data).hexdigest(),
         placement=placement,
@@ -154,6 +158,29 @@ def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
         data=work,
         repair=_describe_repair(repaired),
     )
+
+
+def _refuse_parent_loops(pages: list[Any], source: str) -> None:
+    """A page's /Parent chain must end at the page-tree root: a loop makes every inherited
+    attribute lookup run forever in some readers, and qpdf rejects the file."""
+    ended: set[int] = set()  # nodes known to lead to the root
+    for page in pages:
+        own = getattr(page.indirect_reference, "idnum", None)
+        chain: list[int] = [own] if own is not None else []
+        node: Any = page.raw_get("/Parent") if "/Parent" in page else None
+        while node is not None:
+            ref = getattr(node, "idnum", None)
+            if ref is not None and ref in ended:
+                break
+            if ref is not None and ref in chain or len(chain) > 64:
+                raise PdfError(f"{source}: the PDF is damaged: its page tree is cyclic (/Parent)")
+            if ref is not None:
+                chain.append(ref)
+            node = node.get_object()
+            node = (
+                node.raw_get("/Parent") if hasattr(node, "raw_get") and "/Parent" in node else None
+            )
+        ended.update(chain[1:] if own is not None else chain)
 
 
 def _refuse_locked_certification(reader: Any, source: str) -> None:
@@ -269,9 +296,16 @@ def stamp_file(
             raise SigningError(
                 f"{source}: internal check failed: the output does not extend the input"
             )
+        unreadable = unparseable_object(signed)
+        if unreadable is not None:
+            # e.g. pyHanko writes a name byte below 0x10 as "#4", which no strict reader parses
+            raise SigningError(
+                f"{source}: cannot stamp: the stamped file would not be readable ({unreadable}); "
+                "re-save the PDF with its producer and try again"
+            )
         wallet.mark_written(
             reservation,
-            str(source),
+            str(source.absolute()),  # "used on ..." must name the document wherever it is read
             analysis.document_sha256,
             str(output.absolute()),
             str(tmp.absolute()),

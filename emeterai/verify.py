@@ -122,7 +122,9 @@ class VerifyResult:
 
 
 class ConfigError(EmeteraiError):
-    """Verification cannot start: bad CRL or trust input."""
+    """Verification cannot start: bad CRL or trust input (a usage error: exit 2)."""
+
+    exit_code = 2
 
 
 def _diff_policy() -> Any:
@@ -381,11 +383,21 @@ def _collect_signatures(reader: Any) -> tuple[list[Any], list[str]]:
         try:
             found.append(EmbeddedPdfSignature(reader, sig_field, name))
         except Exception as exc:
-            sig = sig_obj.get_object()
-            if _REASON.match(_text(_get(sig, "/Reason", ""))) or _text(name).startswith("eMeterai"):
+            if _named_like_stamp(name, sig_obj):
                 broken.append(_short(exc))
     found.sort(key=lambda emb: emb.signed_revision)
     return found, broken
+
+
+def _named_like_stamp(name: Any, sig_obj: Any) -> bool:
+    """Does a signature that cannot be parsed look like a stamp, by field name or /Reason?
+    The dictionary may be too damaged to read at all: then only the name can tell."""
+    if _text(name).startswith("eMeterai"):
+        return True
+    try:
+        return bool(_REASON.match(_text(_get(sig_obj.get_object(), "/Reason", ""))))
+    except Exception:
+        return False
 
 
 def _coverage_problems(status: Any) -> list[Problem]:

@@ -218,6 +218,22 @@ def test_choose_finds_a_placeholder_on_an_earlier_page(tmp_path):
     assert p.center_mm == pytest.approx((150.0, 240.0), abs=5)
 
 
+def test_choose_prefers_the_placeholder_lowest_on_the_page_whatever_the_drawing_order():
+    """Two placeholders: the one near the signature block (bottom) is drawn first."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=A4)
+    c.setFont("Helvetica", 10)
+    c.drawString(120 * MM, A4[1] - 250 * MM, "Meterai 10.000")  # bottom, drawn first
+    c.drawString(120 * MM, A4[1] - 60 * MM, "Meterai 10.000")  # top, drawn last
+    c.showPage()
+    c.save()
+    p = place.choose(_pages(buf.getvalue()), 25.0)
+    assert p.method == "placeholder"
+    assert p.center_mm[1] == pytest.approx(250, abs=8), p.center_mm
+
+
 def test_choose_with_page_searches_only_that_page(tmp_path):
     pages = _pages_of(multi_page_pdf(tmp_path / "m.pdf", pages=3, placeholder_page=2))
     p = place.choose(pages, 25.0, page=3)
