@@ -21,6 +21,7 @@ from emeterai import __version__
 from emeterai.errors import EmeteraiError, PassphraseError, UsageError
 
 _verbose = False
+_live: Any = None  # the progress bar being drawn, if any
 
 
 class _Group(TyperGroup):
@@ -80,6 +81,14 @@ PassphraseFile = Annotated[
         dir_okay=False,
     ),
 ]
+StampPassphraseFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--stamp-passphrase-file",
+        help="Passphrase of the stamp files (first line). Else EMETERAI_STAMP_PASSPHRASE, else a prompt.",
+        dir_okay=False,
+    ),
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object per line on stdout.")]
 
 
@@ -121,8 +130,14 @@ def home() -> Path:
     return Path(platformdirs.user_data_dir("emeterai", appauthor=False))
 
 
-def passphrase(passphrase_file: Path | None, what: str, confirm: bool = False) -> str:
-    """The one secret of this command: file, environment or prompt, in that order."""
+def passphrase(
+    passphrase_file: Path | None,
+    what: str,
+    confirm: bool = False,
+    env_var: str = "EMETERAI_PASSPHRASE",
+    file_option: str = "--passphrase-file",
+) -> str:
+    """The secret of this command: file, environment or prompt, in that order."""
     if passphrase_file is not None:
         try:
             lines = passphrase_file.read_text().splitlines()
@@ -133,17 +148,34 @@ def passphrase(passphrase_file: Path | None, what: str, confirm: bool = False) -
         if not lines or not lines[0]:
             raise PassphraseError(f"{passphrase_file}: the passphrase file is empty")
         return lines[0]
-    env = os.environ.get("EMETERAI_PASSPHRASE")
+    env = os.environ.get(env_var)
     if env:
         return env
     if not sys.stdin.isatty():
         raise PassphraseError(
-            f"a passphrase is needed for {what}: set EMETERAI_PASSPHRASE or use --passphrase-file"
+            f"a passphrase is needed for {what}: set {env_var} or use {file_option}"
         )
     value: str = typer.prompt(
         f"Passphrase for {what}", hide_input=True, confirmation_prompt=confirm, err=True
     )
     return value
+
+
+def _stamp_passphrase(
+    passphrase_file: Path | None, what: str, confirm: bool = False, prompt: bool = True
+) -> str | None:
+    """The stamp files' own passphrase: file, EMETERAI_STAMP_PASSPHRASE, or (when ``prompt``
+    and interactive) a prompt; None when none is given."""
+    given = passphrase_file is not None or os.environ.get("EMETERAI_STAMP_PASSPHRASE")
+    if not given and (not prompt or not sys.stdin.isatty()):
+        return None
+    return passphrase(
+        passphrase_file,
+        what,
+        confirm=confirm,
+        env_var="EMETERAI_STAMP_PASSPHRASE",
+        file_option="--stamp-passphrase-file",
+    )
 
 
 def _emit_json(obj: dict[str, Any]) -> None:
@@ -232,13 +264,28 @@ def issuer_issue(
     value: Annotated[int, typer.Option(min=1, help="Nominal value in rupiah.")] = 10000,
     valid_days: Annotated[int, typer.Option(min=1, help="Validity period in days.")] = 365,
     passphrase_file: PassphraseFile = None,
+    stamp_passphrase_file: StampPassphraseFile = None,
 ) -> None:
-    """Issue COUNT stamps, each a PKCS#12 protected by the passphrase."""
+    """Issue COUNT stamps, each a PKCS#12 protected by the stamp passphrase (not the issuer's:
+    the buyer gets it, and must never learn the passphrase of the issuer key)."""
     from emeterai.issuer import Issuer
 
     issuer = Issuer.open(_issuer_dir())
     secret = passphrase(passphrase_file, "the issuer key")
-    stamps = issuer.issue(count, secret, value=value, valid_days=valid_days)
+    issuer.check_passphrase(secret)  # a wrong one fails before the buyer's secret is asked for
+    for_buyer = _stamp_passphrase(stamp_passphrase_file, "the new stamp files", confirm=True)
+    if for_buyer is None:
+        raise PassphraseError(
+            "a passphrase is needed for the new stamp files: set EMETERAI_STAMP_PASSPHRASE or "
+            "use --stamp-passphrase-file"
+        )
+    if for_buyer == secret:
+        raise UsageError(
+            "the stamp files' passphrase must differ from the issuer key's: buyers get it"
+        )
+    stamps = issuer.issue(
+        count, secret, value=value, valid_days=valid_days, stamp_passphrase=for_buyer
+    )
     out.mkdir(parents=True, exist_ok=True)
     for stamp in stamps:
         _write_new_file(out / f"{stamp.serial}.p12", stamp.p12, force=False, mode=0o600)
@@ -294,12 +341,24 @@ def wallet_import(
         bool, typer.Option("--allow-untrusted", help="Import stamps whose issuer you do not trust.")
     ] = False,
     passphrase_file: PassphraseFile = None,
+    stamp_passphrase_file: StampPassphraseFile = None,
 ) -> None:
-    """Check purchased stamps and add them to the wallet."""
+    """Check purchased stamps and add them to the wallet.
+
+    The wallet's passphrase also opens the stamp files unless the seller's passphrase for them
+    is given (--stamp-passphrase-file or EMETERAI_STAMP_PASSPHRASE).
+    """
     files = _stamp_files(paths)
-    secret = passphrase(passphrase_file, "the stamp files and wallet")
+    for_files = _stamp_passphrase(stamp_passphrase_file, "the stamp files", prompt=False)
+    secret = passphrase(
+        passphrase_file, "the wallet" if for_files else "the stamp files and wallet"
+    )
     outcomes = _wallet().import_stamps(
-        files, secret, _trust_store().certificates(), allow_untrusted=allow_untrusted
+        files,
+        secret,
+        _trust_store().certificates(),
+        allow_untrusted=allow_untrusted,
+        stamp_passphrase=for_files,
     )
     counts = {"imported": 0, "duplicate": 0, "error": 0}
     for outcome in outcomes:
@@ -466,7 +525,24 @@ def _progress(total: int) -> Any:
     )
     progress.start()
     progress.add_task("working", total=total)
+    global _live
+    _live = progress
     return progress
+
+
+def _stop(progress: Any) -> None:
+    global _live
+    if progress is not None:
+        progress.stop()
+    _live = None
+
+
+def _err(text: str) -> None:
+    """One line on stderr, above the progress bar while one is drawn (never through it)."""
+    if _live is not None:
+        _live.console.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
+    else:
+        typer.echo(text, err=True)
 
 
 @app.command("stamp")
@@ -516,6 +592,10 @@ def stamp_cmd(
         raise UsageError("--serial spends one stamp: give one input")
     if preview is not None and len(files) != 1:
         raise UsageError("--preview shows one page: give one input")
+    from emeterai.render import MAX_SIZE_MM, MIN_SIZE_MM
+
+    if not MIN_SIZE_MM <= size <= MAX_SIZE_MM:
+        raise UsageError(f"--size must be between {MIN_SIZE_MM:g} and {MAX_SIZE_MM:g} mm")
     options = StampOptions(
         page=_parse_page(page), at_mm=_parse_at(at), size_mm=size, password=password, tsa_url=tsa
     )
@@ -542,6 +622,19 @@ def stamp_cmd(
             return out_dir / default_output(path).name
         return default_output(path)
 
+    seen: dict[Path, Path] = {}
+    inputs = {f.absolute() for f in files}
+    for path in files:
+        out_path = target(path).absolute()
+        if out_path in seen:
+            raise UsageError(
+                f"{seen[out_path]} and {path} would both be written to {out_path}; "
+                "stamp them into different folders"
+            )
+        seen[out_path] = path
+        if out_path in inputs:
+            raise UsageError(f"{path}: its output {out_path} is also an input")
+
     wallet = _wallet()
     recovered = wallet.recover()
     for s in recovered.released:
@@ -566,32 +659,58 @@ def stamp_cmd(
             if isinstance(outcome, str):
                 failed += 1
                 message = outcome if outcome.startswith(str(path)) else f"{path}: {outcome}"
-                typer.echo(f"emeterai: error: {message}", err=True)
+                _err(f"emeterai: error: {message}")
                 if json_out:
-                    _emit_json({"file": str(path), "output": None, "error": message})
+                    _emit_json(_failed_stamp_json(path, message))
                 continue
             if outcome.repair:
-                typer.echo(f"{path}: {outcome.repair}", err=True)
+                _err(f"{path}: {outcome.repair}")
             if outcome.placement == "fallback":
-                typer.echo(
+                _err(
                     f"{path}: no 'Meterai' placeholder found; stamp placed at the bottom right of "
-                    f"page {outcome.page}",
-                    err=True,
+                    f"page {outcome.page}"
                 )
-            typer.echo(
+            moved = _moved_mm(options.at_mm, outcome.center_mm)
+            if options.at_mm is not None and moved > 1.0:
+                _err(
+                    f"{path}: --at {options.at_mm[0]:g},{options.at_mm[1]:g} would put the stamp "
+                    f"partly off the page; its centre moved {moved:.0f} mm, to "
+                    f"{outcome.center_mm[0]:.1f},{outcome.center_mm[1]:.1f} mm"
+                )
+            _err(
                 f"stamped {path} -> {outcome.output}: {outcome.serial} on page {outcome.page} "
-                f"({outcome.placement}), +{outcome.bytes_added} bytes",
-                err=True,
+                f"({outcome.placement}), +{outcome.bytes_added} bytes"
             )
             if json_out:
                 _emit_json(outcome.to_json())
     finally:
-        if progress is not None:
-            progress.stop()
+        _stop(progress)
     if len(files) > 1:
-        typer.echo(f"{len(files) - failed} stamped, {failed} failed", err=True)
+        _err(f"{len(files) - failed} stamped, {failed} failed")
     if failed:
         raise typer.Exit(1)
+
+
+def _moved_mm(asked: tuple[float, float] | None, got: tuple[float, float]) -> float:
+    """How far the stamp's centre was moved from an explicit --at to keep it on the page."""
+    if asked is None:
+        return 0.0
+    return float(((asked[0] - got[0]) ** 2 + (asked[1] - got[1]) ** 2) ** 0.5)
+
+
+def _failed_stamp_json(path: Path, message: str) -> dict[str, Any]:
+    """The stamp --json object of a file that was not stamped: every key, null, and the error."""
+    return {
+        "file": str(path),
+        "output": None,
+        "serial": None,
+        "page": None,
+        "rect_pt": None,
+        "placement": None,
+        "document_sha256": None,
+        "bytes_added": 0,
+        "error": message,
+    }
 
 
 def _stamp_dry_run(
@@ -734,8 +853,7 @@ def verify_cmd(
             if json_out:
                 _emit_json(result.to_json())
     finally:
-        if progress is not None:
-            progress.stop()
+        _stop(progress)
     typer.echo(
         f"{len(files)} file(s): {counts['valid']} valid, {counts['invalid']} invalid", err=True
     )
@@ -749,10 +867,10 @@ def _print_verdict(result: Any) -> None:
         for s in result.stamps:
             spec = ", SPESIMEN" if s.specimen else ""
             parts.append(f"{s.serial} (Rp{s.value}, {s.issuer}{spec}, stamped {s.stamped_at})")
-        typer.echo(f"VALID    {result.file}: " + "; ".join(parts), err=True)
+        _err(f"VALID    {result.file}: " + "; ".join(parts))
     else:
         details = "; ".join(f"{p.code}: {p.detail}" for p in result.problems)
-        typer.echo(f"INVALID  {result.file}: {details}", err=True)
+        _err(f"INVALID  {result.file}: {details}")
 
 
 # -- ledger -----------------------------------------------------------------------------------

@@ -182,6 +182,10 @@ class Issuer:
     def root_pem(self) -> bytes:
         return to_pem(self.root)
 
+    def check_passphrase(self, passphrase: str) -> None:
+        """Raise PassphraseError unless ``passphrase`` opens the issuer key."""
+        self._key(passphrase)
+
     def _key(self, passphrase: str) -> ec.EllipticCurvePrivateKey:
         data = (self.directory / "root.key").read_bytes()
         try:
@@ -200,7 +204,12 @@ class Issuer:
         valid_days: int = 365,
         stamp_passphrase: str | None = None,
     ) -> list[IssuedStamp]:
-        """Issue ``count`` new stamps, each a fresh serial never issued before."""
+        """Issue ``count`` new stamps, each a fresh serial never issued before.
+
+        ``stamp_passphrase`` protects the PKCS#12 files that buyers get; the CLI insists on one
+        that differs from the issuer key's. Without it the files fall back to ``passphrase``,
+        which suits throwaway issuers (demo, tests) only.
+        """
         if count < 1:
             raise IssuerError("--count must be at least 1")
         if value < 1:

@@ -330,14 +330,21 @@ class Wallet:
         trust_roots: Sequence[x509.Certificate],
         allow_untrusted: bool = False,
         now: dt.datetime | None = None,
+        stamp_passphrase: str | None = None,
     ) -> list[ImportOutcome]:
-        """Check and import stamp files; each gets an outcome, bad ones change nothing."""
+        """Check and import stamp files; each gets an outcome, bad ones change nothing.
+
+        ``passphrase`` opens (or creates) the wallet; ``stamp_passphrase``, when the seller
+        protected the stamp files with another one, opens the files. Imported keys are wrapped
+        under the wallet key, so stamps bought under different passphrases share one wallet.
+        """
         checked: list[tuple[str, StampKey]] = []
         outcomes: list[ImportOutcome] = []
+        file_secret = stamp_passphrase or passphrase
         for source, data in files:
             try:
                 stamp, _ = check_stamp_file(
-                    data, passphrase, source, trust_roots, allow_untrusted, now
+                    data, file_secret, source, trust_roots, allow_untrusted, now
                 )
             except (StampFileError, PassphraseError) as exc:
                 outcomes.append(ImportOutcome(source, None, "error", exc.message))

@@ -24,6 +24,7 @@ from emeterai.trust import TrustStore
 from emeterai.wallet import Wallet
 
 PASSPHRASE = "test-passphrase"
+STAMP_PASSPHRASE = "buyer-stamp-passphrase"  # what a seller gives buyers, never the issuer's
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -69,6 +70,13 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("EMETERAI_HOME", str(path))
     monkeypatch.setenv("EMETERAI_PASSPHRASE", PASSPHRASE)
     return path
+
+
+@pytest.fixture
+def stamp_secret(monkeypatch: pytest.MonkeyPatch) -> str:
+    """EMETERAI_STAMP_PASSPHRASE set, for CLI tests that run 'issuer issue'."""
+    monkeypatch.setenv("EMETERAI_STAMP_PASSPHRASE", STAMP_PASSPHRASE)
+    return STAMP_PASSPHRASE
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from conftest import PASSPHRASE
 from emeterai import __version__
 from emeterai import serial as serials
 from emeterai.cli import app
+from emeterai.errors import PassphraseError
 from emeterai.issuer import Issuer
 from emeterai.trust import TrustStore
 from emeterai.wallet import Wallet
@@ -65,7 +66,7 @@ def test_serial_check_rejects_with_one_line_on_stderr(runner, make_bad, reason):
 # -- issuer, trust and wallet end to end --------------------------------------------------------
 
 
-def test_issue_trust_import_and_list_end_to_end(runner, home, tmp_path):
+def test_issue_trust_import_and_list_end_to_end(runner, home, stamp_secret, tmp_path):
     result = _run(runner, "issuer", "init", "--name", "CLI Issuer", "--specimen")
     assert result.exit_code == 0, result.stderr
     assert "created issuer 'CLI Issuer' (specimen)" in result.stdout
@@ -138,7 +139,7 @@ def test_issue_without_an_issuer_says_to_init(runner, home, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-def test_revoke_and_crl(runner, home, tmp_path):
+def test_revoke_and_crl(runner, home, stamp_secret, tmp_path):
     from cryptography import x509
 
     assert _run(runner, "issuer", "init").exit_code == 0
@@ -159,7 +160,7 @@ def test_revoke_and_crl(runner, home, tmp_path):
     assert f"serial {unknown} was not issued by this issuer" in line
 
 
-def test_untrusted_import_fails_with_a_clear_message(runner, home, tmp_path):
+def test_untrusted_import_fails_with_a_clear_message(runner, home, stamp_secret, tmp_path):
     assert _run(runner, "issuer", "init", "--name", "Unknown Issuer").exit_code == 0
     assert _run(runner, "issuer", "issue", "-n", "1", "--out", tmp_path / "s").exit_code == 0
     result = _run(runner, "wallet", "import", tmp_path / "s")
@@ -199,12 +200,33 @@ def test_passphrase_file_is_used(runner, home, tmp_path, monkeypatch):
     issuer = Issuer.open(home / "issuer")
     issuer.crl("file secret")  # the key opens with the file's first line
 
+    for_buyer = tmp_path / "stamp-secret.txt"
+    for_buyer.write_text("buyer secret\n")
     result = _run(
-        runner, "issuer", "issue", "-n", "1", "--out", tmp_path / "s", "--passphrase-file", secret
+        runner,
+        "issuer",
+        "issue",
+        "-n",
+        "1",
+        "--out",
+        tmp_path / "s",
+        "--passphrase-file",
+        secret,
+        "--stamp-passphrase-file",
+        for_buyer,
     )
     assert result.exit_code == 0, result.stderr
     TrustStore(home / "trust").add(issuer.root_pem(), "root")
-    result = _run(runner, "wallet", "import", tmp_path / "s", "--passphrase-file", secret)
+    result = _run(
+        runner,
+        "wallet",
+        "import",
+        tmp_path / "s",
+        "--passphrase-file",
+        secret,
+        "--stamp-passphrase-file",
+        for_buyer,
+    )
     assert result.exit_code == 0, result.stderr
     assert Wallet(home / "wallet" / "wallet.db").unlock("file secret")
 
@@ -253,7 +275,7 @@ def test_without_a_passphrase_the_command_fails_naming_the_variable(
 
 
 def test_wrong_passphrase_is_one_line_without_traceback(
-    runner, home, issuer, tmp_path, monkeypatch
+    runner, home, issuer, stamp_secret, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("EMETERAI_PASSPHRASE", "not the passphrase")
     line = _assert_clean_failure(
@@ -261,6 +283,64 @@ def test_wrong_passphrase_is_one_line_without_traceback(
     )
     assert line == "emeterai: error: wrong passphrase for the issuer key"
     assert "not the passphrase" not in line
+
+
+def test_issue_needs_a_stamp_passphrase_of_its_own(runner, home, issuer, tmp_path):
+    """Buyers get the stamp files' passphrase: it must never be the issuer key's."""
+    out = tmp_path / "s"
+    line = _assert_clean_failure(_run(runner, "issuer", "issue", "-n", "1", "--out", out), 1)
+    assert "set EMETERAI_STAMP_PASSPHRASE or use --stamp-passphrase-file" in line
+    assert not out.exists()
+
+
+def test_issue_refuses_the_issuer_passphrase_for_the_stamp_files(
+    runner, home, issuer, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("EMETERAI_STAMP_PASSPHRASE", PASSPHRASE)
+    out = tmp_path / "s"
+    line = _assert_clean_failure(_run(runner, "issuer", "issue", "-n", "1", "--out", out), 2)
+    assert "must differ from the issuer key's" in line
+    assert not out.exists()
+
+
+def test_issued_stamp_files_open_with_the_stamp_passphrase_only(
+    runner, home, issuer, stamp_secret, tmp_path
+):
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    out = tmp_path / "s"
+    result = _run(runner, "issuer", "issue", "-n", "1", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    (p12,) = out.iterdir()
+    assert pkcs12.load_pkcs12(p12.read_bytes(), stamp_secret.encode()).key is not None
+    with pytest.raises(ValueError):
+        pkcs12.load_pkcs12(p12.read_bytes(), PASSPHRASE.encode())
+
+
+def test_packs_under_different_stamp_passphrases_share_one_wallet(
+    runner, home, issuer, tmp_path, monkeypatch
+):
+    TrustStore(home / "trust").add(issuer.root_pem(), "root")
+    for n, secret in enumerate(("first seller secret", "second seller secret")):
+        monkeypatch.setenv("EMETERAI_STAMP_PASSPHRASE", secret)
+        assert (
+            _run(runner, "issuer", "issue", "-n", "2", "--out", tmp_path / f"p{n}").exit_code == 0
+        )
+        result = _run(runner, "wallet", "import", tmp_path / f"p{n}")
+        assert result.exit_code == 0, result.stderr
+        assert "2 imported" in result.stderr
+    wallet = Wallet(home / "wallet" / "wallet.db")
+    assert len(wallet.entries()) == 4
+    with pytest.raises(PassphraseError):
+        wallet.unlock("first seller secret")  # the wallet stays under EMETERAI_PASSPHRASE
+    assert wallet.unlock(PASSPHRASE)
+    monkeypatch.setenv("EMETERAI_STAMP_PASSPHRASE", "not the seller's")
+    assert _run(runner, "issuer", "issue", "-n", "1", "--out", tmp_path / "p3").exit_code == 0
+    monkeypatch.setenv("EMETERAI_STAMP_PASSPHRASE", "wrong guess")
+    result = _run(runner, "wallet", "import", tmp_path / "p3")
+    assert result.exit_code == 1
+    assert "wrong passphrase, or not a PKCS#12 stamp file" in result.stderr
+    assert len(wallet.entries()) == 4
 
 
 # -- program-level ------------------------------------------------------------------------------

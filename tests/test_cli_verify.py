@@ -257,7 +257,7 @@ def test_crl_from_an_untrusted_issuer_is_one_clear_error(runner, stamped, tmp_pa
     crl = tmp_path / "stranger.crl"
     crl.write_bytes(stranger.crl(PASSPHRASE))
     result = run(runner, "verify", path, "--crl", crl, "--json")
-    assert result.exit_code in (1, 2)
+    assert result.exit_code == 2
     no_traceback(result)
     assert result.stdout == ""  # no verdict on anything
     errors = [ln for ln in result.stderr.splitlines() if ln.startswith("emeterai: error: ")]
@@ -268,7 +268,7 @@ def test_crl_from_an_untrusted_issuer_is_one_clear_error(runner, stamped, tmp_pa
 
 
 @pytest.fixture
-def reused(runner, home, issuer, tmp_path) -> tuple[Path, Path, str]:
+def reused(runner, home, issuer, stamp_secret, tmp_path) -> tuple[Path, Path, str]:
     """One stamp file bought once, imported into two applicants' wallets (two homes), each
     stamping a different letter: (first output, second output, serial)."""
     stamps = tmp_path / "bought"
@@ -398,3 +398,51 @@ def test_one_thousand_stamped_files_verify_in_one_call_with_two_jobs(
     stats = run(runner, "ledger", "stats", "--ledger", ledger, "--json")
     assert json_lines(stats) == [{"serials": 1, "documents": 1, "reused_serials": 0}]
     assert elapsed < 120, f"1,000 files took {elapsed:.0f} s"
+
+
+# -- a terminal on stderr: the progress bar -------------------------------------------------------
+
+
+def test_progress_bar_on_a_terminal_keeps_json_on_stdout_and_lines_whole(home, tmp_path):
+    """stderr a terminal, stdout a pipe (``verify --json *.pdf > out.jsonl`` typed in a shell):
+    the bar is drawn on stderr, each verdict is a whole line above it, stdout is pure JSON."""
+    import pty
+    import re
+
+    files = []
+    for name in ("a", "b", "c", "d"):
+        path = tmp_path / f"{name}.pdf"
+        path.write_text("bukan PDF")
+        files.append(str(path))
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "emeterai", "verify", "--json", "--jobs", "1", *files],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "EMETERAI_HOME": str(home), "COLUMNS": "100"},
+            timeout=120,
+        )
+    finally:
+        os.close(follower)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        err += chunk
+    os.close(leader)
+    assert proc.returncode == 1
+    records = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert [r["file"] for r in records] == files
+    text = err.decode("utf-8", "replace")
+    assert "\x1b[" in text and "working" in text, "no progress bar was drawn"
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).replace("\r", "\n")
+    lines = [ln.strip() for ln in plain.splitlines()]
+    for path in files:
+        assert f"INVALID  {path}: unreadable: not a PDF (no %PDF- header)" in lines, plain
+    assert "4 file(s): 0 valid, 4 invalid" in lines

@@ -1254,3 +1254,64 @@ def test_two_processes_on_one_wallet_spend_twenty_distinct_serials(
         verdict = verifier.verify(output.read_bytes(), str(output))
         assert verdict.valid, verdict.problems
         assert [s.serial for s in verdict.stamps] == [record["serial"]]
+
+
+# -- usage checks before anything is spent ---------------------------------------------------
+
+
+@pytest.mark.parametrize("size", ["5", "500"])
+def test_size_out_of_range_is_a_usage_error_before_the_wallet_is_opened(kit, size):
+    folder = kit.folder(f"size-{size}")
+    source = pdfmakers.plain_pdf(folder / "x.pdf")
+    states = _states(kit.wallet)
+    result, records = kit.stamp(source, "--size", size)
+    assert result.exit_code == 2, result.stderr
+    assert _error_lines(result.stderr) == ["emeterai: error: --size must be between 18 and 60 mm"]
+    assert records == [] and _states(kit.wallet) == states
+    assert not (folder / "x.emeterai.pdf").exists()
+
+
+def test_two_inputs_with_one_output_name_are_refused_before_anything_is_spent(kit):
+    folder = kit.folder("same-name")
+    (folder / "a").mkdir()
+    (folder / "b").mkdir()
+    first = pdfmakers.plain_pdf(folder / "a" / "x.pdf")
+    second = pdfmakers.plain_pdf(folder / "b" / "x.pdf")
+    out = folder / "out"
+    states = _states(kit.wallet)
+    result, _ = kit.stamp(first, second, "--out-dir", out, "--force")
+    assert result.exit_code == 2, result.stderr
+    (error,) = _error_lines(result.stderr)
+    assert str(first) in error and str(second) in error and "x.emeterai.pdf" in error
+    assert _states(kit.wallet) == states
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_at_off_the_page_says_where_the_stamp_went(kit):
+    folder = kit.folder("at-off")
+    source = pdfmakers.plain_pdf(folder / "x.pdf")
+    result, (record,) = kit.stamp(source, "--at", "500,500")
+    assert result.exit_code == 0, result.stderr
+    assert f"{source}: --at 500,500 would put the stamp partly off the page" in result.stderr
+    assert "197.5,284.5 mm" in result.stderr  # A4 less half a 25 mm stamp
+    result, (record,) = kit.stamp(source, "--at", "100,100", "-o", folder / "y.pdf")
+    assert result.exit_code == 0, result.stderr
+    assert "off the page" not in result.stderr
+
+
+def test_serial_option_spends_that_stamp_and_refuses_it_once_used(kit):
+    folder = kit.folder("by-serial")
+    first = pdfmakers.plain_pdf(folder / "first.pdf")
+    second = pdfmakers.plain_pdf(folder / "second.pdf")
+    chosen = sorted(s for s, state in _states(kit.wallet).items() if state == "available")[-1]
+    result, (record,) = kit.stamp(first, "--serial", serials.grouped(chosen).lower())
+    assert result.exit_code == 0, result.stderr
+    assert record["serial"] == chosen and _states(kit.wallet)[chosen] == "used"
+    states = _states(kit.wallet)
+
+    result, _ = kit.stamp(second, "--serial", chosen)
+    assert result.exit_code == 1
+    (error,) = _error_lines(result.stderr)
+    assert chosen in error and str(first.absolute()) in error, error
+    assert _states(kit.wallet) == states
+    assert not (folder / "second.emeterai.pdf").exists()
