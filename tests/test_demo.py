@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT
+from conftest import PROJECT_ROOT, _missing
 
 from emeterai.cli import app
 from emeterai.trust import TrustStore
@@ -79,7 +79,7 @@ def _copy_of_the_project(dest: Path) -> Path:
 @pytest.mark.slow
 def test_readme_commands_work_in_a_fresh_venv(tmp_path):
     if shutil.which("git") is None or not (PROJECT_ROOT / ".git").exists():
-        pytest.skip("needs a git checkout of the project")
+        _missing("needs git and a git checkout of the project")
     demo, tests = readme_commands()
     assert tests.endswith("python -m pytest -q")
     tests = tests + " tests/test_serial.py"  # a small subset, not this whole suite again

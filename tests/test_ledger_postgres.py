@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import PASSPHRASE, fresh_database
+from conftest import PASSPHRASE, _missing, fresh_database
 from reportlab.pdfgen.canvas import Canvas
 
 from emeterai.stamp import StampOptions, stamp_file
@@ -153,7 +153,7 @@ def test_stopping_the_server_mid_batch_never_reports_unrecorded_files_as_valid(
     from pgserver import pg_bin, start_server
 
     if pg_bin() is None:
-        pytest.skip("PostgreSQL server is not installed")
+        _missing("PostgreSQL server is not installed")
     files, _, _, _, _ = stamped_set
     server = start_server()
     try:
