@@ -279,8 +279,11 @@ def unparseable_object(data: bytes) -> str | None:
         if reader.security_handler is not None:
             return None  # objects cannot be checked before decryption
         xrefs = reader.xrefs
-        refs = xrefs.explicit_refs_in_revision(xrefs.total_revisions - 1)
+        last = xrefs.total_revisions - 1
+        refs = xrefs.explicit_refs_in_revision(last)
         for ref in sorted(refs, key=lambda r: (r.idnum, r.generation)):
+            if ref.generation < 0 or xrefs.get_historical_ref(ref, last) is None:
+                continue  # a free entry
             obj = reader.get_object(ref)
             if isinstance(obj, generic.StreamObject):
                 length = obj.get("/Length")

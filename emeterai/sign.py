@@ -153,10 +153,12 @@ def sign(
         base_length = len(data)
     writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
     if writer.security_handler is not None:
-        if options.password is None:
-            raise SigningError("the document is encrypted: give its password with --password")
-        result = writer.encrypt(options.password)
+        # The update is written under the document's own encryption; an empty user password
+        # (owner-password-only protection) opens it like any reader does.
+        result = writer.encrypt(options.password or "")
         if getattr(result, "status", None) is not None and result.status.name == "FAILED":
+            if options.password is None:
+                raise SigningError("the document is encrypted: give its password with --password")
             raise SigningError("wrong --password for the encrypted document")
     timestamper = None
     if options.tsa_url:

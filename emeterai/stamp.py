@@ -94,6 +94,11 @@ def _reader(data: bytes, source: str, password: str | None) -> Any:
             if not result:
                 what = "wrong --password" if password else "it needs a password: use --password"
                 raise PdfError(f"{source}: the PDF is encrypted and {what}")
+            if result == pypdf.PasswordType.USER_PASSWORD and not _may_sign(reader):
+                raise PdfError(
+                    f"{source}: the PDF's owner does not allow signatures or form fields to be "
+                    "added; give the owner password with --password to stamp it"
+                )
         pages = list(reader.pages)
     except PdfError:
         raise
@@ -111,6 +116,15 @@ def _reader(data: bytes, source: str, password: str | None) -> Any:
     if not pages:
         raise PdfError(f"{source}: the PDF has no pages")
     return reader
+
+
+def _may_sign(reader: Any) -> bool:
+    """Do the permissions of a user-password opening allow a new signature field? (ISO 32000
+    table 22: bit 6 adds annotations and fills in forms, bit 9 fills in and signs fields.)"""
+    from pypdf.constants import UserAccessPermissions as Allowed
+
+    granted = reader.user_access_permissions
+    return granted is None or bool(granted & (Allowed.ADD_OR_MODIFY | Allowed.FILL_FORM_FIELDS))
 
 
 def _short(exc: BaseException) -> str:

@@ -169,8 +169,8 @@ EXPECTED_REJECTIONS: dict[str, Expect] = {
     "corpus:pyhanko-test-pdfs/signed-encrypted-pubkey-with-catalog-ref.pdf": _PUBKEY,
 }
 
-# Decisions about signed documents that need a repair (tests/test_robustness.py).
-REPAIR_DECISIONS = (
+# Decisions the tables do not show (each has its test in tests/test_robustness.py).
+DECISIONS = (
     "a signed document whose cross-reference data needs repair is refused, with a one-line "
     "message, and no stamp is spent: pyHanko's difference analysis reads each signed revision "
     "through that revision's own cross-reference data, so after any later revision an entry "
@@ -182,6 +182,12 @@ REPAIR_DECISIONS = (
     "before anything is written: pyHanko writes a name byte below 0x10 as `#4` rather than "
     "`#04`, which no strict reader parses, so a page holding such a name (found by fuzzing a "
     "rewritten file) is refused instead of spending a stamp on an output that cannot be verified",
+    "a file protected by an owner password only (empty user password) is stamped without "
+    "`--password`, its update written under the document's own encryption, so the protection is "
+    "kept; when its permissions allow neither annotations nor form filling (ISO 32000 table 22, "
+    "bits 6 and 9), the stamp needs the owner password (`--password`), and the message says so "
+    "(`test_an_owner_password_only_file_is_stamped_with_its_protection_kept`, "
+    "`test_an_owner_password_file_that_forbids_forms_needs_the_owner_password`)",
 )
 
 # Files that should be stamped but are not, because of a defect in emeterai (xfail in the tests).
@@ -700,7 +706,7 @@ def render(
                 f"{b.stamp.max_rss_mb:.0f} MB | {_cell(msg)} | {_cell(b.verdict)} |"
             )
     lines += ["", "## Decisions", ""]
-    lines += [f"- {text}" for text in REPAIR_DECISIONS]
+    lines += [f"- {text}" for text in DECISIONS]
     defects = []
     for key, reason in REASONS.items():
         if not reason.by_design:

@@ -358,3 +358,66 @@ def test_a_signed_document_is_not_rewritten(sandbox, verifier, tmp_path):
     assert record.status == "rejected", (record.status, record.repair)
     assert record.message_lines == 1 and record.names_file, record.message
     assert "signed and damaged" in record.message, record.message
+
+
+# -- owner-password-only protection -----------------------------------------------------------
+
+
+def _owner_protected(tmp_path: Path, name: str, *restrictions: str) -> Path:
+    """A letter that qpdf protects with an owner password only (the user password is empty)."""
+    import subprocess
+
+    from conftest import require_tool
+
+    plain = tmp_path / "plain.pdf"
+    plain.write_bytes(producers.letter_pdf(1))
+    path = tmp_path / name
+    subprocess.run(
+        [require_tool("qpdf"), "--encrypt", "", "pemilik", "256", *restrictions, "--"]
+        + [str(plain), str(path)],
+        check=True,
+    )
+    return path
+
+
+def _encryption(path: Path, password: str | None = None) -> str:
+    import subprocess
+
+    from conftest import require_tool
+
+    args = [require_tool("qpdf"), "--show-encryption", str(path)]
+    if password:
+        args.insert(1, f"--password={password}")
+    return subprocess.run(args, capture_output=True, text=True, check=False).stdout
+
+
+def test_an_owner_password_only_file_is_stamped_with_its_protection_kept(
+    sandbox, verifier, tmp_path
+):
+    path = _owner_protected(tmp_path, "dilindungi.pdf")
+    record = _evaluate(path, "generated:dilindungi.pdf", "test", sandbox, verifier, tmp_path)
+    assert record.status == "stamped", record.message
+    assert record.valid, record.problems
+    assert record.qpdf == 0 and record.prefix
+    (out,) = tmp_path.glob("dilindungi.*.emeterai.pdf")
+    protection = _encryption(out)
+    assert "R = 6" in protection and "P = " in protection, protection  # still AES-256 protected
+
+
+def test_an_owner_password_file_that_forbids_forms_needs_the_owner_password(
+    sandbox, verifier, tmp_path
+):
+    path = _owner_protected(tmp_path, "terkunci.pdf", "--modify=none")
+    refused = _evaluate(path, "generated:terkunci.pdf", "test", sandbox, verifier, tmp_path)
+    assert refused.status == "rejected"
+    assert refused.message_lines == 1 and refused.names_file
+    assert "give the owner password with --password" in refused.message, refused.message
+    assert not refused.spent_on_failure and refused.input_unchanged
+
+    stamped = _evaluate(
+        path, "generated:terkunci.pdf", "test", sandbox, verifier, tmp_path, password="pemilik"
+    )
+    assert stamped.status == "stamped", stamped.message
+    assert stamped.valid and stamped.qpdf == 0 and stamped.prefix
+    (out,) = tmp_path.glob("terkunci.*.pw.emeterai.pdf")
+    assert "R = 6" in _encryption(out, "pemilik")
