@@ -136,21 +136,31 @@ class PostgresLedger:
         file TEXT NOT NULL, first_seen TIMESTAMPTZ NOT NULL DEFAULT now(),
         UNIQUE (serial, document_sha256));
     """
+    # First writer wins on the unique key. ON CONFLICT DO NOTHING needs INSERT rights only; the
+    # owner of a serial seen before is read by a second statement, whose fresh snapshot sees a
+    # row that a racing verifier committed while this statement waited on it.
     _RECORD = """
     WITH owner AS (
         INSERT INTO emeterai_serials (serial, document_sha256, file) VALUES (%(s)s, %(d)s, %(f)s)
-        ON CONFLICT (serial) DO UPDATE SET serial = EXCLUDED.serial
+        ON CONFLICT (serial) DO NOTHING
         RETURNING serial, document_sha256, file, first_seen),
     seen AS (
         INSERT INTO emeterai_sightings (serial, document_sha256, file) VALUES (%(s)s, %(d)s, %(f)s)
         ON CONFLICT (serial, document_sha256) DO NOTHING)
     SELECT serial, document_sha256, file, first_seen FROM owner
     """
+    _OWNER = "SELECT serial, document_sha256, file, first_seen FROM emeterai_serials WHERE serial = %(s)s"
+    _TABLES = "SELECT to_regclass('emeterai_serials') IS NOT NULL AND to_regclass('emeterai_sightings') IS NOT NULL"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, create: bool = True) -> None:
         self.url = url
         self.location = _redact(url)
         self._conn: Any = None
+        ((present,),) = self._run(self._TABLES)
+        if present:
+            return  # a verifier with INSERT and SELECT rights only needs no more than this
+        if not create:
+            raise LedgerError(f"ledger {self.location}: no emeterai tables (nothing recorded yet)")
         conn = self._connection()
         try:
             with conn.transaction():
@@ -202,7 +212,10 @@ class PostgresLedger:
             self._conn = None
 
     def record(self, serial: str, document_sha256: str, file: str) -> Sighting:
-        rows = self._run(self._RECORD, {"s": serial, "d": document_sha256, "f": file})
+        params = {"s": serial, "d": document_sha256, "f": file}
+        rows = self._run(self._RECORD, params) or self._run(self._OWNER, params)
+        if not rows:
+            raise LedgerError(f"ledger {self.location}: serial {serial} vanished while recording")
         s, d, f, seen = rows[0]
         return Sighting(s, d, f, seen.isoformat())
 
@@ -244,7 +257,7 @@ def _first_line(exc: BaseException) -> str:
 def open_ledger(location: str, create: bool = True) -> Ledger:
     """A ledger from a SQLite path or a ``postgresql://`` URL; ``create=False`` for reading."""
     if location.startswith(("postgresql://", "postgres://")):
-        return PostgresLedger(location)
+        return PostgresLedger(location, create=create)
     path = Path(location).expanduser()
     if not create and not path.exists():
         raise LedgerError(f"ledger {location}: no such file")

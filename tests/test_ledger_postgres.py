@@ -208,3 +208,59 @@ def test_an_unreachable_or_missing_database_is_a_clear_error(
     assert "cannot connect" in result.stderr
     assert "hunter2" not in result.stderr
     assert time.monotonic() - start < 30
+
+
+def _as_role(url: str, role: str) -> str:
+    """``url`` with its user replaced by ``role`` (the test server trusts local connections)."""
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://{role}@{rest.split('@', 1)[1]}"
+
+
+def test_a_verifier_role_with_select_and_insert_rights_only_records_first_sightings(
+    postgres_server,
+):
+    """The deployment gives verifiers no DDL and no UPDATE: recording must still work."""
+    import secrets
+
+    from emeterai.ledger import open_ledger
+
+    url = fresh_database(postgres_server)
+    open_ledger(url).close()  # the administrator creates the tables once
+    role = f"verifier_{secrets.token_hex(4)}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT SELECT, INSERT ON emeterai_serials, emeterai_sightings TO {role}")
+        conn.execute(f"GRANT USAGE ON SEQUENCE emeterai_sightings_seq_seq TO {role}")
+        conn.execute(f"REVOKE CREATE ON SCHEMA public FROM PUBLIC, {role}")
+    verifier_url = _as_role(url, role)
+    with (
+        psycopg.connect(verifier_url, autocommit=True) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute("UPDATE emeterai_serials SET file = file")  # the role really cannot
+
+    ledger = open_ledger(verifier_url)
+    serial = "ABC0123456789DEFGHJKM0"
+    first = ledger.record(serial, "a" * 64, "ani.pdf")
+    assert (first.file, first.document_sha256) == ("ani.pdf", "a" * 64)
+    other = ledger.record(serial, "b" * 64, "budi.pdf")
+    assert (other.file, other.document_sha256) == ("ani.pdf", "a" * 64)
+    again = ledger.record(serial, "a" * 64, "ani-lagi.pdf")
+    assert again.file == "ani.pdf"
+    stats = ledger.stats()
+    assert (stats.serials, stats.documents, stats.reused_serials) == (1, 2, 1)
+    (group,) = ledger.reused()
+    assert [s.file for s in group] == ["ani.pdf", "budi.pdf"]
+    ledger.close()
+
+
+def test_reading_a_database_without_a_ledger_creates_nothing(postgres_server, runner, home):
+    from emeterai.cli import app
+
+    url = fresh_database(postgres_server)
+    for command in ("reused", "stats"):
+        result = runner.invoke(app, ["ledger", command, "--ledger", url])
+        assert result.exit_code == 1, result.stdout
+        assert "no emeterai tables (nothing recorded yet)" in result.stderr
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT to_regclass('emeterai_serials')").fetchone() == (None,)
