@@ -8,6 +8,7 @@ same stamp.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -44,7 +45,6 @@ def verify_path(verifier: Verifier, path: Path, password: str | None) -> VerifyR
 
 def _init(roots_der: list[bytes], crl: bytes | None, password: str | None) -> None:
     global _worker
-    import logging
 
     logging.getLogger().handlers = [logging.NullHandler()]
     logging.getLogger().setLevel(logging.CRITICAL + 1)
@@ -99,12 +99,13 @@ def _stamp_one(
             job.source, job.output, wallet, key, options, job.serial, job.force
         ), False
     except EmeteraiError as exc:
+        # --verbose shows why, traceback included; otherwise library logging is silenced.
+        logging.getLogger(__name__).info("%s: not stamped", job.source, exc_info=True)
         return exc.message, isinstance(exc, _FATAL)
 
 
 def _stamp_init(wallet_path: str, key: WalletKey, options: StampOptions) -> None:
     global _stamper
-    import logging
 
     logging.getLogger().handlers = [logging.NullHandler()]
     logging.getLogger().setLevel(logging.CRITICAL + 1)

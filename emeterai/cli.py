@@ -111,7 +111,7 @@ def _root(
     _verbose = verbose
     root = logging.getLogger()
     if verbose:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True)
     else:
         # pyHanko logs whole tracebacks for untrusted chains and diff analysis.
         root.handlers = [logging.NullHandler()]

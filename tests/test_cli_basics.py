@@ -396,3 +396,48 @@ def test_help_runs_as_a_module_without_heavy_imports(tmp_path):
     report = json.loads(probe.stdout.strip().splitlines()[-1])
     assert report["code"] in (0, None)
     assert report["heavy"] == []
+
+
+# -- --verbose --------------------------------------------------------------------------------
+
+
+def _cli(home, *args: str, secret: str = PASSPHRASE) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "EMETERAI_HOME": str(home), "EMETERAI_PASSPHRASE": secret}
+    env.pop("EMETERAI_STAMP_PASSPHRASE", None)
+    return subprocess.run(
+        [sys.executable, "-m", "emeterai", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_verbose_adds_the_traceback_but_never_the_passphrase(home, issuer, tmp_path):
+    wrong = "salah-sekali-rahasia"
+    quiet = _cli(home, "issuer", "crl", "-o", tmp_path / "x.crl", secret=wrong)
+    assert quiet.returncode == 1
+    assert quiet.stderr == "emeterai: error: wrong passphrase for the issuer key\n"
+    loud = _cli(home, "--verbose", "issuer", "crl", "-o", tmp_path / "x.crl", secret=wrong)
+    assert loud.returncode == 1
+    assert "Traceback (most recent call last)" in loud.stderr
+    assert "PassphraseError: wrong passphrase for the issuer key" in loud.stderr
+    assert loud.stderr.rstrip().endswith("emeterai: error: wrong passphrase for the issuer key")
+    assert wrong not in loud.stderr + loud.stdout
+    assert not (tmp_path / "x.crl").exists()
+
+
+def test_verbose_shows_why_a_file_in_a_batch_was_not_stamped(home, wallet_with_stamps, tmp_path):
+    wallet_with_stamps(1)
+    bad = tmp_path / "bukan.pdf"
+    bad.write_text("bukan PDF")
+    quiet = _cli(home, "stamp", bad)
+    assert quiet.returncode == 1 and "Traceback" not in quiet.stderr
+    assert f"emeterai: error: {bad}: not a PDF (no %PDF- header)" in quiet.stderr.splitlines()
+    loud = _cli(home, "--verbose", "stamp", bad)
+    assert loud.returncode == 1
+    assert "Traceback (most recent call last)" in loud.stderr
+    assert "PdfError" in loud.stderr and f"{bad}: not stamped" in loud.stderr
+    assert PASSPHRASE not in loud.stderr
