@@ -25,7 +25,7 @@ from cryptography.x509.oid import NameOID
 
 from emeterai import serial as serials
 from emeterai.errors import IssuerError, PassphraseError, SerialError
-from emeterai.files import discard
+from emeterai.files import discard, write_atomic
 from emeterai.x509util import OID_SPECIMEN, OID_VALUE, der_integer, fingerprint, to_pem
 
 DEFAULT_NAME = "emeterai Issuer"
@@ -169,10 +169,11 @@ class Issuer:
                 serialization.BestAvailableEncryption(passphrase.encode()),
             ),
         )
-        (directory / "root.pem").write_bytes(to_pem(cert))
-        meta = {"name": name, "prefix": serials.issuer_prefix(pub), "specimen": specimen}
-        (directory / "issuer.json").write_text(json.dumps(meta, indent=2) + "\n")
+        write_atomic(directory / "root.pem", to_pem(cert), overwrite=True)
         _connect(directory / "issuer.db").close()
+        meta = {"name": name, "prefix": serials.issuer_prefix(pub), "specimen": specimen}
+        # last: an issuer.json names an issuer whose every part is in place
+        write_atomic(directory / "issuer.json", (json.dumps(meta, indent=2) + "\n").encode())
         return cls(directory)
 
     @classmethod

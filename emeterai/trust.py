@@ -12,6 +12,7 @@ from pathlib import Path
 from cryptography import x509
 
 from emeterai.errors import TrustError
+from emeterai.files import write_atomic
 from emeterai.x509util import (
     fingerprint,
     is_specimen,
@@ -70,7 +71,7 @@ class TrustStore:
         path = self.directory / f"{root.fingerprint}.pem"
         if path.exists():
             return root, False
-        path.write_bytes(to_pem(cert))
+        write_atomic(path, to_pem(cert), overwrite=True)
         return root, True
 
     def roots(self) -> list[TrustedRoot]:

@@ -520,7 +520,10 @@ class Wallet:
         self._update_reserved(reservation, _RELEASE, ())
 
     def recover(self, now: dt.datetime | None = None) -> RecoveryReport:
-        """Settle reservations whose process died (or that are older than STALE_AFTER)."""
+        """Settle reservations whose process died. A process on this host is asked directly,
+        however long it has been working (a suspended laptop resumes and finishes its write);
+        a reservation made on another host sharing this wallet counts as dead after
+        STALE_AFTER, since its process cannot be asked."""
         now = _utc(now)
         host = socket.gethostname()
         released: list[str] = []
@@ -531,8 +534,11 @@ class Wallet:
                 " FROM stamps WHERE state = 'reserved'"
             ).fetchall()
             for serial, pid, proc, rhost, reserved_at, temp, output, output_sha in rows:
-                old = now - dt.datetime.fromisoformat(reserved_at) > STALE_AFTER
-                if not old and (rhost != host or _process_alive(pid, proc or "")):
+                if rhost == host:
+                    dead = not _process_alive(pid, proc or "")
+                else:
+                    dead = now - dt.datetime.fromisoformat(reserved_at) > STALE_AFTER
+                if not dead:
                     continue
                 if output and output_sha and _file_sha256(Path(output)) == output_sha:
                     db.execute(

@@ -404,11 +404,31 @@ def test_recover_releases_and_deletes_the_temp_file_when_the_output_is_not_there
         assert output.read_bytes() == output_content
 
 
-def test_recover_settles_a_reservation_older_than_the_stale_limit(wallet_with_stamps):
+def test_recover_never_releases_a_live_local_reservation_however_old(wallet_with_stamps):
+    """A process on this host that is still alive (e.g. a laptop suspended mid-write) keeps
+    its stamp: releasing it would let another run spend the serial a second time."""
     from emeterai.wallet import STALE_AFTER
 
     wallet = wallet_with_stamps(1)
     r = wallet.reserve()
+    report = wallet.recover(now=dt.datetime.now(dt.UTC) + 10 * STALE_AFTER)
+    assert report.released == () and report.committed == ()
+    assert _state(wallet, r.serial) == "reserved"
+
+
+def test_recover_settles_another_hosts_reservation_older_than_the_stale_limit(
+    wallet_with_stamps,
+):
+    import sqlite3
+
+    from emeterai.wallet import STALE_AFTER
+
+    wallet = wallet_with_stamps(1)
+    r = wallet.reserve()
+    with sqlite3.connect(wallet.path) as db:
+        db.execute("UPDATE stamps SET host = 'laptop-lain' WHERE serial = ?", (r.serial,))
+    fresh = wallet.recover(now=dt.datetime.now(dt.UTC) + STALE_AFTER - dt.timedelta(minutes=5))
+    assert fresh.released == () and _state(wallet, r.serial) == "reserved"
     report = wallet.recover(now=dt.datetime.now(dt.UTC) + STALE_AFTER + dt.timedelta(minutes=1))
     assert report.released == (r.serial,)
     assert _state(wallet, r.serial) == "available"
