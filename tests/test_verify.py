@@ -574,6 +574,34 @@ def test_signatures_of_the_pyhanko_coverage_anomalies_are_never_valid(verifier):
         )
 
 
+def test_the_coverage_check_rejects_each_signature_of_the_pyhanko_anomalies():
+    """Those files are signed by a foreign key, so verify stops at no-stamp: here the coverage
+    rule that verify applies to every stamp is run on their real signatures directly."""
+    import io
+    import logging
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+
+    from emeterai.verify import _coverage_problems
+
+    folder = corpus_dir() / "pyhanko-test-pdfs" / "coverage-anomalies"
+    checked = 0
+    logging.disable(logging.CRITICAL)
+    try:
+        for path in sorted(folder.glob("*.pdf")):
+            if path.name == "base.pdf":  # the unsigned-looking base: its /Contents is not CMS
+                continue
+            reader = PdfFileReader(io.BytesIO(path.read_bytes()), strict=False)
+            for emb in reader.embedded_signatures:
+                status = validate_pdf_signature(emb)
+                assert _coverage_problems(status), (path.name, status.coverage)
+                checked += 1
+    finally:
+        logging.disable(logging.NOTSET)
+    assert checked >= 4
+
+
 def _anomalies(r: list[int]) -> dict[str, list[int]]:
     """The byte ranges of pyHanko's coverage-anomalies corpus, applied to a stamped file."""
     return {
