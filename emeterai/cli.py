@@ -161,6 +161,10 @@ def passphrase(
     return value
 
 
+def _wrong_secret(outcome: Any) -> bool:
+    return "wrong passphrase" in (outcome.detail or "")
+
+
 def _stamp_passphrase(
     passphrase_file: Path | None, what: str, confirm: bool = False, prompt: bool = True
 ) -> str | None:
@@ -353,13 +357,22 @@ def wallet_import(
     secret = passphrase(
         passphrase_file, "the wallet" if for_files else "the stamp files and wallet"
     )
-    outcomes = _wallet().import_stamps(
-        files,
-        secret,
-        _trust_store().certificates(),
-        allow_untrusted=allow_untrusted,
-        stamp_passphrase=for_files,
+    wallet, roots = _wallet(), _trust_store().certificates()
+    outcomes = wallet.import_stamps(
+        files, secret, roots, allow_untrusted=allow_untrusted, stamp_passphrase=for_files
     )
+    locked = {o.source for o in outcomes if o.status == "error" and _wrong_secret(o)}
+    if locked and for_files is None and sys.stdin.isatty():
+        # bought under the seller's passphrase: ask for it once, for all such files
+        seller = passphrase(None, f"the {len(locked)} stamp file(s) from the seller")
+        again = wallet.import_stamps(
+            [f for f in files if f[0] in locked],
+            secret,
+            roots,
+            allow_untrusted=allow_untrusted,
+            stamp_passphrase=seller,
+        )
+        outcomes = [o for o in outcomes if o.source not in locked] + again
     counts = {"imported": 0, "duplicate": 0, "error": 0}
     for outcome in outcomes:
         counts[outcome.status] += 1
@@ -622,18 +635,7 @@ def stamp_cmd(
             return out_dir / default_output(path).name
         return default_output(path)
 
-    seen: dict[Path, Path] = {}
-    inputs = {f.absolute() for f in files}
-    for path in files:
-        out_path = target(path).absolute()
-        if out_path in seen:
-            raise UsageError(
-                f"{seen[out_path]} and {path} would both be written to {out_path}; "
-                "stamp them into different folders"
-            )
-        seen[out_path] = path
-        if out_path in inputs:
-            raise UsageError(f"{path}: its output {out_path} is also an input")
+    _refuse_clashing_outputs(files, [target(path) for path in files], force)
 
     wallet = _wallet()
     recovered = wallet.recover()
@@ -691,6 +693,32 @@ def stamp_cmd(
         raise typer.Exit(1)
 
 
+def _same_file_key(path: Path) -> str:
+    """One key per file whatever the spelling: '..', symbolic links, case on Windows."""
+    return os.path.normcase(os.path.realpath(path))
+
+
+def _refuse_clashing_outputs(files: list[Path], outputs: list[Path], force: bool) -> None:
+    """Two inputs written to one output would spend two stamps on one file; with --force an
+    output that is also an input would be overwritten while it is being stamped."""
+    seen: dict[str, Path] = {}
+    for path, out_path in zip(files, outputs, strict=True):
+        key = _same_file_key(out_path)
+        if key in seen:
+            raise UsageError(
+                f"{seen[key]} and {path} would both be written to {out_path}; "
+                "stamp them into different folders"
+            )
+        seen[key] = path
+    if force:
+        inputs = {_same_file_key(f) for f in files}
+        for path, out_path in zip(files, outputs, strict=True):
+            if _same_file_key(out_path) in inputs:
+                raise UsageError(
+                    f"{path}: its output {out_path} is also an input; --force would overwrite it"
+                )
+
+
 def _moved_mm(asked: tuple[float, float] | None, got: tuple[float, float]) -> float:
     """How far the stamp's centre was moved from an explicit --at to keep it on the page."""
     if asked is None:
@@ -708,7 +736,7 @@ def _failed_stamp_json(path: Path, message: str) -> dict[str, Any]:
         "rect_pt": None,
         "placement": None,
         "document_sha256": None,
-        "bytes_added": 0,
+        "bytes_added": None,
         "error": message,
     }
 

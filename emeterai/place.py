@@ -282,9 +282,14 @@ def choose(
     for index in order:
         geom = page_geometry(pages[index])
         taken = _signature_boxes(pages[index])
+
         # Nearest the signature block: the last as read (lowest, then rightmost), whatever
         # order the content stream draws them in.
-        spots = sorted(find_placeholders(pages[index]), key=lambda p: geom.to_reader(*p)[::-1])
+        def as_read(p: tuple[float, float], geom: PageGeometry = geom) -> tuple[float, float]:
+            u, v = geom.to_reader(*p)
+            return round(v / MM), u  # one line: within a millimetre; then left to right
+
+        spots = sorted(find_placeholders(pages[index]), key=as_read)
         for x, y in reversed(spots):
             rect = _square(geom, x, y, size)
             if not any(rect.overlaps(t) for t in taken):

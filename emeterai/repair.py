@@ -223,7 +223,11 @@ def repair(data: bytes, source: str, problem: str | None = None) -> Repaired | N
     if problem is None:
         return None
     if "EOF marker not found" in problem:
-        problem = "the file is cut short: no %EOF at its end"
+        end = data.rfind(b"%%EOF")
+        if end < 0:
+            problem = "the file is cut short: no %%EOF marker at its end"
+        else:
+            problem = f"{len(data) - end - 5} bytes of something else follow its last %%EOF marker"
     if _SIGNED.search(data):
         # pyHanko's difference analysis reads each signed revision through its own
         # cross-reference data, so no repair, appended or rewritten, can keep it validating.
@@ -269,15 +273,19 @@ def _repaired_problem(data: bytes) -> str | None:
     return unparseable_object(data)
 
 
-def unparseable_object(data: bytes) -> str | None:
-    """The first object a strict reader cannot parse, or a stream cut short (None: all fine)."""
+def unparseable_object(data: bytes, password: str | None = None) -> str | None:
+    """The first object of the last revision that a strict reader cannot parse, or a stream cut
+    short (None: all fine). An encrypted file is opened with ``password`` (or the empty user
+    password) first; a file that does not open is left to the caller's own checks."""
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=True)
         if reader.security_handler is not None:
-            return None  # objects cannot be checked before decryption
+            result = reader.decrypt(password or "")
+            if result.status.name == "FAILED":
+                return None
         xrefs = reader.xrefs
         last = xrefs.total_revisions - 1
         refs = xrefs.explicit_refs_in_revision(last)
@@ -285,7 +293,8 @@ def unparseable_object(data: bytes) -> str | None:
             if ref.generation < 0 or xrefs.get_historical_ref(ref, last) is None:
                 continue  # a free entry
             obj = reader.get_object(ref)
-            if isinstance(obj, generic.StreamObject):
+            if isinstance(obj, generic.StreamObject) and reader.security_handler is None:
+                # (decrypted data is shorter than /Length: the IV and padding are gone)
                 length = obj.get("/Length")
                 if isinstance(length, int) and len(obj.encoded_data) < length:
                     return f"object {ref.idnum} is cut short"
@@ -298,4 +307,4 @@ def unparseable_object(data: bytes) -> str | None:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:160]
+    return (text[0] if text else type(exc).__name__)[:160].replace("0x0x", "0x")

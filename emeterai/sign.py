@@ -30,6 +30,39 @@ from emeterai.errors import SigningError
 from emeterai.wallet import StampKey
 from emeterai.x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST
 
+
+def _fix_pyhanko_name_escapes() -> None:
+    """pyHanko writes a name byte below 0x10 as one hex digit ('/X#4' for '/X\\x04'), which no
+    strict reader parses back (ISO 32000 7.3.5 wants two). Replace the writer with one that pads,
+    only while the installed pyHanko still has the bug."""
+    from pyhanko.pdf_utils import generic
+
+    probe = io.BytesIO()
+    generic.NameObject("/X\x04").write_to_stream(probe)
+    if probe.getvalue() != b"/X#4":
+        return
+
+    def write_to_stream(
+        self: Any, stream: Any, handler: Any = None, container_ref: Any = None
+    ) -> None:
+        raw = self.encode("utf8")
+        if not raw.startswith(b"/"):
+            raise generic.PdfWriteError(
+                f"Could not serialise name object {self!r}, must start with /"
+            )
+        out = bytearray(b"/")
+        for byte in raw[1:]:
+            if byte == 0x23 or not 0x21 <= byte <= 0x7E or not generic.is_regular_character(byte):
+                out += b"#%02X" % byte
+            else:
+                out.append(byte)
+        stream.write(bytes(out))
+
+    generic.NameObject.write_to_stream = write_to_stream  # type: ignore[method-assign]
+
+
+_fix_pyhanko_name_escapes()
+
 # The CMS container is the certificates plus ~0.6 KB (signature, signed attributes, structure);
 # an RFC 3161 token adds its own certificates. /Contents holds it hex-encoded.
 CMS_OVERHEAD = 1024

@@ -96,7 +96,7 @@ def _reader(data: bytes, source: str, password: str | None) -> Any:
                 raise PdfError(f"{source}: the PDF is encrypted and {what}")
             if result == pypdf.PasswordType.USER_PASSWORD and not _may_sign(reader):
                 raise PdfError(
-                    f"{source}: the PDF's owner does not allow signatures or form fields to be "
+                    f"{source}: the PDF's owner does not allow form fields (a stamp is one) to be "
                     "added; give the owner password with --password to stamp it"
                 )
         pages = list(reader.pages)
@@ -119,12 +119,16 @@ def _reader(data: bytes, source: str, password: str | None) -> Any:
 
 
 def _may_sign(reader: Any) -> bool:
-    """Do the permissions of a user-password opening allow a new signature field? (ISO 32000
-    table 22: bit 6 adds annotations and fills in forms, bit 9 fills in and signs fields.)"""
+    """Do the permissions of a user-password opening allow a new signature field? ISO 32000
+    table 22: bit 6 with bit 4 creates form fields, signature fields included; bit 9 alone only
+    fills in fields that exist, and the stamp always brings a field of its own."""
     from pypdf.constants import UserAccessPermissions as Allowed
 
     granted = reader.user_access_permissions
-    return granted is None or bool(granted & (Allowed.ADD_OR_MODIFY | Allowed.FILL_FORM_FIELDS))
+    if granted is None:
+        return True
+    needed = Allowed.MODIFY | Allowed.ADD_OR_MODIFY
+    return (granted & needed) == needed
 
 
 def _short(exc: BaseException) -> str:
@@ -310,7 +314,7 @@ def stamp_file(
             raise SigningError(
                 f"{source}: internal check failed: the output does not extend the input"
             )
-        unreadable = unparseable_object(signed)
+        unreadable = unparseable_object(signed, options.password)
         if unreadable is not None:
             # e.g. pyHanko writes a name byte below 0x10 as "#4", which no strict reader parses
             raise SigningError(

@@ -13,12 +13,14 @@ exists with the recorded digest, available otherwise.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
 import secrets
 import socket
 import sqlite3
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from emeterai import serial as serials
 from emeterai.errors import (
+    EmeteraiError,
     NoStampAvailable,
     PassphraseError,
     SerialError,
@@ -138,15 +141,48 @@ def _proc_start(pid: int) -> str:
     return fields[19]
 
 
+@functools.cache
+def _machine() -> str:
+    """This machine, as reservations name it: the OS's machine id where there is one (a laptop's
+    host name changes from network to network), else the hardware address, else the host name."""
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            ident = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if ident:
+            return f"machine-{ident}"
+    node = uuid.getnode()
+    if not (node >> 40) & 1:  # a real hardware address, not a random stand-in
+        return f"node-{node:012x}"
+    return socket.gethostname()
+
+
+def _windows_alive(pid: int) -> bool:
+    import ctypes
+
+    kernel32 = getattr(ctypes, "windll").kernel32  # noqa: B009 (Windows only)
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return kernel32.GetLastError() == 5  # access denied: it exists
+    try:
+        code = ctypes.c_ulong()
+        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259
+    finally:
+        kernel32.CloseHandle(handle)
+
+
 def _process_alive(pid: int, proc: str) -> bool:
     if pid <= 0:
         return False
+    if os.name == "nt":  # os.kill(pid, 0) there would send the process a Ctrl+C
+        return _windows_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        pass
+    except OSError:
+        pass  # e.g. not ours to signal: it exists
     current = _proc_start(pid)
     if current == "zombie":
         return False
@@ -340,16 +376,29 @@ class Wallet:
         """
         checked: list[tuple[str, StampKey]] = []
         outcomes: list[ImportOutcome] = []
-        file_secret = stamp_passphrase or passphrase
+        # The seller's passphrase first, then the wallet's own (stamps bought earlier or
+        # protected by the buyer's choice): either may open a given file.
+        secrets_to_try = list(dict.fromkeys(p for p in (stamp_passphrase, passphrase) if p))
+        if not secrets_to_try:
+            raise PassphraseError("a passphrase is needed to open the stamp files")
         for source, data in files:
-            try:
-                stamp, _ = check_stamp_file(
-                    data, file_secret, source, trust_roots, allow_untrusted, now
-                )
-            except (StampFileError, PassphraseError) as exc:
-                outcomes.append(ImportOutcome(source, None, "error", exc.message))
-                continue
-            checked.append((source, stamp))
+            error: EmeteraiError | None = None
+            for secret in secrets_to_try:
+                try:
+                    stamp, _ = check_stamp_file(
+                        data, secret, source, trust_roots, allow_untrusted, now
+                    )
+                except PassphraseError as exc:
+                    error = exc
+                    continue
+                except StampFileError as exc:
+                    error = exc
+                    break
+                checked.append((source, stamp))
+                error = None
+                break
+            if error is not None:
+                outcomes.append(ImportOutcome(source, None, "error", error.message))
         if not checked:
             return outcomes
         wallet_key = self.unlock(passphrase, create=True)
@@ -447,7 +496,7 @@ class Wallet:
                 "UPDATE stamps SET state = 'reserved', token = ?, pid = ?, proc = ?, host = ?,"
                 " reserved_at = ?, temp_path = NULL, output_path = NULL, output_sha256 = NULL"
                 " WHERE serial = ? AND state = 'available'",
-                (token, pid, _proc_start(pid), socket.gethostname(), now.isoformat(), serial),
+                (token, pid, _proc_start(pid), _machine(), now.isoformat(), serial),
             )
         return Reservation(serial, token)
 
@@ -525,7 +574,7 @@ class Wallet:
         a reservation made on another host sharing this wallet counts as dead after
         STALE_AFTER, since its process cannot be asked."""
         now = _utc(now)
-        host = socket.gethostname()
+        host = _machine()
         released: list[str] = []
         committed: list[str] = []
         with self._tx() as db:

@@ -184,10 +184,11 @@ DECISIONS = (
     "rewritten file) is refused instead of spending a stamp on an output that cannot be verified",
     "a file protected by an owner password only (empty user password) is stamped without "
     "`--password`, its update written under the document's own encryption, so the protection is "
-    "kept; when its permissions allow neither annotations nor form filling (ISO 32000 table 22, "
-    "bits 6 and 9), the stamp needs the owner password (`--password`), and the message says so "
+    "kept; unless its permissions allow creating form fields (ISO 32000 table 22: bits 4 and 6; "
+    "bit 9 alone only fills in existing ones, and a stamp is a new signature field), the stamp "
+    "needs the owner password (`--password`), and the message says so "
     "(`test_an_owner_password_only_file_is_stamped_with_its_protection_kept`, "
-    "`test_an_owner_password_file_that_forbids_forms_needs_the_owner_password`)",
+    "`test_an_owner_password_file_that_forbids_new_fields_needs_the_owner_password`)",
 )
 
 # Files that should be stamped but are not, because of a defect in emeterai (xfail in the tests).

@@ -441,3 +441,78 @@ def test_verbose_shows_why_a_file_in_a_batch_was_not_stamped(home, wallet_with_s
     assert "Traceback (most recent call last)" in loud.stderr
     assert "PdfError" in loud.stderr and f"{bad}: not stamped" in loud.stderr
     assert PASSPHRASE not in loud.stderr
+
+
+def _converse(args: list[str], env: dict[str, str], answers: list[tuple[str, str]]) -> str:
+    """Run the CLI on a terminal, typing each answer when its prompt shows; returns the screen."""
+    import pty
+    import select
+    import time
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emeterai", *args],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+        close_fds=True,
+    )
+    os.close(follower)
+    screen, pending = "", list(answers)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(leader, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                screen += chunk.decode("utf-8", "replace")
+            if pending and pending[0][0] in screen:
+                prompt, answer = pending.pop(0)
+                screen = screen.replace(prompt, f"<{prompt}>", 1)
+                time.sleep(0.5)  # getpass flushes input typed before it turns echo off
+                os.write(leader, answer.encode() + b"\n")
+            if proc.poll() is not None and not ready:
+                break
+    finally:
+        os.close(leader)
+        proc.wait(timeout=30)
+    assert not pending, f"prompts never shown: {pending}\n{screen}"
+    return screen
+
+
+def test_wallet_import_on_a_terminal_asks_for_the_sellers_passphrase(home, issuer, tmp_path):
+    TrustStore(home / "trust").add(issuer.root_pem(), "root")
+    env = {**os.environ, "EMETERAI_HOME": str(home), "EMETERAI_STAMP_PASSPHRASE": "rahasia-penjual"}
+    assert _run_env(env, "issuer", "issue", "-n", "2", "--out", tmp_path / "pack").returncode == 0
+    env = {k: v for k, v in env.items() if not k.startswith("EMETERAI_") or k == "EMETERAI_HOME"}
+    screen = _converse(
+        ["wallet", "import", str(tmp_path / "pack")],
+        env,
+        [
+            ("Passphrase for the stamp files and wallet:", "dompet-saya"),
+            ("Passphrase for the 2 stamp file(s) from the seller:", "rahasia-penjual"),
+        ],
+    )
+    assert "2 imported, 0 already present, 0 refused" in screen, screen
+    assert "dompet-saya" not in screen and "rahasia-penjual" not in screen  # never echoed
+    wallet = Wallet(home / "wallet" / "wallet.db")
+    assert len(wallet.entries()) == 2
+    assert wallet.unlock("dompet-saya")
+
+
+def _run_env(env: dict[str, str], *args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "emeterai", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )

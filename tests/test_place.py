@@ -234,6 +234,22 @@ def test_choose_prefers_the_placeholder_lowest_on_the_page_whatever_the_drawing_
     assert p.center_mm[1] == pytest.approx(250, abs=8), p.center_mm
 
 
+def test_two_placeholders_on_one_line_give_the_rightmost():
+    """Baselines a fraction of a point apart are one line: the rightmost is the last as read."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=A4)
+    c.setFont("Helvetica", 10)
+    c.drawString(150 * MM, A4[1] - 240 * MM + 0.3, "Meterai")  # right, a hair higher
+    c.drawString(40 * MM, A4[1] - 240 * MM, "Meterai")  # left
+    c.showPage()
+    c.save()
+    p = place.choose(_pages(buf.getvalue()), 25.0)
+    assert p.method == "placeholder"
+    assert p.center_mm[0] > 140, p.center_mm
+
+
 def test_choose_with_page_searches_only_that_page(tmp_path):
     pages = _pages_of(multi_page_pdf(tmp_path / "m.pdf", pages=3, placeholder_page=2))
     p = place.choose(pages, 25.0, page=3)

@@ -404,10 +404,14 @@ def test_an_owner_password_only_file_is_stamped_with_its_protection_kept(
     assert "R = 6" in protection and "P = " in protection, protection  # still AES-256 protected
 
 
-def test_an_owner_password_file_that_forbids_forms_needs_the_owner_password(
-    sandbox, verifier, tmp_path
+@pytest.mark.parametrize(
+    "modify",
+    ["none", "form", "annotate"],  # 'form': fill existing fields only; 'annotate': no bit 4
+)
+def test_an_owner_password_file_that_forbids_new_fields_needs_the_owner_password(
+    sandbox, verifier, tmp_path, modify
 ):
-    path = _owner_protected(tmp_path, "terkunci.pdf", "--modify=none")
+    path = _owner_protected(tmp_path, "terkunci.pdf", f"--modify={modify}")
     refused = _evaluate(path, "generated:terkunci.pdf", "test", sandbox, verifier, tmp_path)
     assert refused.status == "rejected"
     assert refused.message_lines == 1 and refused.names_file
@@ -421,3 +425,62 @@ def test_an_owner_password_file_that_forbids_forms_needs_the_owner_password(
     assert stamped.valid and stamped.qpdf == 0 and stamped.prefix
     (out,) = tmp_path.glob("terkunci.*.pw.emeterai.pdf")
     assert "R = 6" in _encryption(out, "pemilik")
+
+
+# -- names with bytes below 0x10 (pyHanko writes them as '#4') ---------------------------------
+
+
+def _odd_name_pdf(tmp_path: Path, encrypt: bool) -> Path:
+    """One page whose dictionary holds the legal name /X#04y (ISO 32000 7.3.5)."""
+    path = tmp_path / ("nama-aneh-terenkripsi.pdf" if encrypt else "nama-aneh.pdf")
+    plain = producers.one_page_pdf(extra=b" /X#04y true")
+    if not encrypt:
+        path.write_bytes(plain)
+        return path
+    import subprocess
+
+    from conftest import require_tool
+
+    source = tmp_path / "nama-aneh-polos.pdf"
+    source.write_bytes(plain)
+    subprocess.run(
+        [require_tool("qpdf"), "--encrypt", "", "pemilik", "256", "--", str(source), str(path)],
+        check=True,
+    )
+    return path
+
+
+@pytest.mark.parametrize("encrypt", [False, True], ids=["plain", "owner-password"])
+def test_a_name_with_a_low_byte_survives_the_stamp(sandbox, verifier, tmp_path, encrypt):
+    path = _odd_name_pdf(tmp_path, encrypt)
+    record = _evaluate(path, f"generated:{path.name}", "test", sandbox, verifier, tmp_path)
+    assert record.status == "stamped", record.message
+    assert record.valid, record.problems
+    assert record.qpdf == 0, record.qpdf_line
+    assert record.prefix
+
+
+@pytest.mark.parametrize("encrypt", [False, True], ids=["plain", "owner-password"])
+def test_the_post_sign_check_refuses_an_unreadable_update_and_spends_nothing(
+    sandbox, verifier, tmp_path, monkeypatch, encrypt
+):
+    """The backstop behind the name fix: with pyHanko's own (buggy) name writer restored, the
+    stamp's revision holds '/X#4y', and the stamp is refused before anything is written."""
+    from pyhanko.pdf_utils import generic
+
+    def one_digit_escapes(self, stream, handler=None, container_ref=None):
+        stream.write(
+            b"/"
+            + b"".join(
+                b"#%X" % c if not 0x21 <= c <= 0x7E or c == 0x23 else bytes((c,))
+                for c in self.encode("utf8")[1:]
+            )
+        )
+
+    monkeypatch.setattr(generic.NameObject, "write_to_stream", one_digit_escapes)
+    path = _odd_name_pdf(tmp_path, encrypt)
+    record = _evaluate(path, f"generated:{path.name}", "test", sandbox, verifier, tmp_path)
+    assert record.status == "rejected", (record.status, record.problems)
+    assert record.message_lines == 1 and record.names_file
+    assert "the stamped file would not be readable" in record.message, record.message
+    assert not record.spent_on_failure and not record.temp_left and record.input_unchanged

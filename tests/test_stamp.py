@@ -1315,3 +1315,29 @@ def test_serial_option_spends_that_stamp_and_refuses_it_once_used(kit):
     assert chosen in error and str(first.absolute()) in error, error
     assert _states(kit.wallet) == states
     assert not (folder / "second.emeterai.pdf").exists()
+
+
+def test_one_file_named_twice_is_refused_however_it_is_spelt(kit):
+    folder = kit.folder("spelt-twice")
+    (folder / "sub").mkdir()
+    source = pdfmakers.plain_pdf(folder / "x.pdf")
+    states = _states(kit.wallet)
+    result, _ = kit.stamp(source, folder / "sub" / ".." / "x.pdf", "--force")
+    assert result.exit_code == 2, result.stderr
+    assert "would both be written to" in result.stderr
+    assert _states(kit.wallet) == states
+    assert not (folder / "x.emeterai.pdf").exists()
+
+
+def test_with_force_an_output_that_is_also_an_input_is_refused(kit):
+    folder = kit.folder("output-is-input")
+    source = pdfmakers.plain_pdf(folder / "x.pdf")
+    result, _ = kit.stamp(source)
+    assert result.exit_code == 0, result.stderr
+    earlier = folder / "x.emeterai.pdf"
+    before = earlier.read_bytes()
+    states = _states(kit.wallet)
+    result, _ = kit.stamp(source, earlier, "--force")  # `stamp --force *.pdf` run again
+    assert result.exit_code == 2, result.stderr
+    assert f"{source}: its output {earlier} is also an input" in result.stderr
+    assert earlier.read_bytes() == before and _states(kit.wallet) == states

@@ -582,6 +582,7 @@ def test_the_coverage_check_rejects_each_signature_of_the_pyhanko_anomalies():
 
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
 
     from emeterai.verify import _coverage_problems
 
@@ -594,7 +595,7 @@ def test_the_coverage_check_rejects_each_signature_of_the_pyhanko_anomalies():
                 continue
             reader = PdfFileReader(io.BytesIO(path.read_bytes()), strict=False)
             for emb in reader.embedded_signatures:
-                status = validate_pdf_signature(emb)
+                status = validate_pdf_signature(emb, ValidationContext(trust_roots=[]))
                 assert _coverage_problems(status), (path.name, status.coverage)
                 checked += 1
     finally:

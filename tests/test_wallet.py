@@ -521,3 +521,37 @@ def test_expiry_is_compared_as_time_not_text_whatever_the_timezone(wallet_with_s
     wallet.release(reservation)
     with pytest.raises(NoStampAvailable):
         wallet.reserve(now=(entry.not_after + dt.timedelta(hours=1)).astimezone(jakarta))
+
+
+def test_import_tries_the_sellers_passphrase_then_the_wallets(wallet, roots, stamp_files):
+    """One call, two packs: one under the seller's passphrase, one under the wallet's own."""
+    sellers = _read(stamp_files(2, stamp_passphrase="rahasia-penjual"))
+    own = _read(stamp_files(1))  # protected by PASSPHRASE, the wallet's passphrase
+    outcomes = wallet.import_stamps(
+        sellers + own, PASSPHRASE, roots, stamp_passphrase="rahasia-penjual"
+    )
+    assert sorted(o.status for o in outcomes) == ["imported"] * 3, outcomes
+    (wrong,) = wallet.import_stamps(
+        _read(stamp_files(1, stamp_passphrase="lain")), PASSPHRASE, roots, stamp_passphrase="x"
+    )
+    assert wrong.status == "error" and "wrong passphrase" in wrong.detail
+    assert len(wallet.entries()) == 3
+
+
+def test_a_changed_host_name_does_not_make_a_live_reservation_remote(
+    wallet_with_stamps, monkeypatch
+):
+    """A laptop's host name changes from network to network; its reservations stay its own."""
+    from emeterai import wallet as wallet_module
+    from emeterai.wallet import STALE_AFTER
+
+    wallet = wallet_with_stamps(1)
+    r = wallet.reserve()
+    wallet_module._machine.cache_clear()
+    monkeypatch.setattr(wallet_module.socket, "gethostname", lambda: "laptop-di-kafe")
+    try:
+        report = wallet.recover(now=dt.datetime.now(dt.UTC) + 3 * STALE_AFTER)
+    finally:
+        wallet_module._machine.cache_clear()
+    assert report.released == ()
+    assert _state(wallet, r.serial) == "reserved"
