@@ -110,11 +110,12 @@ def append_rebuilt_xref(data: bytes) -> bytes:
     try:
         reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
         trailer: Any = reader.trailer
-        objstm = dict(reader.xref_objStm)
     except Exception:
-        trailer, objstm = None, {}
+        reader, trailer = None, None
     compressed = {
-        num: (int(stm), int(idx)) for num, (stm, idx) in objstm.items() if num not in objects
+        num: where
+        for num, where in _compressed_objects(data, objects, reader).items()
+        if num not in objects
     }
     size = max([*objects, *compressed, 0]) + 1
 
@@ -175,6 +176,34 @@ def append_rebuilt_xref(data: bytes) -> bytes:
         out += rows + b"\nendstream\nendobj\n"
     out += b"startxref\n%d\n%%%%EOF\n" % start
     return bytes(out)
+
+
+def _compressed_objects(
+    data: bytes, objects: dict[int, tuple[int, int]], reader: Any
+) -> dict[int, tuple[int, int]]:
+    """object number -> (object stream, index), read from each object stream's own header.
+
+    (pypdf's table after a rebuild holds byte offsets inside the stream where the index
+    belongs, so it cannot be written back as cross-reference entries.)
+    """
+    found: dict[int, tuple[int, int]] = {}
+    if reader is None:
+        return found
+    from pypdf.generic import IndirectObject
+
+    for num, (gen, offset) in sorted(objects.items(), key=lambda item: item[1][1]):
+        head = data[offset : offset + 512].split(b"stream", 1)[0]
+        if not re.search(rb"/Type\s*/ObjStm\b", head):
+            continue
+        try:
+            stream: Any = IndirectObject(num, gen, reader).get_object()
+            first, count = int(stream["/First"]), int(stream["/N"])
+            numbers = stream.get_data()[:first].split()[0::2][:count]
+            for index, objnum in enumerate(numbers):
+                found[int(objnum)] = (num, index)  # a later stream's copy wins, as in the file
+        except Exception:
+            continue  # a damaged object stream: its objects stay out of the table
+    return found
 
 
 def _find_catalog(data: bytes, objects: dict[int, tuple[int, int]]) -> bytes | None:

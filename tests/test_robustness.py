@@ -484,3 +484,28 @@ def test_the_post_sign_check_refuses_an_unreadable_update_and_spends_nothing(
     assert record.message_lines == 1 and record.names_file
     assert "the stamped file would not be readable" in record.message, record.message
     assert not record.spent_on_failure and not record.temp_left and record.input_unchanged
+
+
+def test_a_broken_xref_with_object_streams_is_repaired_by_appending(sandbox, verifier, tmp_path):
+    """qpdf's object streams, startxref a few bytes off: the rebuilt section must name each
+    compressed object by its index in its stream (not a byte offset), so the prefix is kept."""
+    import re
+    import subprocess
+
+    from conftest import require_tool
+
+    plain = tmp_path / "polos.pdf"
+    plain.write_bytes(producers.letter_pdf(3))
+    packed = tmp_path / "objstm.pdf"
+    subprocess.run(
+        [require_tool("qpdf"), "--object-streams=generate", str(plain), str(packed)], check=True
+    )
+    data = packed.read_bytes()
+    last = list(re.finditer(rb"startxref\s+(\d+)", data))[-1]
+    shifted = data[: last.start(1)] + b"%d" % (int(last.group(1)) + 7) + data[last.end(1) :]
+    path = tmp_path / "objstm-startxref-geser.pdf"
+    path.write_bytes(shifted)
+    record = _evaluate(path, f"generated:{path.name}", "test", sandbox, verifier, tmp_path)
+    assert record.status == "stamped", record.message
+    assert record.repair and "appending" in record.repair, record.repair
+    assert record.prefix and record.valid and record.qpdf == 0, (record.problems, record.qpdf_line)
