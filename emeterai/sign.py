@@ -17,7 +17,7 @@ from typing import Any
 from asn1crypto import core, keys
 from asn1crypto import x509 as ax509
 from cryptography.hazmat.primitives import serialization
-from pyhanko.pdf_utils import content, layout
+from pyhanko.pdf_utils import content, generic, layout
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
@@ -27,6 +27,7 @@ from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from emeterai.errors import SigningError
+from emeterai.render import StampAppearance
 from emeterai.wallet import StampKey
 from emeterai.x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST
 
@@ -97,6 +98,149 @@ class _PdfPageBytes(content.PdfContent):
         return name.encode("ascii") + b" Do"
 
 
+class _AppearanceContent(content.PdfContent):
+    """The stamp picture as a form XObject built directly from its drawing (no PDF to parse):
+    the same content stream and standard-font resources the rendered picture page has."""
+
+    def __init__(self, drawing: StampAppearance) -> None:
+        super().__init__()
+        self.drawing = drawing
+
+    def render(self) -> bytes:
+        writer = self._ensure_writer
+        d = self.drawing
+        fonts = generic.DictionaryObject()
+        for name, base in d.fonts:
+            fonts[generic.NameObject(name)] = writer.add_object(
+                generic.DictionaryObject(
+                    {
+                        generic.NameObject("/Type"): generic.NameObject("/Font"),
+                        generic.NameObject("/Subtype"): generic.NameObject("/Type1"),
+                        generic.NameObject("/BaseFont"): generic.NameObject("/" + base),
+                        generic.NameObject("/Encoding"): generic.NameObject("/WinAnsiEncoding"),
+                        generic.NameObject("/Name"): generic.NameObject(name),
+                    }
+                )
+            )
+        resources = generic.DictionaryObject(
+            {
+                generic.NameObject("/Font"): fonts,
+                generic.NameObject("/ProcSet"): generic.ArrayObject(
+                    generic.NameObject(n)
+                    for n in ("/PDF", "/Text", "/ImageB", "/ImageC", "/ImageI")
+                ),
+            }
+        )
+        if d.ext_gstates:
+            resources[generic.NameObject("/ExtGState")] = generic.DictionaryObject(
+                {
+                    generic.NameObject(name): generic.DictionaryObject(
+                        {generic.NameObject(k): generic.FloatObject(v) for k, v in entries}
+                    )
+                    for name, entries in d.ext_gstates
+                }
+            )
+        box = generic.ArrayObject(generic.FloatObject(v) for v in (0, 0, d.size_pt, d.size_pt))
+        form = generic.StreamObject(
+            {
+                generic.NameObject("/BBox"): box,
+                generic.NameObject("/Resources"): resources,
+                generic.NameObject("/Type"): generic.NameObject("/XObject"),
+                generic.NameObject("/Subtype"): generic.NameObject("/Form"),
+            },
+            stream_data=d.content,
+        )
+        form.compress()
+        name = "/Import" + uuid.uuid4().hex
+        self.resources.xobject[name] = writer.add_object(form)
+        self.box = layout.BoxConstraints(width=d.size_pt, height=d.size_pt)
+        return name.encode("ascii") + b" Do"
+
+
+class _Writer(IncrementalPdfFileWriter):
+    """An incremental writer told where the stamp's page is.
+
+    pyHanko finds page N by opening every page before it (twice per signature): a cost that
+    grows with the page count. The analysis has already found the page in the same bytes, so
+    its reference is used once it checks out: a /Page that its /Parent lists among its /Kids.
+    """
+
+    page_hint: tuple[int, int, int] | None = None  # (index, object number, generation)
+
+    def _walk_page_tree(self, page_ix: int, retrieve_parent: bool) -> Any:
+        hint = self.page_hint
+        if hint is not None and not retrieve_parent and page_ix == hint[0]:
+            ref = generic.Reference(hint[1], hint[2], self)
+            found = self._hinted_page(ref)
+            if found is not None:
+                return found
+        return super()._walk_page_tree(page_ix, retrieve_parent)
+
+    def _hinted_page(self, ref: generic.Reference) -> Any:
+        """(page reference, inherited resources) for the hinted page, if it is a /Page whose
+        position in the tree (counted as pyHanko counts, by the nodes' /Count) is the hinted
+        index; None otherwise (the caller then walks the tree)."""
+        try:
+            page = self.get_object(ref)
+            if not isinstance(page, generic.DictionaryObject) or page.get("/Type") != "/Page":
+                return None
+            if _index_in_tree(page, ref) != self.page_hint[0]:  # type: ignore[index]
+                return None
+            node: Any = page
+            resources: Any = generic.DictionaryObject()
+            for _ in range(64):
+                if "/Resources" in node:
+                    resources = node.raw_get("/Resources")
+                    break
+                if "/Parent" not in node:
+                    break
+                node = node["/Parent"]
+            return generic.IndirectObject(ref.idnum, ref.generation, self), resources
+        except Exception:
+            return None
+
+
+def _index_in_tree(page: Any, ref: Any) -> int | None:
+    """The index of ``page`` (object ``ref``) in its page tree, climbing its /Parent chain.
+
+    At each level the siblings on the shorter side are counted (each a page, or a node of
+    /Count pages), so a page near either end of a flat tree costs a handful of reads.
+    """
+    before = 0
+    node, node_ref, own = page, ref, 1
+    for _ in range(64):
+        if "/Parent" not in node:
+            return before if node_ref == ref else None
+        parent_ref = node.raw_get("/Parent")
+        parent = parent_ref.get_object()
+        kids = parent.raw_get("/Kids").get_object()
+        raws = [kids.raw_get(i) for i in range(len(kids))]
+        positions = [
+            i
+            for i, k in enumerate(raws)
+            if isinstance(k, generic.IndirectObject) and k.reference == node_ref
+        ]
+        if len(positions) != 1:
+            return None
+        pos = positions[0]
+        if pos <= len(raws) - 1 - pos:
+            before += sum(_pages_under(k) for k in raws[:pos])
+        else:
+            after = sum(_pages_under(k) for k in raws[pos + 1 :])
+            before += int(parent["/Count"]) - own - after
+        node, node_ref, own = parent, parent_ref.reference, int(parent["/Count"])
+        if "/Parent" not in node:
+            return before
+    return None
+
+
+def _pages_under(kid: Any) -> int:
+    if not isinstance(kid, generic.IndirectObject):
+        raise ValueError("a direct page-tree child")
+    obj = kid.get_object()
+    return int(obj["/Count"]) if obj.get("/Type") == "/Pages" else 1
+
+
 @dataclass(frozen=True)
 class SignOptions:
     field_name: str
@@ -105,6 +249,7 @@ class SignOptions:
     rect: tuple[float, float, float, float]
     tsa_url: str | None = None
     password: str | None = None
+    page_ref: tuple[int, int] | None = None  # the page's (object number, generation), if known
 
 
 def _asn1_cert(cert: Any) -> ax509.Certificate:
@@ -137,7 +282,7 @@ def make_signer(
 def sign(
     data: bytes,
     stamp: StampKey,
-    picture_pdf: bytes,
+    picture: bytes | StampAppearance,
     document_digest: bytes,
     options: SignOptions,
     base_length: int | None = None,
@@ -151,7 +296,9 @@ def sign(
     """
     if base_length is None:
         base_length = len(data)
-    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    writer = _Writer(io.BytesIO(data), strict=False)
+    if options.page_ref is not None:
+        writer.page_hint = (options.page_index, *options.page_ref)
     if writer.security_handler is not None:
         if options.password is None:
             raise SigningError("the document is encrypted: give its password with --password")
@@ -170,7 +317,9 @@ def sign(
         subfilter=SigSeedSubFilter.PADES,
     )
     style = StaticStampStyle(
-        background=_PdfPageBytes(picture_pdf),
+        background=(
+            _PdfPageBytes(picture) if isinstance(picture, bytes) else _AppearanceContent(picture)
+        ),
         border_width=0,
         background_opacity=1,
         background_layout=layout.SimpleBoxLayoutRule(

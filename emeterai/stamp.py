@@ -46,6 +46,7 @@ class Analysis:
     encrypted: bool
     data: bytes
     repair: str | None = None
+    page_ref: tuple[int, int] | None = None  # the stamp page's (object number, generation)
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,15 @@ def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
         encrypted=bool(reader.is_encrypted),
         data=work,
         repair=_describe_repair(repaired),
+        page_ref=_page_ref(pages[placement.page_index]),
     )
+
+
+def _page_ref(page: Any) -> tuple[int, int] | None:
+    ref = getattr(page, "indirect_reference", None)
+    if ref is None:
+        return None
+    return int(ref.idnum), int(ref.generation)
 
 
 def _refuse_locked_certification(reader: Any, source: str) -> None:
@@ -203,6 +212,23 @@ def picture_for(
     ).pdf
 
 
+def appearance_for(
+    analysis: Analysis, serial: str, value: int, issuer: str, specimen: bool, size_mm: float
+) -> Any:
+    """The drawing ``picture_for`` renders, made from the cached template (serial and QR only)."""
+    from emeterai.render import appearance
+
+    return appearance(
+        serial,
+        value,
+        issuer,
+        analysis.document_sha256,
+        specimen=specimen,
+        size_mm=size_mm,
+        rotation=analysis.placement.rotation,
+    )
+
+
 def default_output(path: Path) -> Path:
     """``lamaran.pdf`` -> ``lamaran.emeterai.pdf`` beside it."""
     return path.with_name(f"{path.stem}.emeterai{path.suffix or '.pdf'}")
@@ -242,7 +268,7 @@ def stamp_file(
     try:
         stamp = wallet.stamp_key(reservation.serial, wallet_key)
         info = stamp_info(stamp.certificate)
-        picture = picture_for(
+        picture = appearance_for(
             analysis, stamp.serial, info.value, info.issuer_name, info.specimen, options.size_mm
         )
         rect = analysis.placement.rect
@@ -261,6 +287,7 @@ def stamp_file(
                 rect=(rect.x0, rect.y0, rect.x1, rect.y1),
                 tsa_url=options.tsa_url,
                 password=options.password,
+                page_ref=analysis.page_ref,
             ),
             base_length=len(analysis.data) if rewritten else len(data),
             base_digest=hashlib.sha256(analysis.data).digest() if rewritten else None,

@@ -22,7 +22,7 @@ from cryptography import x509
 
 from emeterai import serial as serials
 from emeterai.errors import EmeteraiError
-from emeterai.render import qr_matrix, qr_payload, qr_runs
+from emeterai.render import qr_matrices, qr_payload, qr_runs
 from emeterai.x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST, stamp_info
 
 UNREADABLE = "unreadable"
@@ -569,8 +569,12 @@ _RE_OP = re.compile(rb"(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+re\b"
 
 
 def _qr_matches(contents: list[bytes], payload: str) -> bool:
-    """Do the rectangles drawn in the appearance form exactly the QR modules of ``payload``?"""
-    expected = set(qr_runs(qr_matrix(payload)))
+    """Do the rectangles drawn in the appearance form exactly the QR modules of ``payload``
+    (with the mask stamps are drawn with, or the one older stamps chose)?"""
+    return any(_qr_drawn(contents, set(qr_runs(m))) for m in qr_matrices(payload))
+
+
+def _qr_drawn(contents: list[bytes], expected: set[tuple[int, int, int]]) -> bool:
     if not expected:
         return False
     for content in contents:
