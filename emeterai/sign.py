@@ -35,6 +35,7 @@ from emeterai.x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIG
 # an RFC 3161 token adds its own certificates. /Contents holds it hex-encoded.
 CMS_OVERHEAD = 1024
 TIMESTAMP_ALLOWANCE = 8192
+_CHUNK = 1 << 20  # copy and digest the document a megabyte at a time, not pyHanko's 4 KB
 
 
 def reserved_hex_digits(stamp: StampKey, timestamp: bool) -> int:
@@ -98,6 +99,80 @@ class _PdfPageBytes(content.PdfContent):
         return name.encode("ascii") + b" Do"
 
 
+class PrefixChanged(ValueError):
+    """The signer tried to change a byte of the document it was updating."""
+
+
+class _UpdateOutput(io.RawIOBase):
+    """The signer's output: the document (kept as given, not copied) plus the update's bytes.
+
+    pyHanko copies its input to the output before appending, and seeks back to fill in
+    /ByteRange and /Contents; here the copy of the prefix is only compared, and only the update
+    is held in memory, so a 30 MB document is not held twice. A write that would change a byte
+    of the prefix raises :class:`PrefixChanged`: the output extends the input, by construction.
+    """
+
+    def __init__(self, prefix: bytes) -> None:
+        super().__init__()
+        self._prefix = memoryview(prefix)
+        self._size = len(prefix)
+        self.tail = bytearray()
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        end = self._size + len(self.tail)
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: end}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def write(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        n = len(view)
+        pos = self._pos
+        if pos < self._size:
+            k = min(n, self._size - pos)
+            if self._prefix[pos : pos + k] != view[:k]:
+                raise PrefixChanged("the update would change the document's own bytes")
+            view = view[k:]
+            pos += k
+        if len(view):
+            at = pos - self._size
+            if at > len(self.tail):
+                self.tail.extend(bytes(at - len(self.tail)))
+            self.tail[at : at + len(view)] = view
+            pos += len(view)
+        self._pos = pos
+        return n
+
+    def readinto(self, b: Any) -> int:
+        out = memoryview(b).cast("B")
+        pos, done = self._pos, 0
+        if pos < self._size:
+            k = min(len(out), self._size - pos)
+            out[:k] = self._prefix[pos : pos + k]
+            done, pos = k, pos + k
+        if done < len(out):
+            at = pos - self._size
+            chunk = self.tail[at : at + len(out) - done]
+            out[done : done + len(chunk)] = chunk
+            done += len(chunk)
+            pos += len(chunk)
+        self._pos = pos
+        return done
+
+
 class _AppearanceContent(content.PdfContent):
     """The stamp picture as a form XObject built directly from its drawing (no PDF to parse):
     the same content stream and standard-font resources the rendered picture page has."""
@@ -158,7 +233,7 @@ class _AppearanceContent(content.PdfContent):
 
 
 class _Writer(IncrementalPdfFileWriter):
-    """An incremental writer told where the stamp's page is.
+    """An incremental writer told where the stamp's page is (and copying in large chunks).
 
     pyHanko finds page N by opening every page before it (twice per signature): a cost that
     grows with the page count. The analysis has already found the page in the same bytes, so
@@ -166,6 +241,7 @@ class _Writer(IncrementalPdfFileWriter):
     """
 
     page_hint: tuple[int, int, int] | None = None  # (index, object number, generation)
+    IO_CHUNK_SIZE = _CHUNK
 
     def _walk_page_tree(self, page_ix: int, retrieve_parent: bool) -> Any:
         hint = self.page_hint
@@ -290,6 +366,24 @@ def sign(
 ) -> bytes:
     """Sign ``data`` with ``stamp``; returns the whole output (``data`` + one incremental update).
 
+    See :func:`sign_update`, which returns only the update.
+    """
+    return data + sign_update(
+        data, stamp, picture, document_digest, options, base_length, base_digest
+    )
+
+
+def sign_update(
+    data: bytes,
+    stamp: StampKey,
+    picture: bytes | StampAppearance,
+    document_digest: bytes,
+    options: SignOptions,
+    base_length: int | None = None,
+    base_digest: bytes | None = None,
+) -> bytes:
+    """Sign ``data`` with ``stamp``; returns the incremental update to append to ``data``.
+
     ``document_digest`` is the SHA-256 of the document as given; ``base_length`` (default: all
     of ``data``) is how much of the output it covers; ``base_digest`` is given only when ``data``
     is a rewrite of that document.
@@ -340,10 +434,14 @@ def sign(
             box=tuple(round(v, 3) for v in options.rect),  # type: ignore[arg-type]  # floats keep the exact place
         ),
     )
-    out = io.BytesIO()
-    pdf_signer.sign_pdf(
-        writer,
-        output=out,
-        bytes_reserved=reserved_hex_digits(stamp, timestamper is not None),
-    )
-    return out.getvalue()
+    out = _UpdateOutput(data)
+    try:
+        pdf_signer.sign_pdf(
+            writer,
+            output=out,
+            bytes_reserved=reserved_hex_digits(stamp, timestamper is not None),
+            chunk_size=_CHUNK,
+        )
+    except PrefixChanged as exc:
+        raise SigningError(str(exc)) from exc
+    return bytes(out.tail)

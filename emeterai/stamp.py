@@ -82,13 +82,26 @@ def _check_header(data: bytes, source: str) -> None:
         raise PdfError(f"{source}: not a PDF (no %PDF- header)")
 
 
+class _SharedBytesIO(io.BytesIO):
+    """A BytesIO over ``data`` that pypdf cannot make copy it.
+
+    pypdf sizes a stream through ``getbuffer()`` when there is one, and exporting a buffer makes
+    a BytesIO copy the bytes it shares: a second copy of the document, alive as long as the
+    reader. Without ``getbuffer`` pypdf seeks to the end instead.
+    """
+
+    @property
+    def getbuffer(self) -> Any:
+        raise AttributeError("getbuffer")
+
+
 def _reader(data: bytes, source: str, password: str | None) -> Any:
     import pypdf
     from pypdf.errors import PdfReadError
 
     _check_header(data, source)
     try:
-        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        reader = pypdf.PdfReader(_SharedBytesIO(data), strict=False)
         if reader.is_encrypted:
             result = reader.decrypt(password or "")
             if not result:
@@ -272,10 +285,10 @@ def stamp_file(
             analysis, stamp.serial, info.value, info.issuer_name, info.specimen, options.size_mm
         )
         rect = analysis.placement.rect
-        from emeterai.sign import SignOptions, sign
+        from emeterai.sign import SignOptions, sign_update
 
         rewritten = analysis.data is not data and not analysis.data.startswith(data)
-        signed = sign(
+        update = sign_update(
             analysis.data,
             stamp,
             picture,
@@ -292,17 +305,19 @@ def stamp_file(
             base_length=len(analysis.data) if rewritten else len(data),
             base_digest=hashlib.sha256(analysis.data).digest() if rewritten else None,
         )
-        if not signed.startswith(analysis.data):
-            raise SigningError(
-                f"{source}: internal check failed: the output does not extend the input"
-            )
+        # The output is analysis.data + update: sign_update refuses to change a byte of it.
+        signed = (analysis.data, update)
+        if not update:
+            raise SigningError(f"{source}: internal check failed: the signer added nothing")
+        digest = hashlib.sha256(analysis.data)
+        digest.update(update)
         wallet.mark_written(
             reservation,
             str(source),
             analysis.document_sha256,
             str(output.absolute()),
             str(tmp.absolute()),
-            hashlib.sha256(signed).hexdigest(),
+            digest.hexdigest(),
         )
         write_temp(output, signed, tmp=tmp)
         publish(tmp, output, overwrite=force)
@@ -333,7 +348,7 @@ def stamp_file(
         ),
         placement=p.method,
         document_sha256=analysis.document_sha256,
-        bytes_added=len(signed) - len(data),
+        bytes_added=len(analysis.data) + len(update) - len(data),
         center_mm=p.center_mm,
         repair=analysis.repair,
     )

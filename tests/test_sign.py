@@ -153,3 +153,28 @@ def _multipage(pages: int, per_node: int = 3) -> bytes:
     buf = io.BytesIO()
     writer.write(buf)
     return buf.getvalue()
+
+
+def test_the_update_output_holds_only_the_update_and_refuses_to_change_the_document():
+    import io
+
+    from emeterai.sign import PrefixChanged, _UpdateOutput
+
+    doc = b"%PDF-1.7\n" + bytes(range(256)) * 10
+    out = _UpdateOutput(doc)
+    for i in range(0, len(doc), 100):  # pyHanko copies the input chunk by chunk
+        out.write(doc[i : i + 100])
+    out.write(b"update: /ByteRange [] /Contents <0000>")
+    out.seek(len(doc) + 19)
+    out.write(b"[1 2 3]")
+    assert bytes(out.tail) == b"update: /ByteRange [1 2 3]ents <0000>"
+    out.seek(0)
+    assert out.read() == doc + bytes(out.tail)
+    out.seek(5)
+    buf = bytearray(len(doc) + 4)
+    assert out.readinto(buf) == len(doc) + 4 and bytes(buf) == (doc + bytes(out.tail))[5 : len(doc) + 9]
+    out.seek(3)
+    with pytest.raises(PrefixChanged):
+        out.write(b"X")
+    out.seek(0, io.SEEK_END)
+    assert out.tell() == len(doc) + len(out.tail)
