@@ -8,6 +8,7 @@ the CMS signed attributes (OID_DOCUMENT_DIGEST).
 
 from __future__ import annotations
 
+import hmac
 import io
 import uuid
 from collections.abc import Iterator
@@ -26,10 +27,13 @@ from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from emeterai import speedups
 from emeterai.errors import SigningError
 from emeterai.render import StampAppearance
 from emeterai.wallet import StampKey
 from emeterai.x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST
+
+speedups.install()
 
 # The CMS container is the certificates plus ~0.6 KB (signature, signed attributes, structure);
 # an RFC 3161 token adds its own certificates. /Contents holds it hex-encoded.
@@ -119,6 +123,14 @@ class _UpdateOutput(io.RawIOBase):
         self.tail = bytearray()
         self._pos = 0
 
+    def holds(self, prefix: bytes) -> bool:
+        """Is ``prefix`` (the very object) the document this output extends?"""
+        return self._prefix.obj is prefix
+
+    def skip_prefix(self) -> None:
+        """Stand where pyHanko's copy of the prefix would have ended."""
+        self._pos = self._size
+
     def readable(self) -> bool:
         return True
 
@@ -143,7 +155,7 @@ class _UpdateOutput(io.RawIOBase):
         pos = self._pos
         if pos < self._size:
             k = min(n, self._size - pos)
-            if self._prefix[pos : pos + k] != view[:k]:
+            if not hmac.compare_digest(self._prefix[pos : pos + k], view[:k]):  # C, no copies
                 raise PrefixChanged("the update would change the document's own bytes")
             view = view[k:]
             pos += k
@@ -241,7 +253,20 @@ class _Writer(IncrementalPdfFileWriter):
     """
 
     page_hint: tuple[int, int, int] | None = None  # (index, object number, generation)
+    source: bytes | None = None  # the bytes the input stream reads
     IO_CHUNK_SIZE = _CHUNK
+
+    def _write_header(self, stream: Any) -> None:
+        """pyHanko copies the input to the output first; an output that already extends the
+        very same bytes needs no copy."""
+        if (
+            isinstance(stream, _UpdateOutput)
+            and self.source is not None
+            and stream.holds(self.source)
+        ):
+            stream.skip_prefix()
+            return
+        super()._write_header(stream)
 
     def _walk_page_tree(self, page_ix: int, retrieve_parent: bool) -> Any:
         hint = self.page_hint
@@ -391,6 +416,7 @@ def sign_update(
     if base_length is None:
         base_length = len(data)
     writer = _Writer(io.BytesIO(data), strict=False)
+    writer.source = data
     if options.page_ref is not None:
         writer.page_hint = (options.page_index, *options.page_ref)
     if writer.security_handler is not None:

@@ -171,6 +171,9 @@ class Verifier:
         from asn1crypto import x509 as ax509
         from cryptography.hazmat.primitives import serialization
 
+        from emeterai.speedups import install
+
+        install()
         self.trust_roots = trust_roots
         self._roots_asn1 = [
             ax509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in trust_roots

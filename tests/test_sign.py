@@ -167,7 +167,7 @@ def test_the_update_output_holds_only_the_update_and_refuses_to_change_the_docum
     out.write(b"update: /ByteRange [] /Contents <0000>")
     out.seek(len(doc) + 19)
     out.write(b"[1 2 3]")
-    assert bytes(out.tail) == b"update: /ByteRange [1 2 3]ents <0000>"
+    assert bytes(out.tail) == b"update: /ByteRange [1 2 3]tents <0000>"
     out.seek(0)
     assert out.read() == doc + bytes(out.tail)
     out.seek(5)
