@@ -148,7 +148,7 @@ def stamp_files(
         initargs=(str(wallet.path), key or wallet.unlock(secret), options),
     ) as pool:
         for job, (outcome, is_fatal) in zip(
-            jobs_list, pool.map(_stamp_work, jobs_list), strict=True
+            jobs_list, pool.map(_stamp_work, jobs_list, chunksize=2), strict=True
         ):
             if fatal is not None and not isinstance(outcome, StampResult):
                 outcome = f"{job.source}: not stamped: {fatal}"
