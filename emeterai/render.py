@@ -338,6 +338,14 @@ def _run_rect(
     return qx + (col + 2) * module, qy + qr_size - (r + 3) * module, length * module, module
 
 
+@lru_cache(maxsize=1 << 16)
+def _run_op(run: tuple[int, int, int], n: int) -> bytes:
+    """The ``re`` operator drawing one QR run in a code of ``n`` modules (reportlab's number
+    formatting is pure Python here: a stamp's few hundred runs cost a millisecond uncached)."""
+    _n, module, qx, qy, qr_size = _qr_geometry([(0, n - 1, 1)])
+    return _rect_op(*_run_rect(run, module, qx, qy, qr_size))
+
+
 def _rect_op(x: float, y: float, w: float, h: float) -> bytes:
     from reportlab.lib.rl_accel import fp_str
 
@@ -365,7 +373,7 @@ def appearance(
         t = stamp_template(value, issuer_name, specimen, size_mm, rotation % 360, n)
         return StampAppearance(content, t.size_pt, t.fonts, t.ext_gstates, serial, payload)
     t = stamp_template(value, issuer_name, specimen, size_mm, rotation % 360, n)
-    qr = b" ".join(_rect_op(*_run_rect(run, module, qx, qy, qr_size)) for run in runs)
+    qr = b" ".join([_run_op(run, n) for run in runs])
     content = b"".join((t.parts[0], serial.encode("ascii"), t.parts[1], qr, t.parts[2]))
     return StampAppearance(content, t.size_pt, t.fonts, t.ext_gstates, serial, payload)
 
