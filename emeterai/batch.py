@@ -12,14 +12,17 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from emeterai.errors import EmeteraiError, NoStampAvailable, PassphraseError
-from emeterai.stamp import StampOptions, StampResult, stamp_file
 from emeterai.verify import UNREADABLE, Problem, Verifier, VerifyResult
-from emeterai.wallet import Wallet, WalletKey
+
+if TYPE_CHECKING:  # stamping's modules are imported when stamping: verify starts faster
+    from emeterai.stamp import StampOptions, StampResult
+    from emeterai.wallet import Wallet, WalletKey
 
 # Below this many files a pool costs more than it saves.
 MIN_FILES_FOR_POOL = 4
@@ -94,6 +97,8 @@ _stamper: tuple[Wallet, WalletKey, StampOptions] | None = None
 def _stamp_one(
     wallet: Wallet, key: WalletKey, options: StampOptions, job: StampJob
 ) -> tuple[StampResult | str, bool]:
+    from emeterai.stamp import stamp_file
+
     try:
         return stamp_file(
             job.source, job.output, wallet, key, options, job.serial, job.force
@@ -105,6 +110,8 @@ def _stamp_one(
 def _stamp_init(wallet_path: str, key: WalletKey, options: StampOptions) -> None:
     global _stamper
     import logging
+
+    from emeterai.wallet import Wallet
 
     logging.getLogger().handlers = [logging.NullHandler()]
     logging.getLogger().setLevel(logging.CRITICAL + 1)
@@ -130,6 +137,8 @@ def stamp_files(
     After a fatal error (wallet empty, wrong passphrase) the remaining jobs are reported as not
     stamped instead of being tried.
     """
+    from emeterai.stamp import StampResult
+
     fatal: str | None = None
     if jobs <= 1 or len(jobs_list) < 2:
         key = key or wallet.unlock(secret)
