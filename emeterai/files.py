@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 
 from emeterai.errors import OutputError
@@ -20,8 +21,12 @@ def temp_path_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
 
 
-def write_temp(path: Path, data: bytes, mode: int = 0o644, tmp: Path | None = None) -> Path:
-    """Write ``data`` durably to a new temp file beside ``path``; returns the temp path."""
+def write_temp(
+    path: Path, data: bytes | Sequence[bytes], mode: int = 0o644, tmp: Path | None = None
+) -> Path:
+    """Write ``data`` (bytes, or parts to write one after the other) durably to a new temp file
+    beside ``path``; returns the temp path."""
+    parts = (data,) if isinstance(data, bytes | bytearray | memoryview) else tuple(data)
     tmp = tmp or temp_path_for(path)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
@@ -29,7 +34,8 @@ def write_temp(path: Path, data: bytes, mode: int = 0o644, tmp: Path | None = No
         raise OutputError(f"{path}: cannot write in {path.parent} ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for part in parts:
+                fh.write(part)
             fh.flush()
             os.fsync(fh.fileno())
     except OSError as exc:

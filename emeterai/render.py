@@ -11,6 +11,8 @@ upper case so that it encodes in the QR alphanumeric mode and stays small.
 from __future__ import annotations
 
 import io
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -92,16 +94,33 @@ class StampPicture:
     qr_payload: str
 
 
+# The QR mask pattern stamps are drawn with. Choosing the "best" of the eight masks (what
+# qrcode does when none is given) evaluates every mask's penalty in Python, about 3 ms a stamp;
+# any mask encodes the same payload and reads alike from a vector render. Stamps made before
+# this was fixed carry the best mask: verify accepts either (see ``qr_matrices``).
+QR_MASK = 2
+
+
 @lru_cache(maxsize=64)
-def qr_matrix(payload: str) -> tuple[tuple[bool, ...], ...]:
-    """The QR modules (no quiet zone), error correction M."""
+def qr_matrix(payload: str, mask: int | None = QR_MASK) -> tuple[tuple[bool, ...], ...]:
+    """The QR modules (no quiet zone), error correction M; ``mask`` None: qrcode's best mask."""
     import qrcode
     from qrcode.constants import ERROR_CORRECT_M
 
-    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0, mask_pattern=mask)
     qr.add_data(payload.encode("ascii"), optimize=0)
     qr.make(fit=True)
     return tuple(tuple(bool(m) for m in row) for row in qr.get_matrix())
+
+
+def qr_matrices(payload: str) -> Iterator[tuple[tuple[bool, ...], ...]]:
+    """The QR codes a stamp for ``payload`` may carry, lazily: the fixed mask first, then the
+    mask that stamps made before it was fixed chose. Both encode exactly ``payload``."""
+    fixed = qr_matrix(payload)
+    yield fixed
+    best = qr_matrix(payload, None)
+    if best != fixed:
+        yield best
 
 
 def qr_runs(matrix: tuple[tuple[bool, ...], ...]) -> list[tuple[int, int, int]]:
@@ -137,11 +156,28 @@ def render(
     from reportlab.pdfgen.canvas import Canvas
 
     size = size_mm * MM
-    k = size / (DEFAULT_SIZE_MM * MM)  # everything is laid out for 25 mm and scaled
     payload = qr_payload(serial, document_sha256)
     buf = io.BytesIO()
     c = Canvas(buf, pagesize=(size, size), invariant=1, pageCompression=1)
     c.setTitle(f"e-Meterai {serial}")
+    _draw(c, serial, value, issuer_name, specimen, size_mm, rotation, qr_runs(qr_matrix(payload)))
+    c.showPage()
+    c.save()
+    return StampPicture(buf.getvalue(), size, serial, payload)
+
+
+def _draw(
+    c: Any,
+    serial: str,
+    value: int,
+    issuer_name: str,
+    specimen: bool,
+    size_mm: float,
+    rotation: int,
+    runs: list[tuple[int, int, int]],
+) -> None:
+    """The drawing itself, on reportlab canvas ``c``; the QR code is given as its runs."""
+    k = size_mm / DEFAULT_SIZE_MM  # everything is laid out for 25 mm and scaled
     c.scale(k, k)
     s = DEFAULT_SIZE_MM * MM
     if rotation % 360:
@@ -184,11 +220,7 @@ def render(
     # QR: about half the stamp, white quiet zone of two modules. Drawn last so that nothing
     # covers its modules: on a specimen the overprint shows through only as a light tint
     # beneath them, which binarises as white, so the code still reads from a 150 dpi scan.
-    matrix = qr_matrix(payload)
-    n = len(matrix)
-    qr_size = 35.0
-    module = qr_size / (n + 4)
-    qx, qy = 5.0, 12.5
+    n, module, qx, qy, qr_size = _qr_geometry(runs)
     c.setFillColorRGB(1, 1, 1)
     c.rect(qx, qy, qr_size, qr_size, stroke=0, fill=1)
     if specimen:
@@ -200,13 +232,161 @@ def render(
         c.restoreState()
     c.setFillColorRGB(0, 0, 0)
     path = c.beginPath()
-    for r, col, length in qr_runs(matrix):
+    for r, col, length in runs:
         path.rect(qx + (col + 2) * module, qy + qr_size - (r + 3) * module, length * module, module)
     c.drawPath(path, stroke=0, fill=1)
 
+
+_QR_SIZE = 35.0
+_QR_ORIGIN = (5.0, 12.5)
+
+
+def _qr_geometry(runs: list[tuple[int, int, int]]) -> tuple[int, float, float, float, float]:
+    """(modules per side, module size, x, y, size) of the QR square; the side is read off the
+    runs (the finder patterns put a run at the last column of row 0)."""
+    n = max(col + length for _r, col, length in runs) if runs else 21
+    return n, _QR_SIZE / (n + 4), _QR_ORIGIN[0], _QR_ORIGIN[1], _QR_SIZE
+
+
+# -- the cached template: render once, vary only serial and QR ------------------------------
+
+_SERIAL_LEN = 22
+_SERIAL_MARK = "0" * _SERIAL_LEN  # Courier is monospaced: any 22 characters centre alike
+_QR_MARK_RUN = (0, 0, 7)  # the template's one QR run, replaced per stamp
+
+
+@dataclass(frozen=True)
+class StampTemplate:
+    """Everything of a stamp picture but its serial and QR code, rendered once by reportlab.
+
+    ``parts`` is the page content cut where the serial goes and where the QR code's rectangles
+    go; ``fonts`` and ``ext_gstates`` are the page's resources (reportlab's names).
+    """
+
+    size_pt: float
+    parts: tuple[bytes, bytes, bytes]
+    fonts: tuple[tuple[str, str], ...]  # (resource name, standard font name)
+    ext_gstates: tuple[tuple[str, tuple[tuple[str, float], ...]], ...]
+    fixed_n: int  # the template's QR side: the per-stamp QR must have the same module size
+
+
+@dataclass(frozen=True)
+class StampAppearance:
+    """One stamp's drawing, ready to be a form XObject: content stream plus its resources."""
+
+    content: bytes
+    size_pt: float
+    fonts: tuple[tuple[str, str], ...]
+    ext_gstates: tuple[tuple[str, tuple[tuple[str, float], ...]], ...]
+    serial: str
+    qr_payload: str
+
+
+@lru_cache(maxsize=32)
+def stamp_template(
+    value: int, issuer_name: str, specimen: bool, size_mm: float, rotation: int, qr_side: int
+) -> StampTemplate:
+    """The drawing of ``render`` with a placeholder serial and a placeholder QR code of
+    ``qr_side`` modules, cut into the parts around them."""
+    import pypdf
+    from reportlab.pdfgen.canvas import Canvas
+
+    size = size_mm * MM
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=(size, size), invariant=1, pageCompression=0)
+    mark = [_QR_MARK_RUN, (qr_side - 1, qr_side - 1, 1)]
+    _draw(c, _SERIAL_MARK, value, issuer_name, specimen, size_mm, rotation, mark)
     c.showPage()
     c.save()
-    return StampPicture(buf.getvalue(), size, serial, payload)
+    page = pypdf.PdfReader(io.BytesIO(buf.getvalue())).pages[0]
+    content = page.get_contents().get_data()  # type: ignore[union-attr]
+    serial_at = content.index(b"(" + _SERIAL_MARK.encode() + b")") + 1
+    _n, module, qx, qy, qr_size = _qr_geometry(mark)
+    first = _rect_op(*_run_rect(_QR_MARK_RUN, module, qx, qy, qr_size))
+    last = _rect_op(*_run_rect(mark[1], module, qx, qy, qr_size))
+    qr_at = content.index(first, serial_at)
+    qr_end = content.index(last, qr_at) + len(last)
+    if content.count(_SERIAL_MARK.encode()) != 1 or content.count(first) != 1:
+        raise AssertionError("the stamp template's placeholders are not unique")
+    resources: Any = page["/Resources"].get_object()
+    font_dict: Any = resources["/Font"].get_object() if "/Font" in resources else {}
+    state_dict: Any = resources["/ExtGState"].get_object() if "/ExtGState" in resources else {}
+    fonts = tuple(
+        sorted(
+            (str(name), str(ref.get_object()["/BaseFont"])[1:]) for name, ref in font_dict.items()
+        )
+    )
+    states = tuple(
+        sorted(
+            (str(name), tuple(sorted((str(k), float(v)) for k, v in gs.get_object().items())))
+            for name, gs in state_dict.items()
+        )
+    )
+    return StampTemplate(
+        size,
+        (content[:serial_at], content[serial_at + _SERIAL_LEN : qr_at], content[qr_end:]),
+        fonts,
+        states,
+        qr_side,
+    )
+
+
+def _run_rect(
+    run: tuple[int, int, int], module: float, qx: float, qy: float, qr_size: float
+) -> tuple[float, float, float, float]:
+    r, col, length = run
+    return qx + (col + 2) * module, qy + qr_size - (r + 3) * module, length * module, module
+
+
+@lru_cache(maxsize=1 << 16)
+def _run_op(run: tuple[int, int, int], n: int) -> bytes:
+    """The ``re`` operator drawing one QR run in a code of ``n`` modules (reportlab's number
+    formatting is pure Python here: a stamp's few hundred runs cost a millisecond uncached)."""
+    _n, module, qx, qy, qr_size = _qr_geometry([(0, n - 1, 1)])
+    return _rect_op(*_run_rect(run, module, qx, qy, qr_size))
+
+
+def _rect_op(x: float, y: float, w: float, h: float) -> bytes:
+    from reportlab.lib.rl_accel import fp_str
+
+    return f"{fp_str(x, y, w, h)} re".encode("ascii")
+
+
+def appearance(
+    serial: str,
+    value: int,
+    issuer_name: str,
+    document_sha256: str,
+    specimen: bool = False,
+    size_mm: float = DEFAULT_SIZE_MM,
+    rotation: int = 0,
+) -> StampAppearance:
+    """The same drawing as ``render`` (same content stream), from the cached template: only the
+    serial text and the QR code's rectangles are made per stamp."""
+    payload = qr_payload(serial, document_sha256)
+    runs = qr_runs(qr_matrix(payload))
+    n, module, qx, qy, qr_size = _qr_geometry(runs)
+    if len(serial) != _SERIAL_LEN or not serial.isalnum() or not serial.isascii():
+        content = _content_of(
+            render(serial, value, issuer_name, document_sha256, specimen, size_mm, rotation)
+        )
+        t = stamp_template(value, issuer_name, specimen, size_mm, rotation % 360, n)
+        return StampAppearance(content, t.size_pt, t.fonts, t.ext_gstates, serial, payload)
+    t = stamp_template(value, issuer_name, specimen, size_mm, rotation % 360, n)
+    qr = b" ".join([_run_op(run, n) for run in runs])
+    content = b"".join((t.parts[0], serial.encode("ascii"), t.parts[1], qr, t.parts[2]))
+    return StampAppearance(content, t.size_pt, t.fonts, t.ext_gstates, serial, payload)
+
+
+def _content_of(picture: StampPicture) -> bytes:
+    import pypdf
+
+    page = pypdf.PdfReader(io.BytesIO(picture.pdf)).pages[0]
+    return page.get_contents().get_data()  # type: ignore[union-attr]
+
+
+def compress(content: bytes) -> bytes:
+    return zlib.compress(content, 6)
 
 
 def _overprint(c: Any, s: float, rgb: tuple[float, float, float], alpha: float = 1.0) -> None:

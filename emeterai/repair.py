@@ -302,15 +302,57 @@ def _repaired_problem(data: bytes) -> str | None:
     return unparseable_object(data)
 
 
-def unparseable_object(data: bytes, password: str | None = None) -> str | None:
+class JoinedBytes(io.RawIOBase):
+    """Several byte strings read as one seekable file, without joining them in memory (a stamped
+    document is the input plus the stamp's update)."""
+
+    def __init__(self, parts: tuple[bytes, ...]) -> None:
+        super().__init__()
+        self._parts = [memoryview(p).cast("B") for p in parts]
+        self._size = sum(len(p) for p in self._parts)
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        out = memoryview(buffer).cast("B")
+        done, pos = 0, self._pos
+        start = 0
+        for part in self._parts:
+            end = start + len(part)
+            if pos < end and done < len(out):
+                take = min(end - pos, len(out) - done)
+                out[done : done + take] = part[pos - start : pos - start + take]
+                done += take
+                pos += take
+            start = end
+        self._pos = pos
+        return done
+
+
+def unparseable_object(data: bytes | tuple[bytes, ...], password: str | None = None) -> str | None:
     """The first object of the last revision that a strict reader cannot parse, or a stream cut
-    short (None: all fine). An encrypted file is opened with ``password`` (or the empty user
-    password) first; a file that does not open is left to the caller's own checks."""
+    short (None: all fine). ``data`` may be given in parts (input, update). An encrypted file is
+    opened with ``password`` (or the empty user password) first; a file that does not open is
+    left to the caller's own checks."""
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.reader import PdfFileReader
 
+    stream = io.BytesIO(data) if isinstance(data, bytes) else io.BufferedReader(JoinedBytes(data))
     try:
-        reader = PdfFileReader(io.BytesIO(data), strict=True)
+        reader = PdfFileReader(stream, strict=True)
         if reader.security_handler is not None:
             result = reader.decrypt(password or "")
             if result.status.name == "FAILED":

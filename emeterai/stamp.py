@@ -47,6 +47,7 @@ class Analysis:
     encrypted: bool
     data: bytes
     repair: str | None = None
+    page_ref: tuple[int, int] | None = None  # the stamp page's (object number, generation)
 
 
 @dataclass(frozen=True)
@@ -82,13 +83,26 @@ def _check_header(data: bytes, source: str) -> None:
         raise PdfError(f"{source}: not a PDF (no %PDF- header)")
 
 
+class _SharedBytesIO(io.BytesIO):
+    """A BytesIO over ``data`` that pypdf cannot make copy it.
+
+    pypdf sizes a stream through ``getbuffer()`` when there is one, and exporting a buffer makes
+    a BytesIO copy the bytes it shares: a second copy of the document, alive as long as the
+    reader. Without ``getbuffer`` pypdf seeks to the end instead.
+    """
+
+    @property
+    def getbuffer(self) -> Any:
+        raise AttributeError("getbuffer")
+
+
 def _reader(data: bytes, source: str, password: str | None) -> Any:
     import pypdf
     from pypdf.errors import PdfReadError
 
     _check_header(data, source)
     try:
-        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        reader = pypdf.PdfReader(_SharedBytesIO(data), strict=False)
         if reader.is_encrypted:
             result = reader.decrypt(password or "")
             if not result:
@@ -175,6 +189,7 @@ def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
         encrypted=bool(reader.is_encrypted),
         data=work,
         repair=_describe_repair(repaired),
+        page_ref=_page_ref(pages[placement.page_index]),
     )
 
 
@@ -199,6 +214,13 @@ def _refuse_parent_loops(pages: list[Any], source: str) -> None:
                 node.raw_get("/Parent") if hasattr(node, "raw_get") and "/Parent" in node else None
             )
         ended.update(chain[1:] if own is not None else chain)
+
+
+def _page_ref(page: Any) -> tuple[int, int] | None:
+    ref = getattr(page, "indirect_reference", None)
+    if ref is None:
+        return None
+    return int(ref.idnum), int(ref.generation)
 
 
 def _refuse_locked_certification(reader: Any, source: str) -> None:
@@ -248,6 +270,23 @@ def picture_for(
     ).pdf
 
 
+def appearance_for(
+    analysis: Analysis, serial: str, value: int, issuer: str, specimen: bool, size_mm: float
+) -> Any:
+    """The drawing ``picture_for`` renders, made from the cached template (serial and QR only)."""
+    from emeterai.render import appearance
+
+    return appearance(
+        serial,
+        value,
+        issuer,
+        analysis.document_sha256,
+        specimen=specimen,
+        size_mm=size_mm,
+        rotation=analysis.placement.rotation,
+    )
+
+
 def default_output(path: Path) -> Path:
     """``lamaran.pdf`` -> ``lamaran.emeterai.pdf`` beside it."""
     return path.with_name(f"{path.stem}.emeterai{path.suffix or '.pdf'}")
@@ -287,14 +326,14 @@ def stamp_file(
     try:
         stamp = wallet.stamp_key(reservation.serial, wallet_key)
         info = stamp_info(stamp.certificate)
-        picture = picture_for(
+        picture = appearance_for(
             analysis, stamp.serial, info.value, info.issuer_name, info.specimen, options.size_mm
         )
         rect = analysis.placement.rect
-        from emeterai.sign import SignOptions, sign
+        from emeterai.sign import SignOptions, sign_update
 
         rewritten = analysis.data is not data and not analysis.data.startswith(data)
-        signed = sign(
+        update = sign_update(
             analysis.data,
             stamp,
             picture,
@@ -306,28 +345,31 @@ def stamp_file(
                 rect=(rect.x0, rect.y0, rect.x1, rect.y1),
                 tsa_url=options.tsa_url,
                 password=options.password,
+                page_ref=analysis.page_ref,
             ),
             base_length=len(analysis.data) if rewritten else len(data),
             base_digest=hashlib.sha256(analysis.data).digest() if rewritten else None,
         )
-        if not signed.startswith(analysis.data):
-            raise SigningError(
-                f"{source}: internal check failed: the output does not extend the input"
-            )
+        # The output is analysis.data + update: sign_update refuses to change a byte of it.
+        signed = (analysis.data, update)
+        if not update:
+            raise SigningError(f"{source}: internal check failed: the signer added nothing")
         unreadable = unparseable_object(signed, options.password)
         if unreadable is not None:
-            # e.g. pyHanko writes a name byte below 0x10 as "#4", which no strict reader parses
+            # e.g. a name that pyHanko writes in a way that no strict reader parses back
             raise SigningError(
                 f"{source}: cannot stamp: the stamped file would not be readable ({unreadable}); "
                 "re-save the PDF with its producer and try again"
             )
+        digest = hashlib.sha256(analysis.data)
+        digest.update(update)
         wallet.mark_written(
             reservation,
             str(source.absolute()),  # "used on ..." must name the document wherever it is read
             analysis.document_sha256,
             str(output.absolute()),
             str(tmp.absolute()),
-            hashlib.sha256(signed).hexdigest(),
+            digest.hexdigest(),
         )
         write_temp(output, signed, tmp=tmp)
         publish(tmp, output, overwrite=force)
@@ -358,7 +400,7 @@ def stamp_file(
         ),
         placement=p.method,
         document_sha256=analysis.document_sha256,
-        bytes_added=len(signed) - len(data),
+        bytes_added=len(analysis.data) + len(update) - len(data),
         center_mm=p.center_mm,
         repair=analysis.repair,
     )

@@ -22,7 +22,7 @@ from cryptography import x509
 
 from emeterai import serial as serials
 from emeterai.errors import EmeteraiError
-from emeterai.render import qr_matrix, qr_payload, qr_runs
+from emeterai.render import qr_matrices, qr_payload, qr_runs
 from emeterai.x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST, stamp_info
 
 UNREADABLE = "unreadable"
@@ -173,6 +173,9 @@ class Verifier:
         from asn1crypto import x509 as ax509
         from cryptography.hazmat.primitives import serialization
 
+        from emeterai.speedups import install
+
+        install()
         self.trust_roots = trust_roots
         self._roots_asn1 = [
             ax509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in trust_roots
@@ -299,6 +302,10 @@ class Verifier:
             )
             moment = min(max(moment, info.not_before), info.not_after)
 
+        try:
+            prefix_sha256 = _digest_once(emb, data)
+        except Exception:  # pyHanko then hashes the range itself and judges it
+            prefix_sha256 = None
         status = self._validate(emb, moment)
         genuine = False
         if status is None:
@@ -333,7 +340,7 @@ class Verifier:
                 problems.append(Problem(REVOKED, f"serial {cert_serial} is revoked by its issuer"))
 
         digest = _document_digest(emb)
-        bound, why = _bound_digest(emb, data, digest)
+        bound, why = _bound_digest(emb, data, digest, prefix_sha256)
         if bound is None:
             problems.append(Problem(SIGNATURE_INVALID, why))
         widget = _widget(emb)
@@ -493,7 +500,51 @@ def _document_digest(emb: Any) -> str | None:
     return raw.hex() if isinstance(raw, bytes) and len(raw) == 32 else None
 
 
-def _bound_digest(emb: Any, data: bytes, document_digest: str | None) -> tuple[str | None, str]:
+def _digest_once(emb: Any, data: bytes) -> str | None:
+    """Hash the signed /ByteRange in one pass that also yields the pre-stamp prefix's digest.
+
+    pyHanko caches a signature's byte-range digest (``external_digests``); it is filled here
+    with the digest of exactly the bytes pyHanko would read (each (offset, length) pair, cut
+    at the end of the file), so a 30 MB document is hashed once, not twice. Returns the SHA-256
+    of the first ``base length`` bytes when that prefix lies in the first range, else None.
+    Anything unusual (another algorithm, negative or odd-length ranges) is left to pyHanko.
+    """
+    import hashlib
+
+    from asn1crypto import core
+
+    try:
+        algorithm = emb.external_md_algorithm
+        ranges = [int(v) for v in emb.byte_range]
+    except Exception:
+        return None
+    if algorithm != "sha256" or not ranges or len(ranges) % 2 or min(ranges) < 0:
+        return None
+    length = _attribute(emb, OID_BASE_LENGTH, core.Integer)
+    view = memoryview(data)
+    md = hashlib.sha256()
+    prefix = None
+    for i in range(0, len(ranges), 2):
+        lo, n = ranges[i], ranges[i + 1]
+        if (
+            i == 0
+            and lo == 0
+            and isinstance(length, int)
+            and not isinstance(length, bool)
+            and 0 < length <= min(n, len(data))
+        ):
+            md.update(view[:length])
+            prefix = md.hexdigest()
+            md.update(view[length:n])
+        else:
+            md.update(view[lo : lo + n])
+    emb.external_digests[algorithm] = md.digest()
+    return prefix
+
+
+def _bound_digest(
+    emb: Any, data: bytes, document_digest: str | None, prefix_sha256: str | None = None
+) -> tuple[str | None, str]:
     """The digest of the pre-stamp document that this stamp provably binds, or None and why.
 
     The stamp records how long the pre-stamp prefix of the file is; the prefix (inside the signed
@@ -511,7 +562,8 @@ def _bound_digest(emb: Any, data: bytes, document_digest: str | None) -> tuple[s
     byte_range = [int(v) for v in emb.sig_object["/ByteRange"]]
     if not 0 < length <= byte_range[1] or length > len(data):
         return None, "the signature's record of the stamped document lies outside what it signs"
-    prefix = hashlib.sha256(data[:length]).hexdigest()
+    # the digest of data[:length], from the byte-range pass when it made it
+    prefix = prefix_sha256 or hashlib.sha256(memoryview(data)[:length]).hexdigest()
     if prefix == document_digest:
         return prefix, ""
     base = _attribute(emb, OID_BASE_DIGEST, core.OctetString)
@@ -581,8 +633,12 @@ _RE_OP = re.compile(rb"(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+re\b"
 
 
 def _qr_matches(contents: list[bytes], payload: str) -> bool:
-    """Do the rectangles drawn in the appearance form exactly the QR modules of ``payload``?"""
-    expected = set(qr_runs(qr_matrix(payload)))
+    """Do the rectangles drawn in the appearance form exactly the QR modules of ``payload``
+    (with the mask stamps are drawn with, or the one older stamps chose)?"""
+    return any(_qr_drawn(contents, set(qr_runs(m))) for m in qr_matrices(payload))
+
+
+def _qr_drawn(contents: list[bytes], expected: set[tuple[int, int, int]]) -> bool:
     if not expected:
         return False
     for content in contents:

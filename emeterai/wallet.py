@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS stamps (
     temp_path TEXT, output_path TEXT, output_sha256 TEXT,
     used_file TEXT, used_sha256 TEXT, used_at TEXT
 );
+CREATE INDEX IF NOT EXISTS stamps_by_expiry ON stamps (state, not_after, serial);
 """
 
 

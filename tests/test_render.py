@@ -224,3 +224,70 @@ def test_real_stamp_qr_decodes_at_150_dpi_wherever_it_lands():
 
 def test_specimen_stamp_qr_decodes_at_150_dpi_wherever_it_lands():
     assert _undecoded(specimen=True) == []
+
+
+# -- the cached template ------------------------------------------------------------------------
+
+
+def _page_content(pdf: bytes) -> bytes:
+    return pypdf.PdfReader(io.BytesIO(pdf)).pages[0].get_contents().get_data()
+
+
+@pytest.mark.parametrize("specimen", [True, False], ids=["specimen", "real"])
+@pytest.mark.parametrize("rotation", [0, 90, 270])
+@pytest.mark.parametrize("size_mm", [DEFAULT_SIZE_MM, 40.0])
+def test_appearance_from_the_cached_template_draws_exactly_what_render_draws(
+    specimen, rotation, size_mm
+):
+    from emeterai.render import appearance
+
+    for n in range(3):
+        serial = serials.generate("T1X")
+        digest = f"{n:064x}"
+        picture = render(serial, 10000, "Test Issuer", digest, specimen, size_mm, rotation)
+        drawing = appearance(serial, 10000, "Test Issuer", digest, specimen, size_mm, rotation)
+        assert drawing.content == _page_content(picture.pdf)
+        assert drawing.qr_payload == picture.qr_payload
+        assert drawing.size_pt == pytest.approx(picture.size_pt)
+
+
+def test_each_stamp_from_the_cached_template_carries_its_own_serial_and_qr_code():
+    from emeterai.render import appearance, qr_matrix, qr_runs
+    from emeterai.verify import _qr_matches, _shown_text
+
+    a, b = serials.generate("T1X"), serials.generate("T1X")
+    first = appearance(a, 10000, "Test Issuer", DIGEST)
+    second = appearance(b, 10000, "Test Issuer", DIGEST[::-1])
+    for drawing, serial, digest in ((first, a, DIGEST), (second, b, DIGEST[::-1])):
+        text = _shown_text([drawing.content]).decode()
+        assert serial in text.split() and (a if serial == b else b) not in text
+        assert _qr_matches([drawing.content], qr_payload(serial, digest))
+        assert qr_runs(qr_matrix(qr_payload(serial, digest)))
+    assert not _qr_matches([first.content], qr_payload(b, DIGEST[::-1]))
+    assert not _qr_matches([second.content], qr_payload(a, DIGEST))
+
+
+def test_verify_still_reads_the_qr_code_of_stamps_drawn_with_the_best_mask():
+    """Stamps made before the mask was fixed carry qrcode's best mask; both encode the payload."""
+    from emeterai.render import QR_MASK, qr_matrix, qr_runs
+    from emeterai.verify import _qr_matches
+
+    serial = serials.generate("T1X")
+    payload = qr_payload(serial, DIGEST)
+    best = qr_matrix(payload, None)
+    assert qr_matrix(payload) == qr_matrix(payload, QR_MASK)
+    n = len(best)
+    module = 35.0 / (n + 4)
+    ops = " ".join(
+        f"{5 + (c + 2) * module:.6f} {12.5 + 35 - (r + 3) * module:.6f} {w * module:.6f} "
+        f"{module:.6f} re"
+        for r, c, w in qr_runs(best)
+    )
+    assert _qr_matches([ops.encode()], payload)
+    assert not _qr_matches([ops.encode()], qr_payload(serial, DIGEST[::-1]))
+
+
+def test_the_fixed_mask_qr_code_decodes_from_a_150_dpi_render(serial):
+    picture = render(serial, 10000, "Test Issuer", DIGEST, specimen=True)
+    codes = _qr_codes(_render_png(picture.pdf))
+    assert [c.text for c in codes] == [qr_payload(serial, DIGEST)]

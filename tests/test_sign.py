@@ -97,3 +97,87 @@ def test_an_unreachable_tsa_is_a_clear_error_and_spends_nothing(
     assert "timestamp" in result.stderr.lower()
     assert not (tmp_path / "letter.emeterai.pdf").exists()
     assert [e.state for e in wallet.entries()] == ["available"]
+
+
+def test_the_page_hint_is_used_only_where_it_names_the_page_at_that_index():
+    """sign() is told the stamp page's object; a hint naming another page is not trusted."""
+    import io
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from emeterai.sign import _Writer
+
+    data = _multipage(7)
+    reader = PdfFileReader(io.BytesIO(data))
+    refs = [reader.find_page_for_modification(i)[0].reference for i in range(7)]
+    for index in (0, 3, 6):
+        writer = _Writer(io.BytesIO(data), strict=False)
+        writer.page_hint = (index, refs[index].idnum, refs[index].generation)
+        assert writer.find_page_for_modification(index)[0].reference == refs[index]
+        # a hint for another page falls back to pyHanko's own walk
+        wrong = refs[(index + 1) % 7]
+        writer.page_hint = (index, wrong.idnum, wrong.generation)
+        assert writer.find_page_for_modification(index)[0].reference == refs[index]
+        assert isinstance(writer.find_page_for_modification(index)[0], generic.IndirectObject)
+
+
+def _multipage(pages: int, per_node: int = 3) -> bytes:
+    """A PDF whose page tree is nested: nodes of ``per_node`` pages under the root."""
+    import io
+
+    import pypdf
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject
+
+    writer = pypdf.PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(200, 200)
+    root_pages = writer._root_object["/Pages"]  # noqa: SLF001
+    kids = list(root_pages["/Kids"])
+    nodes = ArrayObject()
+    for i in range(0, len(kids), per_node):
+        node = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Pages"),
+                NameObject("/Parent"): root_pages.indirect_reference,
+            }
+        )
+        node_ref = writer._add_object(node)  # noqa: SLF001
+        chunk = ArrayObject(kids[i : i + per_node])
+        for kid in chunk:
+            kid.get_object()[NameObject("/Parent")] = node_ref
+        node[NameObject("/Kids")] = chunk
+        node[NameObject("/Count")] = NumberObject(len(chunk))
+        nodes.append(node_ref)
+    root_pages[NameObject("/Kids")] = nodes
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def test_the_update_output_holds_only_the_update_and_refuses_to_change_the_document():
+    import io
+
+    from emeterai.sign import PrefixChanged, _UpdateOutput
+
+    doc = b"%PDF-1.7\n" + bytes(range(256)) * 10
+    out = _UpdateOutput(doc)
+    for i in range(0, len(doc), 100):  # pyHanko copies the input chunk by chunk
+        out.write(doc[i : i + 100])
+    out.write(b"update: /ByteRange [] /Contents <0000>")
+    out.seek(len(doc) + 19)
+    out.write(b"[1 2 3]")
+    assert bytes(out.tail) == b"update: /ByteRange [1 2 3]tents <0000>"
+    out.seek(0)
+    assert out.read() == doc + bytes(out.tail)
+    out.seek(5)
+    buf = bytearray(len(doc) + 4)
+    assert (
+        out.readinto(buf) == len(doc) + 4
+        and bytes(buf) == (doc + bytes(out.tail))[5 : len(doc) + 9]
+    )
+    out.seek(3)
+    with pytest.raises(PrefixChanged):
+        out.write(b"X")
+    out.seek(0, io.SEEK_END)
+    assert out.tell() == len(doc) + len(out.tail)

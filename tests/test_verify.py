@@ -634,3 +634,24 @@ def test_resigning_the_normal_byte_range_keeps_the_stamp_valid(stamped, verifier
     resigned = attacks.resign_byte_range(stamped.data, key, r)
     assert resigned != stamped.data  # a new ECDSA signature
     assert verifier.verify(resigned, "same.pdf").valid
+
+
+def test_one_pass_digest_is_exactly_pyhankos_byte_range_digest(stamped, verifier):
+    """verify hashes a stamp's /ByteRange once and hands pyHanko the digest it would compute."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.general import byte_range_digest
+
+    from emeterai.verify import _collect_signatures, _digest_once
+
+    cosigned = attacks.cosign(stamped.data)  # a second revision after the stamp
+    reader = PdfFileReader(io.BytesIO(cosigned), strict=False)
+    embedded, _ = _collect_signatures(reader)
+    for emb in embedded:
+        prefix = _digest_once(emb, cosigned)
+        _, expected = byte_range_digest(
+            io.BytesIO(cosigned), byte_range=emb.byte_range, md_algorithm="sha256"
+        )
+        assert emb.external_digests["sha256"] == expected
+        if emb.field_name.startswith("eMeterai"):
+            assert prefix == hashlib.sha256(stamped.original).hexdigest()
+    assert verifier.verify(cosigned, "cosigned.pdf").valid

@@ -1,0 +1,33 @@
+"""Repair helpers (emeterai/repair.py) that the robustness tests reach only through stamping."""
+
+from __future__ import annotations
+
+import io
+
+import producers
+
+from emeterai.repair import JoinedBytes, unparseable_object
+
+
+def test_joined_bytes_reads_and_seeks_like_one_file():
+    parts = (b"0123456789", b"", b"abcdef", b"XYZ")
+    whole = b"".join(parts)
+    joined = io.BufferedReader(JoinedBytes(parts), buffer_size=4)
+    assert joined.read() == whole
+    for offset in (0, 3, 9, 10, 15, 16, 18, 19, 40):
+        joined.seek(offset)
+        assert joined.read(5) == whole[offset : offset + 5], offset
+    joined.seek(-4, io.SEEK_END)
+    assert joined.read() == whole[-4:]
+    joined.seek(2)
+    joined.seek(7, io.SEEK_CUR)
+    assert joined.tell() == 9 and joined.read(3) == b"9ab"
+
+
+def test_unparseable_object_reads_a_document_given_in_parts():
+    letter = producers.letter_pdf(1)
+    assert unparseable_object(letter) is None
+    assert unparseable_object((letter[:100], letter[100:])) is None
+    broken = producers.one_page_pdf(extra=b" /X#4y true")  # one hex digit: not a name
+    assert unparseable_object(broken) is not None
+    assert unparseable_object((broken[:50], broken[50:])) is not None
