@@ -342,11 +342,15 @@ class JoinedBytes(io.RawIOBase):
         return done
 
 
-def unparseable_object(data: bytes | tuple[bytes, ...], password: str | None = None) -> str | None:
+def unparseable_object(
+    data: bytes | tuple[bytes, ...], password: str | None = None, rewritten_only: bool = False
+) -> str | None:
     """The first object of the last revision that a strict reader cannot parse, or a stream cut
     short (None: all fine). ``data`` may be given in parts (input, update). An encrypted file is
     opened with ``password`` (or the empty user password) first; a file that does not open is
-    left to the caller's own checks."""
+    left to the caller's own checks. ``rewritten_only`` checks just the objects that the last
+    revision writes anew over earlier ones (after signing: the page, the catalog, the form,
+    copied from the document with whatever names it holds; the stamp's own objects are ours)."""
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -363,6 +367,8 @@ def unparseable_object(data: bytes | tuple[bytes, ...], password: str | None = N
         for ref in sorted(refs, key=lambda r: (r.idnum, r.generation)):
             if ref.generation < 0 or xrefs.get_historical_ref(ref, last) is None:
                 continue  # a free entry
+            if rewritten_only and not _defined_before(xrefs, ref, last):
+                continue
             obj = reader.get_object(ref)
             if isinstance(obj, generic.StreamObject) and reader.security_handler is None:
                 # (decrypted data is shorter than /Length: the IV and padding are gone)
@@ -374,6 +380,15 @@ def unparseable_object(data: bytes | tuple[bytes, ...], password: str | None = N
     except Exception as exc:
         return _first_line(exc)
     return None
+
+
+def _defined_before(xrefs: Any, ref: Any, revision: int) -> bool:
+    if revision == 0:
+        return False
+    try:
+        return xrefs.get_historical_ref(ref, revision - 1) is not None
+    except Exception:
+        return False
 
 
 def _first_line(exc: BaseException) -> str:

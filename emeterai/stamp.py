@@ -354,7 +354,7 @@ def stamp_file(
         signed = (analysis.data, update)
         if not update:
             raise SigningError(f"{source}: internal check failed: the signer added nothing")
-        unreadable = unparseable_object(signed, options.password)
+        unreadable = unparseable_object(signed, options.password, rewritten_only=True)
         if unreadable is not None:
             # e.g. a name that pyHanko writes in a way that no strict reader parses back
             raise SigningError(
