@@ -9,6 +9,7 @@ same stamp.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -46,11 +47,30 @@ def verify_path(verifier: Verifier, path: Path, password: str | None) -> VerifyR
     return verifier.verify(data, str(path), password)
 
 
-def _init(roots_der: list[bytes], crl: bytes | None, password: str | None) -> None:
+def _verbose() -> bool:
+    """Did the CLI turn library logging on (--verbose)? Workers then log as the parent does."""
+    root = logging.getLogger()
+    return root.level <= logging.INFO and any(
+        not isinstance(h, logging.NullHandler) for h in root.handlers
+    )
+
+
+def _worker_logging(verbose: bool) -> None:
+    """A worker's logging: the parent's --verbose choice, whatever the start method (a spawned
+    worker starts with none, and Python's last-resort handler would print pyHanko's warnings)."""
+    if verbose:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True)
+    else:
+        logging.getLogger().handlers = [logging.NullHandler()]
+        logging.getLogger().setLevel(logging.CRITICAL + 1)
+
+
+def _init(
+    roots_der: list[bytes], crl: bytes | None, password: str | None, verbose: bool = False
+) -> None:
     global _worker
 
-    logging.getLogger().handlers = [logging.NullHandler()]
-    logging.getLogger().setLevel(logging.CRITICAL + 1)
+    _worker_logging(verbose)
     roots = [x509.load_der_x509_certificate(d) for d in roots_der]
     _worker = (Verifier(roots, crl), password)
     import gc
@@ -96,7 +116,7 @@ def _verify_all(
         return
     roots_der = [r.public_bytes(serialization.Encoding.DER) for r in roots]
     with ProcessPoolExecutor(
-        max_workers=jobs, initializer=_init, initargs=(roots_der, crl, password)
+        max_workers=jobs, initializer=_init, initargs=(roots_der, crl, password, _verbose())
     ) as pool:
         yield from pool.map(_work, [str(f) for f in files], chunksize=8)
 
@@ -146,14 +166,15 @@ def _settle() -> None:
     gc.freeze()
 
 
-def _stamp_init(wallet_path: str, key: WalletKey, options: StampOptions) -> None:
+def _stamp_init(
+    wallet_path: str, key: WalletKey, options: StampOptions, verbose: bool = False
+) -> None:
     global _stamper
     import gc
 
     from emeterai.wallet import Wallet
 
-    logging.getLogger().handlers = [logging.NullHandler()]
-    logging.getLogger().setLevel(logging.CRITICAL + 1)
+    _worker_logging(verbose)
     _stamper = (Wallet(Path(wallet_path)), key, options)
     gc.freeze()  # the worker's inheritance from the parent is not walked by the collector
 
@@ -211,7 +232,7 @@ def _stamp_all(
     with ProcessPoolExecutor(
         max_workers=min(jobs, len(jobs_list)),
         initializer=_stamp_init,
-        initargs=(str(wallet.path), key or wallet.unlock(secret), options),
+        initargs=(str(wallet.path), key or wallet.unlock(secret), options, _verbose()),
     ) as pool:
         for job, (outcome, is_fatal) in zip(
             jobs_list, pool.map(_stamp_work, jobs_list, chunksize=2), strict=True

@@ -442,6 +442,16 @@ def test_verbose_shows_why_a_file_in_a_batch_was_not_stamped(home, wallet_with_s
     assert "PdfError" in loud.stderr and f"{bad}: not stamped" in loud.stderr
     assert PASSPHRASE not in loud.stderr
 
+    others = [tmp_path / f"bukan-{n}.pdf" for n in range(4)]
+    for path in others:
+        path.write_text("bukan PDF")
+    pooled = _cli(home, "--verbose", "stamp", "--jobs", "2", *others)  # worker processes
+    assert pooled.returncode == 1
+    assert pooled.stderr.count("Traceback (most recent call last)") == len(others), pooled.stderr
+    assert all(f"{path}: not stamped" in pooled.stderr for path in others)
+    quiet_pool = _cli(home, "stamp", "--jobs", "2", *others)
+    assert quiet_pool.returncode == 1 and "Traceback" not in quiet_pool.stderr
+
 
 def _converse(args: list[str], env: dict[str, str], answers: list[tuple[str, str]]) -> str:
     """Run the CLI on a terminal, typing each answer when its prompt shows; returns the screen."""
