@@ -302,10 +302,15 @@ class Verifier:
             )
             moment = min(max(moment, info.not_before), info.not_after)
 
-        try:
-            prefix_sha256 = _digest_once(emb, data)
-        except Exception:  # pyHanko then hashes the range itself and judges it
-            prefix_sha256 = None
+        odd_range = _byte_range_problem(emb, data)
+        prefix_sha256 = None
+        if odd_range is not None:
+            problems.append(Problem(SIGNATURE_INVALID, odd_range))
+        else:
+            try:
+                prefix_sha256 = _digest_once(emb, data)
+            except Exception:  # pyHanko then hashes the range itself and judges it
+                prefix_sha256 = None
         status = self._validate(emb, moment)
         genuine = False
         if status is None:
@@ -324,7 +329,7 @@ class Verifier:
                     )
                 )
             problems.extend(_coverage_problems(status))
-            genuine = bool(status.intact and status.valid and status.trusted)
+            genuine = odd_range is None and bool(status.intact and status.valid and status.trusted)
             tst = getattr(status, "timestamp_validity", None)
             if tst is not None and getattr(tst, "intact", False) and getattr(tst, "valid", False):
                 stamped_at = tst.timestamp
@@ -500,6 +505,29 @@ def _document_digest(emb: Any) -> str | None:
     return raw.hex() if isinstance(raw, bytes) and len(raw) == 32 else None
 
 
+_HEX_STRING = re.compile(rb"<[0-9A-Fa-f\x00\t\n\f\r ]*>")
+
+
+def _byte_range_problem(emb: Any, data: bytes) -> str | None:
+    """A stamp must sign everything from the start of the file to the end of its revision but
+    its own /Contents: /ByteRange [0 a b c] of whole numbers, with a < b and exactly the hex
+    string of /Contents between a and b. pyHanko judges coverage by adding up lengths only, so
+    overlapping ranges ([0 a 0 c]), fractions or offsets past the end would otherwise pass as
+    covering the whole file while leaving bytes unsigned."""
+    try:
+        raw = list(emb.byte_range)
+    except Exception:
+        return "the signature has no usable /ByteRange"
+    if len(raw) != 4 or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
+        return "the signature's /ByteRange is not four whole numbers"
+    start, first, gap_end, last = (int(v) for v in raw)
+    if start != 0 or not 0 < first < gap_end or last < 0 or gap_end + last > len(data):
+        return "the signature's /ByteRange does not cover the file from its start, in order"
+    if not _HEX_STRING.fullmatch(data, first, gap_end):
+        return "the signature's /ByteRange leaves out more than its own /Contents"
+    return None
+
+
 def _digest_once(emb: Any, data: bytes) -> str | None:
     """Hash the signed /ByteRange in one pass that also yields the pre-stamp prefix's digest.
 
@@ -515,10 +543,15 @@ def _digest_once(emb: Any, data: bytes) -> str | None:
 
     try:
         algorithm = emb.external_md_algorithm
-        ranges = [int(v) for v in emb.byte_range]
+        raw = list(emb.byte_range)
     except Exception:
         return None
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
+        return None  # e.g. 12.5: pyHanko refuses to hash it, and so must we
+    ranges = [int(v) for v in raw]
     if algorithm != "sha256" or not ranges or len(ranges) % 2 or min(ranges) < 0:
+        return None
+    if any(ranges[i] + ranges[i + 1] > len(data) for i in range(0, len(ranges), 2)):
         return None
     length = _attribute(emb, OID_BASE_LENGTH, core.Integer)
     view = memoryview(data)

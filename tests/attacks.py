@@ -663,3 +663,46 @@ def print_and_scan(pdf: Path, workdir: Path, dpi: int = 150) -> bytes:
         c.showPage()
     c.save()
     return out.getvalue()
+
+
+def resign_byte_range_text(
+    stamped: bytes, stamp: Any, make: Callable[[int, int, int], tuple[bytes, list[tuple[int, int]]]]
+) -> bytes:
+    """The stamped file with its /ByteRange rewritten as text (``make(a, b, c)`` gives the text
+    and the (offset, length) pieces really signed; a, b, c are the honest values) and re-signed
+    with the genuine stamp key over exactly those pieces: the CMS is correct, the range is not.
+    /Contents is shortened a little to give a longer /ByteRange text room."""
+    from emeterai.sign import make_signer
+
+    br = list(re.finditer(rb"/ByteRange\s*\[([^\]]+)\]", stamped))[-1]
+    contents = list(re.finditer(rb"/Contents\s*<([0-9a-fA-F]+)>", stamped))[-1]
+    assert contents.end() < br.start(), "expected /Contents before /ByteRange"
+    a = contents.start(1) - 1
+    size = len(stamped)
+    room = br.end(1) - br.start(1)
+    for shrink in range(0, 40, 2):
+        b = a + (contents.end(1) - contents.start(1) - shrink) + 2
+        text, pieces = make(a, b, size - b)
+        if len(text) <= room + shrink:
+            break
+    text += b" " * (room + shrink - len(text))
+    zeros = b"0" * (contents.end(1) - contents.start(1) - shrink)
+    doc = (
+        stamped[: contents.start(1)]
+        + zeros
+        + stamped[contents.end(1) : br.start(1)]
+        + text
+        + stamped[br.end(1) :]
+    )
+    assert len(doc) == size
+    covered = b"".join(doc[lo : lo + n] for lo, n in pieces)
+    signer = make_signer(
+        stamp,
+        bytes.fromhex(_recorded_document_digest(stamped)),
+        _recorded_base_length(stamped),
+    )
+    cms = asyncio.run(signer.async_sign(hashlib.sha256(covered).digest(), "sha256", use_pades=True))
+    der = cms.dump().hex().encode()
+    assert len(der) <= len(zeros)
+    der += b"0" * (len(zeros) - len(der))
+    return doc[: contents.start(1)] + der + doc[contents.start(1) + len(zeros) :]

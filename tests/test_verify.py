@@ -627,6 +627,47 @@ def test_stamp_signed_over_an_anomalous_byte_range_is_signature_invalid(stamped,
     assert SIGNATURE_INVALID in codes(result), [p.to_json() for p in result.problems]
 
 
+# /ByteRange tricks whose lengths add up to the file size (pyHanko then says ENTIRE_FILE), each
+# re-signed with the genuine stamp key over exactly the pieces named; the last column is what
+# an attacker may then change unsigned.
+RANGE_TRICKS = {
+    # the second piece starts 64 bytes early, inside /Contents: the last 64 bytes go unsigned
+    "overlap-into-contents": lambda a, b, c: (
+        f"0 {a} {b - 64} {c}".encode(),
+        [(0, a), (b - 64, c)],
+    ),
+    # the second piece is the first again: nothing after /Contents is signed
+    "start-twice": lambda a, b, c: (f"0 {a} 0 {c}".encode(), [(0, a), (0, c)]),
+    # fractions: int() drops a byte that the lengths still count
+    "fractions": lambda a, b, c: (f"0 {a}.5 {b} {c - 1}.5".encode(), [(0, a), (b, c - 1)]),
+    "whole-floats": lambda a, b, c: (f"0 {a}.0 {b} {c}.0".encode(), [(0, a), (b, c)]),
+    # an offset past the end of the file: nothing after /Contents is read
+    "past-the-end": lambda a, b, c: (f"0 {a} {10**20} {c}".encode(), [(0, a)]),
+}
+
+
+@pytest.mark.parametrize("trick", list(RANGE_TRICKS))
+def test_a_byte_range_that_adds_up_but_leaves_bytes_unsigned_is_signature_invalid(
+    stamped, verifier, trick
+):
+    key = stamped.wallet.stamp_key(stamped.serial, stamped.wallet.unlock(PASSPHRASE))
+    resigned = attacks.resign_byte_range_text(stamped.data, key, RANGE_TRICKS[trick])
+    result = verifier.verify(resigned, f"{trick}.pdf")
+    assert not result.valid, [p.to_json() for p in result.problems]
+    assert SIGNATURE_INVALID in codes(result), [p.to_json() for p in result.problems]
+    assert not result.stamps[0].genuine
+
+
+def test_the_honest_byte_range_rewritten_as_text_stays_valid(stamped, verifier):
+    """Control for the tricks above: the rewriting and re-signing themselves are sound."""
+    key = stamped.wallet.stamp_key(stamped.serial, stamped.wallet.unlock(PASSPHRASE))
+    honest = attacks.resign_byte_range_text(
+        stamped.data, key, lambda a, b, c: (f"0 {a} {b} {c}".encode(), [(0, a), (b, c)])
+    )
+    result = verifier.verify(honest, "honest.pdf")
+    assert result.valid, [p.to_json() for p in result.problems]
+
+
 def test_resigning_the_normal_byte_range_keeps_the_stamp_valid(stamped, verifier):
     """Control for the anomalies above: the re-signing itself is sound."""
     key = stamped.wallet.stamp_key(stamped.serial, stamped.wallet.unlock(PASSPHRASE))
