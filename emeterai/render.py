@@ -306,7 +306,7 @@ def stamp_template(
     last = _rect_op(*_run_rect(mark[1], module, qx, qy, qr_size))
     qr_at = content.index(first, serial_at)
     qr_end = content.index(last, qr_at) + len(last)
-    if content.count(_SERIAL_MARK.encode()) != 1 or content.count(first) != 1:
+    if content.count(b"(" + _SERIAL_MARK.encode() + b")") != 1 or content.count(first) != 1:
         raise AssertionError("the stamp template's placeholders are not unique")
     resources: Any = page["/Resources"].get_object()
     font_dict: Any = resources["/Font"].get_object() if "/Font" in resources else {}

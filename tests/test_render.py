@@ -291,3 +291,15 @@ def test_the_fixed_mask_qr_code_decodes_from_a_150_dpi_render(serial):
     picture = render(serial, 10000, "Test Issuer", DIGEST, specimen=True)
     codes = _qr_codes(_render_png(picture.pdf))
     assert [c.text for c in codes] == [qr_payload(serial, DIGEST)]
+
+
+def test_an_issuer_name_holding_the_template_placeholder_still_renders_each_serial():
+    """The template marks the serial with 22 zeros; an issuer's name may hold them too."""
+    from emeterai.render import appearance
+
+    name = "Penerbit 0000000000000000000000"
+    first = appearance("0" * 21 + "1", 10000, name, "a" * 64, specimen=True)
+    second = appearance("1" * 22, 10000, name, "a" * 64, specimen=True)
+    assert b"(0000000000000000000001)" in first.content
+    assert b"(1111111111111111111111)" in second.content
+    assert b"(0000000000000000000001)" not in second.content
