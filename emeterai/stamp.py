@@ -200,9 +200,16 @@ def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
 
 def _refuse_parent_loops(pages: list[Any], source: str) -> None:
     """A page's /Parent chain must end at the page-tree root: a loop makes every inherited
-    attribute lookup run forever in some readers, and qpdf rejects the file."""
+    attribute lookup run forever in some readers, and qpdf rejects the file. A page must not
+    have /Kids of its own either."""
     ended: set[int] = set()  # nodes known to lead to the root
     for page in pages:
+        if "/Kids" in page:
+            # pypdf takes it for a page, pyHanko and verify for a node above pages: which page
+            # the stamp is shown on would depend on the reader
+            raise PdfError(
+                f"{source}: the PDF is damaged: its page tree is ambiguous (a page with /Kids)"
+            )
         own = getattr(page.indirect_reference, "idnum", None)
         chain: list[int] = [own] if own is not None else []
         node: Any = page.raw_get("/Parent") if "/Parent" in page else None

@@ -649,6 +649,24 @@ def kids_loop_pdf() -> bytes:
     )
 
 
+def page_with_kids_pdf() -> bytes:
+    """A node typed /Page that also has /Kids (found by fuzzing: one flipped byte turned
+    /Pages into /Page): pypdf takes it for the page, pyHanko for a node above one."""
+    return raw_pdf(
+        [
+            _CATALOG,
+            (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+            (3, b"<< /Type /Page /Parent 2 0 R /Kids [5 0 R] /Count 1 >>"),
+            _CONTENT,
+            (
+                5,
+                b"<< /Type /Page /Parent 3 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
+                b" /Resources " + _FONT + b" >>",
+            ),
+        ]
+    )
+
+
 def self_reference_pdf() -> bytes:
     """Object 5 is ``5 0 R`` (it references itself), used as the page's MediaBox."""
     return raw_pdf([_CATALOG, _PAGES, (3, _page(media=b"5 0 R")), _CONTENT, (5, b"5 0 R")])
@@ -693,6 +711,7 @@ BAD_INPUTS: tuple[BadInput, ...] = (
     ),
     BadInput("kids-loop.pdf", "the page-tree root lists itself in /Kids", kids_loop_pdf),
     BadInput("self-reference.pdf", "object 5 is '5 0 R', used as the MediaBox", self_reference_pdf),
+    BadInput("page-with-kids.pdf", "a node typed /Page that has /Kids", page_with_kids_pdf),
     BadInput(
         "page-1e9.pdf",
         "MediaBox [0 0 1000000000 1000000000]",
