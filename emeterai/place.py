@@ -109,6 +109,11 @@ def page_geometry(page: Any) -> PageGeometry:
 
     A page without a MediaBox gets US Letter, as PDF readers give it.
     """
+    for key in ("/MediaBox", "/CropBox"):
+        raw = _inherited_value(page, key)
+        if raw is not None and (not hasattr(raw, "__len__") or len(raw) != 4):
+            # pypdf reads the first four numbers of [0 0 595 841 898]; other readers differ
+            raise PdfError(f"the page's {key[1:]} is not four numbers")
     try:
         if page.get("/MediaBox") is None and _inherited_box(page) is None:
             media = crop = Box(0, 0, 612, 792)
@@ -137,6 +142,19 @@ def page_geometry(page: Any) -> PageGeometry:
     if rotation % 90:
         rotation = 0
     return PageGeometry(visible, rotation)
+
+
+def _inherited_value(page: Any, key: str) -> Any:
+    """``key`` of the page or of the nearest page-tree node above it that has one."""
+    node = page
+    for _ in range(64):
+        if node is None:
+            return None
+        node = node.get_object()
+        if key in node:
+            return node[key]
+        node = node.get("/Parent")
+    return None
 
 
 def _inherited_box(page: Any) -> Any:

@@ -713,6 +713,11 @@ BAD_INPUTS: tuple[BadInput, ...] = (
     BadInput("self-reference.pdf", "object 5 is '5 0 R', used as the MediaBox", self_reference_pdf),
     BadInput("page-with-kids.pdf", "a node typed /Page that has /Kids", page_with_kids_pdf),
     BadInput(
+        "mediabox-five-numbers.pdf",
+        "MediaBox [0 0 595 841 898] (a '.' flipped to ' ')",
+        lambda: one_page_pdf(b"[0 0 595 841 898]"),
+    ),
+    BadInput(
         "page-1e9.pdf",
         "MediaBox [0 0 1000000000 1000000000]",
         lambda: one_page_pdf(b"[0 0 1000000000 1000000000]"),
