@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,7 @@ class _SharedBytesIO(io.BytesIO):
 
 def _reader(data: bytes, source: str, password: str | None) -> Any:
     import pypdf
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     _check_header(data, source)
     try:
@@ -120,7 +121,7 @@ def _reader(data: bytes, source: str, password: str | None) -> Any:
     except PdfError:
         raise
     except (
-        PdfReadError,
+        PyPdfError,  # PdfReadError, LimitReachedError (e.g. an object that is its own value)...
         ValueError,
         TypeError,
         KeyError,
@@ -150,11 +151,26 @@ def _may_sign(reader: Any) -> bool:
 
 def _short(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    # pypdf names objects as IndirectObject(8, 0, 140196516308304): the last is a memory address
+    text = re.sub(r"(IndirectObject\(\d+, \d+), \d+\)", r"\1)", text)
     return text[:160]
 
 
 def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
-    """Read the document and decide where the stamp goes; raises PdfError if it cannot be stamped."""
+    """Read the document and decide where the stamp goes; raises PdfError if it cannot be stamped.
+
+    Whatever a hostile file makes the PDF libraries raise on the way is a PdfError naming the
+    file: nothing has been reserved yet, and a batch goes on with the next file.
+    """
+    try:
+        return _analyse(data, source, options)
+    except EmeteraiError:
+        raise
+    except Exception as exc:
+        raise PdfError(f"{source}: cannot read the PDF ({_short(exc)})") from exc
+
+
+def _analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
     if not MIN_SIZE_MM <= options.size_mm <= MAX_SIZE_MM:
         from emeterai.errors import UsageError
 

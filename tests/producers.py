@@ -713,6 +713,11 @@ BAD_INPUTS: tuple[BadInput, ...] = (
     BadInput("self-reference.pdf", "object 5 is '5 0 R', used as the MediaBox", self_reference_pdf),
     BadInput("page-with-kids.pdf", "a node typed /Page that has /Kids", page_with_kids_pdf),
     BadInput(
+        "pages-self-reference.pdf",
+        "the catalog's /Pages is object 2, whose value is '2 0 R'",
+        lambda: raw_pdf([_CATALOG, (2, b"2 0 R"), (3, _page()), _CONTENT]),
+    ),
+    BadInput(
         "mediabox-five-numbers.pdf",
         "MediaBox [0 0 595 841 898] (a '.' flipped to ' ')",
         lambda: one_page_pdf(b"[0 0 595 841 898]"),

@@ -155,15 +155,16 @@ def test_a_damaged_earlier_stamp_does_not_hide_a_new_one(stamped_letter, tmp_pat
 
 
 @pytest.mark.parametrize(
-    "seed, case", [(11, 278), (11, 378), (11, 1741), (777, 5496), (777, 17337)]
+    "seed, case", [(11, 278), (11, 378), (11, 1741), (777, 5496), (777, 17337), (4242, 282)]
 )
 def test_a_stamp_is_spent_only_on_an_output_that_verifies(seed, case, tmp_path):
     """Cases found by the campaigns (flip): the mutated letter is byte-for-byte the same on every
     run. Seed 11's rewritten forms hold a name with a byte below 0x10, which pyHanko wrote back
     unparseably (now written correctly, the re-parse after signing stays as a backstop); seed
     777's have a /Page node with /Kids, on which pypdf and pyHanko disagree about the page, and
-    a MediaBox of five numbers, of which pypdf takes four (both now refused). A stamp may be
-    refused, but once spent it must verify."""
+    a MediaBox of five numbers, of which pypdf takes four (both now refused); seed 4242's has an
+    object whose value is a reference to itself, on which pypdf raised an error of its own that
+    escaped as a traceback. A stamp may be refused, but once spent it must verify."""
     logging.disable(logging.CRITICAL)
     try:
         target, mutation = fuzz.case_input(seed, case, {"original": fuzz.original_bases()}, "flip")
