@@ -9,7 +9,6 @@ same stamp.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from emeterai.errors import EmeteraiError, NoStampAvailable, PassphraseError
+from emeterai.errors import EmeteraiError, NoStampAvailable, PassphraseError, library_logging
 from emeterai.verify import UNREADABLE, Problem, Verifier, VerifyResult
 
 if TYPE_CHECKING:  # stamping's modules are imported when stamping: verify starts faster
@@ -55,22 +54,12 @@ def _verbose() -> bool:
     )
 
 
-def _worker_logging(verbose: bool) -> None:
-    """A worker's logging: the parent's --verbose choice, whatever the start method (a spawned
-    worker starts with none, and Python's last-resort handler would print pyHanko's warnings)."""
-    if verbose:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True)
-    else:
-        logging.getLogger().handlers = [logging.NullHandler()]
-        logging.getLogger().setLevel(logging.CRITICAL + 1)
-
-
 def _init(
     roots_der: list[bytes], crl: bytes | None, password: str | None, verbose: bool = False
 ) -> None:
     global _worker
 
-    _worker_logging(verbose)
+    library_logging(verbose)  # also under the spawn start method
     roots = [x509.load_der_x509_certificate(d) for d in roots_der]
     _worker = (Verifier(roots, crl), password)
     import gc
@@ -174,7 +163,7 @@ def _stamp_init(
 
     from emeterai.wallet import Wallet
 
-    _worker_logging(verbose)
+    library_logging(verbose)  # also under the spawn start method
     _stamper = (Wallet(Path(wallet_path)), key, options)
     gc.freeze()  # the worker's inheritance from the parent is not walked by the collector
 

@@ -7,7 +7,6 @@ that ``emeterai --help`` stays fast.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 import traceback
@@ -18,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from emeterai import __version__
-from emeterai.errors import EmeteraiError, PassphraseError, UsageError
+from emeterai.errors import EmeteraiError, PassphraseError, UsageError, library_logging
 
 _verbose = False
 _live: Any = None  # the progress bar being drawn, if any
@@ -109,13 +108,7 @@ def _root(
 ) -> None:
     global _verbose
     _verbose = verbose
-    root = logging.getLogger()
-    if verbose:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True)
-    else:
-        # pyHanko logs whole tracebacks for untrusted chains and diff analysis.
-        root.handlers = [logging.NullHandler()]
-        root.setLevel(logging.CRITICAL + 1)
+    library_logging(verbose)
 
 
 # -- shared helpers ---------------------------------------------------------------------------
@@ -165,18 +158,14 @@ def _wrong_secret(outcome: Any) -> bool:
     return "wrong passphrase" in (outcome.detail or "")
 
 
-def _stamp_passphrase(
-    passphrase_file: Path | None, what: str, confirm: bool = False, prompt: bool = True
-) -> str | None:
-    """The stamp files' own passphrase: file, EMETERAI_STAMP_PASSPHRASE, or (when ``prompt``
-    and interactive) a prompt; None when none is given."""
-    given = passphrase_file is not None or os.environ.get("EMETERAI_STAMP_PASSPHRASE")
-    if not given and (not prompt or not sys.stdin.isatty()):
+def _sellers_passphrase(passphrase_file: Path | None) -> str | None:
+    """The stamp files' own passphrase, when given (file or EMETERAI_STAMP_PASSPHRASE); import
+    asks for it only once the wallet's passphrase has failed to open a file."""
+    if passphrase_file is None and not os.environ.get("EMETERAI_STAMP_PASSPHRASE"):
         return None
     return passphrase(
         passphrase_file,
-        what,
-        confirm=confirm,
+        "the stamp files",
         env_var="EMETERAI_STAMP_PASSPHRASE",
         file_option="--stamp-passphrase-file",
     )
@@ -277,12 +266,13 @@ def issuer_issue(
     issuer = Issuer.open(_issuer_dir())
     secret = passphrase(passphrase_file, "the issuer key")
     issuer.check_passphrase(secret)  # a wrong one fails before the buyer's secret is asked for
-    for_buyer = _stamp_passphrase(stamp_passphrase_file, "the new stamp files", confirm=True)
-    if for_buyer is None:
-        raise PassphraseError(
-            "a passphrase is needed for the new stamp files: set EMETERAI_STAMP_PASSPHRASE or "
-            "use --stamp-passphrase-file"
-        )
+    for_buyer = passphrase(
+        stamp_passphrase_file,
+        "the new stamp files",
+        confirm=True,
+        env_var="EMETERAI_STAMP_PASSPHRASE",
+        file_option="--stamp-passphrase-file",
+    )
     if for_buyer == secret:
         raise UsageError(
             "the stamp files' passphrase must differ from the issuer key's: buyers get it"
@@ -353,7 +343,7 @@ def wallet_import(
     is given (--stamp-passphrase-file or EMETERAI_STAMP_PASSPHRASE).
     """
     files = _stamp_files(paths)
-    for_files = _stamp_passphrase(stamp_passphrase_file, "the stamp files", prompt=False)
+    for_files = _sellers_passphrase(stamp_passphrase_file)
     secret = passphrase(
         passphrase_file, "the wallet" if for_files else "the stamp files and wallet"
     )

@@ -6,6 +6,10 @@ key material or passphrases. The CLI turns them into one stderr line and an exit
 
 from __future__ import annotations
 
+import logging
+import re
+import sys
+
 
 class EmeteraiError(Exception):
     """Root of every error emeterai reports to a user."""
@@ -76,3 +80,25 @@ class SigningError(EmeteraiError):
 
 class LedgerError(EmeteraiError):
     """The ledger asked for cannot be consulted."""
+
+
+def first_line(exc: BaseException, limit: int = 160) -> str:
+    """A library's exception as one short line for a message (it names no file: the caller
+    does). pypdf's object names lose their memory address, pyHanko's offsets their doubled 0x."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    text = re.sub(r"(IndirectObject\(\d+, \d+), \d+\)", r"\1)", text).replace("0x0x", "0x")
+    if "'indirect_reference' of 'IndirectObject' object has no setter" in text:
+        text = "an object's value is a reference to itself"  # how pypdf trips over '5 0 R' in 5
+    return text[:limit]
+
+
+def library_logging(verbose: bool) -> None:
+    """pyHanko logs whole tracebacks (untrusted chains, difference analysis): shown with
+    --verbose, silenced otherwise. The CLI and every worker process set it the same way."""
+    root = logging.getLogger()
+    if verbose:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True)
+    else:
+        root.handlers = [logging.NullHandler()]
+        root.setLevel(logging.CRITICAL + 1)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emeterai.errors import LedgerError
+from emeterai.errors import LedgerError, first_line
 from emeterai.verify import SERIAL_REUSED, Problem, VerifyResult
 
 
@@ -170,7 +170,7 @@ class PostgresLedger:
                 conn.execute(self._SCHEMA)
         except Exception as exc:
             raise LedgerError(
-                f"ledger {self.location}: cannot create its tables ({_first_line(exc)})"
+                f"ledger {self.location}: cannot create its tables ({first_line(exc)})"
             ) from None
 
     def _connection(self) -> Any:
@@ -186,7 +186,7 @@ class PostgresLedger:
             self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
         except Exception as exc:
             raise LedgerError(
-                f"ledger {self.location}: cannot connect ({_first_line(exc)})"
+                f"ledger {self.location}: cannot connect ({first_line(exc)})"
             ) from None
         return self._conn
 
@@ -202,7 +202,7 @@ class PostgresLedger:
                 if isinstance(exc, psycopg.OperationalError) and attempt == 1:
                     self.close()
                     continue
-                raise LedgerError(f"ledger {self.location}: {_first_line(exc)}") from None
+                raise LedgerError(f"ledger {self.location}: {first_line(exc)}") from None
         raise AssertionError("unreachable")
 
     def close(self) -> None:
@@ -247,11 +247,6 @@ Ledger = SqliteLedger | PostgresLedger
 def _redact(url: str) -> str:
     """The URL without its password, for messages."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def open_ledger(location: str, create: bool = True) -> Ledger:

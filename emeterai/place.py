@@ -109,13 +109,13 @@ def page_geometry(page: Any) -> PageGeometry:
 
     A page without a MediaBox gets US Letter, as PDF readers give it.
     """
-    for key in ("/MediaBox", "/CropBox"):
-        raw = _inherited_value(page, key)
+    boxes = {key: _inherited_value(page, key) for key in ("/MediaBox", "/CropBox")}
+    for key, raw in boxes.items():
         if raw is not None and (not hasattr(raw, "__len__") or len(raw) != 4):
             # pypdf reads the first four numbers of [0 0 595 841 898]; other readers differ
             raise PdfError(f"the page's {key[1:]} is not four numbers")
     try:
-        if page.get("/MediaBox") is None and _inherited_box(page) is None:
+        if boxes["/MediaBox"] is None:
             media = crop = Box(0, 0, 612, 792)
         else:
             media = _box(page.mediabox)
@@ -153,18 +153,6 @@ def _inherited_value(page: Any, key: str) -> Any:
         node = node.get_object()
         if key in node:
             return node[key]
-        node = node.get("/Parent")
-    return None
-
-
-def _inherited_box(page: Any) -> Any:
-    node = page.get("/Parent")
-    for _ in range(64):
-        if node is None:
-            return None
-        node = node.get_object()
-        if node.get("/MediaBox") is not None:
-            return node["/MediaBox"]
         node = node.get("/Parent")
     return None
 

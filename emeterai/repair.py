@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from emeterai.errors import PdfError
+from emeterai.errors import PdfError, first_line
 
 APPENDED = "appended-xref"
 REWRITTEN = "rewritten"
@@ -55,7 +55,7 @@ def structure_problem(data: bytes, walk_pages: bool = True) -> str | None:
     except RecursionError:
         return "the page tree is nested too deeply"
     except Exception as exc:
-        return _first_line(exc)
+        return first_line(exc)
     return None
 
 
@@ -282,7 +282,7 @@ def repair(data: bytes, source: str, problem: str | None = None) -> Repaired | N
         rewritten = rewrite(data)
     except Exception as exc:
         raise PdfError(
-            f"{source}: the PDF is damaged ({problem}) and could not be repaired ({_first_line(exc)})"
+            f"{source}: the PDF is damaged ({problem}) and could not be repaired ({first_line(exc)})"
         ) from exc
     left = _repaired_problem(rewritten)
     if left is not None:
@@ -378,7 +378,7 @@ def unparseable_object(
     except RecursionError:
         return "objects nested too deeply"
     except Exception as exc:
-        return _first_line(exc)
+        return first_line(exc)
     return None
 
 
@@ -389,8 +389,3 @@ def _defined_before(xrefs: Any, ref: Any, revision: int) -> bool:
         return xrefs.get_historical_ref(ref, revision - 1) is not None
     except Exception:
         return False
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:160].replace("0x0x", "0x")

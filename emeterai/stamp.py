@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from emeterai import place
-from emeterai.errors import EmeteraiError, PdfError, SigningError
+from emeterai.errors import EmeteraiError, PdfError, SigningError, first_line
 from emeterai.files import discard, publish, temp_path_for, write_temp
 from emeterai.render import DEFAULT_SIZE_MM, MAX_SIZE_MM, MIN_SIZE_MM
 from emeterai.repair import unparseable_object
@@ -47,11 +46,11 @@ class Analysis:
     page_count: int
     encrypted: bool
     data: bytes
-    repair: str | None = None
-    page_ref: tuple[int, int] | None = None  # the stamp page's (object number, generation)
     # SHA-256 state after hashing ``data``: the output's digest continues from it over the
     # update instead of reading a 30 MB input a second time
-    data_hash: Any = field(default=None, compare=False, repr=False)
+    data_hash: Any = field(compare=False, repr=False)
+    repair: str | None = None
+    page_ref: tuple[int, int] | None = None  # the stamp page's (object number, generation)
 
 
 @dataclass(frozen=True)
@@ -130,7 +129,7 @@ def _reader(data: bytes, source: str, password: str | None) -> Any:
         RecursionError,
         NotImplementedError,
     ) as exc:
-        raise PdfError(f"{source}: cannot read the PDF ({_short(exc)})") from exc
+        raise PdfError(f"{source}: cannot read the PDF ({first_line(exc)})") from exc
     if not pages:
         raise PdfError(f"{source}: the PDF has no pages")
     return reader
@@ -149,15 +148,6 @@ def _may_sign(reader: Any) -> bool:
     return (granted & needed) == needed
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    # pypdf names objects as IndirectObject(8, 0, 140196516308304): the last is a memory address
-    text = re.sub(r"(IndirectObject\(\d+, \d+), \d+\)", r"\1)", text)
-    if "'indirect_reference' of 'IndirectObject' object has no setter" in text:
-        text = "an object's value is a reference to itself"  # how pypdf trips over '5 0 R' in 5
-    return text[:160]
-
-
 def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
     """Read the document and decide where the stamp goes; raises PdfError if it cannot be stamped.
 
@@ -169,7 +159,7 @@ def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
     except EmeteraiError:
         raise
     except Exception as exc:
-        raise PdfError(f"{source}: cannot read the PDF ({_short(exc)})") from exc
+        raise PdfError(f"{source}: cannot read the PDF ({first_line(exc)})") from exc
 
 
 def _analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
@@ -192,7 +182,7 @@ def _analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
         reader = _reader(work, source, options.password)
     _refuse_locked_certification(reader, source)
     pages = list(reader.pages)
-    _refuse_parent_loops(pages, source)
+    _refuse_odd_page_tree(pages, source)
     try:
         placement = place.choose(pages, options.size_mm, page=options.page, at_mm=options.at_mm)
     except EmeteraiError as exc:
@@ -201,7 +191,7 @@ def _analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
         raise type(exc)(f"{source}: {exc.message}") from exc
     except Exception as exc:
         raise PdfError(
-            f"{source}: the page's boxes or resources are damaged ({_short(exc)})"
+            f"{source}: the page's boxes or resources are damaged ({first_line(exc)})"
         ) from exc
     given = hashlib.sha256(data)
     return Analysis(
@@ -212,14 +202,14 @@ def _analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
         data=work,
         repair=_describe_repair(repaired),
         page_ref=_page_ref(pages[placement.page_index]),
-        data_hash=given if work is data else None,
+        data_hash=given if work is data else hashlib.sha256(work),
     )
 
 
-def _refuse_parent_loops(pages: list[Any], source: str) -> None:
-    """A page's /Parent chain must end at the page-tree root: a loop makes every inherited
-    attribute lookup run forever in some readers, and qpdf rejects the file. A page must not
-    have /Kids of its own either."""
+def _refuse_odd_page_tree(pages: list[Any], source: str) -> None:
+    """A page must have no /Kids of its own, and its /Parent chain must end at the page-tree
+    root: a loop makes every inherited attribute lookup run forever in some readers, and qpdf
+    rejects the file."""
     ended: set[int] = set()  # nodes known to lead to the root
     for page in pages:
         if "/Kids" in page:
@@ -378,7 +368,7 @@ def stamp_file(
                 page_ref=analysis.page_ref,
             ),
             base_length=len(analysis.data) if rewritten else len(data),
-            base_digest=hashlib.sha256(analysis.data).digest() if rewritten else None,
+            base_digest=analysis.data_hash.digest() if rewritten else None,
         )
         # The output is analysis.data + update: sign_update refuses to change a byte of it.
         signed = (analysis.data, update)
@@ -391,10 +381,7 @@ def stamp_file(
                 f"{source}: cannot stamp: the stamped file would not be readable ({unreadable}); "
                 "re-save the PDF with its producer and try again"
             )
-        if analysis.data_hash is not None:
-            digest = analysis.data_hash.copy()
-        else:
-            digest = hashlib.sha256(analysis.data)
+        digest = analysis.data_hash.copy()
         digest.update(update)
         wallet.mark_written(
             reservation,
@@ -417,7 +404,7 @@ def stamp_file(
         if isinstance(exc, EmeteraiError | KeyboardInterrupt | SystemExit):
             raise
         if isinstance(exc, Exception):
-            raise SigningError(f"{source}: cannot stamp ({_short(exc)})") from exc
+            raise SigningError(f"{source}: cannot stamp ({first_line(exc)})") from exc
         raise
     p = analysis.placement
     return StampResult(

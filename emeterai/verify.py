@@ -21,7 +21,7 @@ from typing import Any
 from cryptography import x509
 
 from emeterai import serial as serials
-from emeterai.errors import EmeteraiError
+from emeterai.errors import EmeteraiError, first_line
 from emeterai.render import qr_matrices, qr_payload, qr_runs
 from emeterai.x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST, stamp_info
 
@@ -234,7 +234,7 @@ class Verifier:
             embedded, broken = _collect_signatures(reader)
         except Exception as exc:
             return VerifyResult(
-                source, (), (Problem(UNREADABLE, f"cannot read the PDF ({_short(exc)})"),)
+                source, (), (Problem(UNREADABLE, f"cannot read the PDF ({first_line(exc)})"),)
             )
 
         stamps = [
@@ -266,7 +266,11 @@ class Verifier:
                         None,
                         None,
                         None,
-                        (Problem(SIGNATURE_INVALID, f"cannot check the stamp ({_short(exc)})"),),
+                        (
+                            Problem(
+                                SIGNATURE_INVALID, f"cannot check the stamp ({first_line(exc)})"
+                            ),
+                        ),
                     )
                 )
         if not stamps:
@@ -396,7 +400,7 @@ def _collect_signatures(reader: Any) -> tuple[list[Any], list[str]]:
             found.append(EmbeddedPdfSignature(reader, sig_field, name))
         except Exception as exc:
             if _named_like_stamp(name, sig_obj):
-                broken.append(_short(exc))
+                broken.append(first_line(exc))
     found.sort(key=lambda emb: emb.signed_revision)
     return found, broken
 
@@ -442,11 +446,6 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
             seen.add((p.code, p.detail))
             out.append(p)
     return out
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:160]
 
 
 def _get(d: Any, key: str, default: Any = None) -> Any:
