@@ -30,6 +30,7 @@ NO_STAMP = "no-stamp"
 SIGNATURE_INVALID = "signature-invalid"
 UNTRUSTED_ISSUER = "untrusted-issuer"
 STAMP_EXPIRED = "stamp-expired"
+SIGNING_TIME_INVALID = "signing-time-invalid"
 REVOKED = "revoked"
 SERIAL_MALFORMED = "serial-malformed"
 SERIAL_MISMATCH = "serial-mismatch"
@@ -37,6 +38,7 @@ STAMP_NOT_SHOWN = "stamp-not-shown"
 MODIFIED_AFTER_STAMP = "modified-after-stamp"
 SERIAL_REUSED = "serial-reused"
 
+CLOCK_SKEW = dt.timedelta(minutes=5)
 MM = 72 / 25.4
 MIN_SHOWN_MM = 10.0
 _REASON = re.compile(r"^\[([0-9A-Za-z-]{22,27})\]")
@@ -169,7 +171,13 @@ class _Crl:
 class Verifier:
     """Checks documents against trusted issuer roots (and optionally a CRL)."""
 
-    def __init__(self, trust_roots: list[x509.Certificate], crl: bytes | None = None) -> None:
+    def __init__(
+        self,
+        trust_roots: list[x509.Certificate],
+        crl: bytes | None = None,
+        now: dt.datetime | None = None,
+    ) -> None:
+        """``now`` is the verification time (default: the clock when each document is checked)."""
         from asn1crypto import x509 as ax509
         from cryptography.hazmat.primitives import serialization
 
@@ -177,6 +185,7 @@ class Verifier:
 
         install()
         self.trust_roots = trust_roots
+        self._now = now
         self._roots_asn1 = [
             ax509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in trust_roots
         ]
@@ -273,6 +282,7 @@ class Verifier:
                         ),
                     )
                 )
+        stamps = _same_serial_twice(stamps)
         if not stamps:
             detail = "no e-meterai signature in the document"
             if embedded:
@@ -294,8 +304,18 @@ class Verifier:
             )
         cert_serial = info.serial if info else None
 
+        now = self._now or dt.datetime.now(dt.UTC)
         stamped_at = _signing_time(emb)
-        moment = stamped_at or dt.datetime.now(dt.UTC)
+        moment = stamped_at or now
+        if stamped_at is not None and stamped_at > now + CLOCK_SKEW:
+            problems.append(
+                Problem(
+                    SIGNING_TIME_INVALID,
+                    f"the stamp claims to be made at {stamped_at:%Y-%m-%d %H:%M} UTC, "
+                    f"after the verification time {now:%Y-%m-%d %H:%M} UTC",
+                )
+            )
+            moment = now
         if info is not None and not (info.not_before <= moment <= info.not_after):
             problems.append(
                 Problem(
@@ -308,16 +328,22 @@ class Verifier:
 
         odd_range = _byte_range_problem(emb, data)
         prefix_sha256 = None
+        layout_problems, over_limit = ([], False) if odd_range else _layout_problems(emb, data)
+        problems.extend(layout_problems)
         if odd_range is not None:
             problems.append(Problem(SIGNATURE_INVALID, odd_range))
+        elif over_limit:
+            pass  # not hashed nor validated: the file is past what verify reads
         else:
             try:
                 prefix_sha256 = _digest_once(emb, data)
             except Exception:  # pyHanko then hashes the range itself and judges it
                 prefix_sha256 = None
-        status = self._validate(emb, moment)
+        status = None if over_limit else self._validate(emb, moment)
         genuine = False
-        if status is None:
+        if over_limit:
+            pass
+        elif status is None:
             problems.append(Problem(SIGNATURE_INVALID, "the signature could not be validated"))
         else:
             if not (status.intact and status.valid):
@@ -333,7 +359,11 @@ class Verifier:
                     )
                 )
             problems.extend(_coverage_problems(status))
-            genuine = odd_range is None and bool(status.intact and status.valid and status.trusted)
+            genuine = (
+                odd_range is None
+                and not layout_problems
+                and bool(status.intact and status.valid and status.trusted)
+            )
             tst = getattr(status, "timestamp_validity", None)
             if tst is not None and getattr(tst, "intact", False) and getattr(tst, "valid", False):
                 stamped_at = tst.timestamp
@@ -385,6 +415,91 @@ class Verifier:
         except Exception:
             log.debug("pyHanko validation failed", exc_info=True)
             return None
+
+
+def _layout_problems(emb: Any, data: bytes) -> tuple[list[Problem], bool]:
+    """The stamp's own revision must begin exactly where the document it records ends and end
+    where its signature's range ends; every update after it must be exact (SPEC §6).
+
+    Returns the problems and whether the file is past :data:`revisions.MAX_UPDATES`.
+    """
+    from asn1crypto import core
+
+    from emeterai import revisions
+
+    length = _attribute(emb, OID_BASE_LENGTH, core.Integer)
+    _, _, gap_end, last = (int(v) for v in emb.byte_range)
+    signed_end = gap_end + last
+    if not isinstance(length, int) or isinstance(length, bool) or not 0 < length < signed_end:
+        return [], False  # _bound_digest reports a missing or impossible record
+    layout = revisions.read_updates(data, length)
+    own = layout.updates[0] if layout.updates else None
+    if not _ends_at(data, own, signed_end):
+        # A damaged document is stamped after emeterai's own appended repair: a cross-reference
+        # section rebuilt from its objects. Only exactly that section may lie between the two.
+        from emeterai.repair import append_rebuilt_xref
+
+        try:
+            repaired = append_rebuilt_xref(data[:length])
+        except Exception:
+            repaired = b""
+        if len(repaired) > length and data.startswith(repaired):
+            length = len(repaired)
+            layout = revisions.read_updates(data, length)
+            own = layout.updates[0] if layout.updates else None
+    if own is None or not _ends_at(data, own, signed_end):
+        why = (
+            layout.problem if own is None else "its revision does not end where its signature does"
+        )
+        return [
+            Problem(
+                SIGNATURE_INVALID,
+                f"the stamp's revision does not follow the document it records exactly ({why})",
+            )
+        ], False
+    if own.prev is None or not revisions.points_at_xref(data, own.prev) or own.prev >= length:
+        return [
+            Problem(
+                SIGNATURE_INVALID,
+                "the stamp's revision does not continue the cross-reference chain of the document",
+            )
+        ], False
+    if layout.problem is None:
+        return [], False
+    if layout.over_limit:
+        return [Problem(UNREADABLE, f"{layout.problem}: verify reads at most that many")], True
+    return [
+        Problem(MODIFIED_AFTER_STAMP, f"not an exact incremental update: {layout.problem}")
+    ], False
+
+
+def _ends_at(data: bytes, update: Any, end: int) -> bool:
+    """Does ``update`` end where a signature's range does (but for whitespace)?"""
+    if update is None or update.end > end:
+        return False
+    return not data[update.end : end].strip(b"\x00\t\n\x0c\r ")
+
+
+def _same_serial_twice(stamps: list[StampReport]) -> list[StampReport]:
+    """A serial pays for one document: two stamps with one serial in one file are reuse."""
+    seen: dict[str, int] = {}
+    out = []
+    for stamp in stamps:
+        if stamp.serial is not None and stamp.serial in seen:
+            stamp = replace(
+                stamp,
+                problems=stamp.problems
+                + (
+                    Problem(
+                        SERIAL_REUSED,
+                        f"serial {stamp.serial} is already used by an earlier stamp in this file",
+                    ),
+                ),
+            )
+        elif stamp.serial is not None:
+            seen[stamp.serial] = 1
+        out.append(stamp)
+    return out
 
 
 def _collect_signatures(reader: Any) -> tuple[list[Any], list[str]]:

@@ -1,0 +1,525 @@
+"""Exact incremental updates from a stamp's revision on (SPEC §6).
+
+pyHanko's non-strict reader follows each ``startxref`` and quietly corrects small errors, while
+lenient readers (poppler, MuPDF, PDFium, Ghostscript, qpdf, pypdf) rebuild a broken
+cross-reference table by scanning the file for objects. Bytes that one reader ignores and
+another picks up let a document show other content than the one whose signature was checked.
+So from the stamp's revision on, the file must be a chain of updates that every reader reads
+the same way: each ``startxref`` points exactly at its xref section, every object in an update's
+body (object streams included) is listed in that update's xref at its offset, no object is
+defined twice in one update, each ``/Prev`` names the update before, and nothing but whitespace
+follows the final ``%%EOF``.
+
+The bytes are read here with a small tokenizer of our own, independent of pyHanko and pypdf,
+in time linear in their length.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+MAX_UPDATES = 64  # updates from a stamp's revision on; past it the file is unreadable
+MAX_NESTING = 64
+MAX_OBJECT_STREAM = 32 * 1024 * 1024
+
+_WS = b"\x00\t\n\x0c\r "
+_SPACE = re.compile(rb"[\x00\t\n\x0c\r ]*")
+_TOKEN = re.compile(
+    rb"[\x00\t\n\x0c\r ]*(?:"
+    rb"(?P<comment>%[^\r\n]*)"
+    rb"|(?P<num>[+-]?(?:\d+\.?\d*|\.\d+))"
+    rb"|(?P<name>/[^\x00\t\n\x0c\r ()<>\[\]{}/%]*)"
+    rb"|(?P<dict><<|>>)"
+    rb"|(?P<hex><[0-9A-Fa-f\x00\t\n\x0c\r ]*>)"
+    rb"|(?P<str>\()"
+    rb"|(?P<arr>[\[\]])"
+    rb"|(?P<kw>[A-Za-z]+)"
+    rb")"
+)
+_PAREN = re.compile(rb"[()\\]")
+_OBJ_HEAD = re.compile(rb"(\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+obj(?![A-Za-z])")
+_EOF = re.compile(rb"[\x00\t\n\x0c\r ]*startxref[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+%%EOF")
+_XREF_ENTRY = re.compile(rb"[\x00\t\n\x0c\r ]*(\d{1,10})[ ]+(\d{1,5})[ ]+([nf])")
+_SUBSECTION = re.compile(rb"[\x00\t\n\x0c\r ]*(\d+)[ ]+(\d+)(?=[\x00\t\n\x0c\r ])")
+
+
+class LayoutError(Exception):
+    """The bytes are not an exact incremental update; the message says what, for the user."""
+
+
+@dataclass(frozen=True)
+class Ref:
+    num: int
+    gen: int
+
+
+@dataclass(frozen=True)
+class Update:
+    """One incremental update: its body, its xref section and where it ends."""
+
+    start: int  # first byte of its first object (or of its xref table)
+    xref_offset: int  # what its startxref says, checked to be exact
+    end: int  # just past its %%EOF
+    prev: int | None  # the trailer's /Prev
+    objects: tuple[int, ...]  # object numbers its body defines
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The updates read from an offset to the end of the file, or why they are not exact."""
+
+    updates: tuple[Update, ...]
+    problem: str | None
+    over_limit: bool = False  # more updates than MAX_UPDATES: nothing past them was read
+
+    @property
+    def exact(self) -> bool:
+        return self.problem is None
+
+
+# -- tokenizer --------------------------------------------------------------------------------
+
+
+class _Parser:
+    """Reads PDF objects from ``data``; values are ints, floats, bytes (names, with their slash),
+    :class:`Ref`, lists, dicts and ``str`` for strings' kind (their content is not needed)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def token(self, pos: int) -> tuple[str, bytes, int]:
+        while True:
+            m = _TOKEN.match(self.data, pos)
+            if m is None or m.lastgroup is None:
+                end = _SPACE.match(self.data, pos)
+                at = end.end() if end else pos
+                if at >= len(self.data):
+                    raise LayoutError("an update ends in the middle of an object")
+                raise LayoutError(f"unexpected bytes at offset {at}")
+            if m.lastgroup == "comment":
+                pos = m.end()
+                continue
+            return m.lastgroup, m.group(m.lastgroup), m.end()
+
+    def value(self, pos: int) -> tuple[Any, int]:
+        """One object (with ``R`` references folded) starting at ``pos``; returns it and the end."""
+        stack: list[Any] = []
+        keys: list[Any] = []
+        while True:
+            kind, text, pos = self.token(pos)
+            if kind == "str":
+                pos = self._skip_string(pos)
+                item: Any = "string"
+            elif kind == "hex":
+                item = "string"
+            elif kind == "num":
+                item = int(text) if text.lstrip(b"+-").isdigit() else float(text)
+                if isinstance(item, int):
+                    ref = _maybe_ref(self, item, pos)
+                    if ref is not None:
+                        item, pos = ref
+            elif kind == "name":
+                item = text
+            elif kind == "arr" and text == b"[" or kind == "dict" and text == b"<<":
+                if len(stack) >= MAX_NESTING:
+                    raise LayoutError("an update nests objects too deeply")
+                stack.append([] if text == b"[" else {})
+                keys.append(None)
+                continue
+            elif kind == "arr" or kind == "dict":
+                if not stack:
+                    raise LayoutError(f"unbalanced {text.decode()} at offset {pos - len(text)}")
+                item = stack.pop()
+                keys.pop()
+                if isinstance(item, dict) != (text == b">>"):
+                    raise LayoutError(f"mismatched {text.decode()} at offset {pos - len(text)}")
+            elif kind == "kw":
+                if text in (b"true", b"false"):
+                    item = text == b"true"
+                elif text == b"null":
+                    item = None
+                else:
+                    raise LayoutError(
+                        f"unexpected keyword {text[:20]!r} at offset {pos - len(text)}"
+                    )
+            else:  # pragma: no cover - every group is handled above
+                raise LayoutError(f"unexpected bytes at offset {pos}")
+            if not stack:
+                return item, pos
+            top = stack[-1]
+            if isinstance(top, list):
+                top.append(item)
+            elif keys[-1] is None:
+                if not isinstance(item, bytes):
+                    raise LayoutError(f"a dictionary key is not a name, near offset {pos}")
+                keys[-1] = item
+            else:
+                top[keys[-1]] = item
+                keys[-1] = None
+
+    def _skip_string(self, pos: int) -> int:
+        depth = 1
+        data = self.data
+        while True:
+            m = _PAREN.search(data, pos)
+            if m is None:
+                raise LayoutError("an update holds a string that never ends")
+            c = m.group()
+            pos = m.end()
+            if c == b"\\":
+                pos += 1
+            elif c == b"(":
+                depth += 1
+            else:
+                depth -= 1
+                if depth == 0:
+                    return pos
+
+
+_REF_TAIL = re.compile(rb"[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+R(?![A-Za-z])")
+
+
+def _maybe_ref(parser: _Parser, num: int, pos: int) -> tuple[Ref, int] | None:
+    m = _REF_TAIL.match(parser.data, pos)
+    if m is None:
+        return None
+    return Ref(num, int(m.group(1))), m.end()
+
+
+# -- one update -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Body:
+    offsets: dict[int, int]  # object number -> offset of its "N G obj"
+    gens: dict[int, int]
+    streams: dict[int, tuple[dict[bytes, Any], bytes]]  # object streams and xref streams
+
+
+def _object(parser: _Parser, pos: int, body: _Body) -> tuple[dict[bytes, Any] | None, int, int]:
+    """Reads ``N G obj ... endobj`` at ``pos``; returns its dictionary (if any), its number and
+    the position just past ``endobj``."""
+    m = _OBJ_HEAD.match(parser.data, pos)
+    if m is None:
+        raise LayoutError(f"expected an object or an xref section at offset {pos}")
+    num, gen = int(m.group(1)), int(m.group(2))
+    if num in body.offsets:
+        raise LayoutError(f"object {num} is defined twice in one update")
+    value, end = parser.value(m.end())
+    kind, text, after = parser.token(end)
+    stream_data = None
+    if kind == "kw" and text == b"stream":
+        if not isinstance(value, dict):
+            raise LayoutError(f"object {num}'s stream has no dictionary")
+        data = parser.data
+        start = after + (2 if data[after : after + 2] == b"\r\n" else 1)
+        length = value.get(b"/Length")
+        if isinstance(length, int) and length >= 0 and start + length <= len(data):
+            stop = start + length
+            tail = re.compile(rb"[\x00\t\n\x0c\r ]*endstream(?![A-Za-z])").match(data, stop)
+            if tail is None:
+                raise LayoutError(f"object {num}'s stream is not as long as its /Length says")
+            after = tail.end()
+        else:
+            found = data.find(b"endstream", start)
+            if found < 0:
+                raise LayoutError(f"object {num}'s stream never ends")
+            stop = found
+            while stop > start and data[stop - 1] in _WS:
+                stop -= 1
+            after = found + len(b"endstream")
+        stream_data = data[start:stop]
+        kind, text, after = parser.token(after)
+    if kind != "kw" or text != b"endobj":
+        raise LayoutError(f"object {num} does not end with endobj")
+    body.offsets[num] = pos
+    body.gens[num] = gen
+    if stream_data is not None and value.get(b"/Type") in (b"/ObjStm", b"/XRef"):
+        body.streams[num] = (value, stream_data)
+    return value if isinstance(value, dict) else None, num, after
+
+
+def _decode(dictionary: dict[bytes, Any], raw: bytes, what: str) -> bytes:
+    filters = dictionary.get(b"/Filter")
+    if isinstance(filters, bytes):
+        filters = [filters]
+    if filters in (None, []):
+        data = raw
+    elif filters == [b"/FlateDecode"]:
+        try:
+            d = zlib.decompressobj()
+            data = d.decompress(raw, MAX_OBJECT_STREAM)
+        except zlib.error as exc:
+            raise LayoutError(f"{what} cannot be decompressed") from exc
+        if d.unconsumed_tail:
+            raise LayoutError(f"{what} is too large")
+    else:
+        raise LayoutError(f"{what} uses a filter other than FlateDecode")
+    params = dictionary.get(b"/DecodeParms")
+    if isinstance(params, list):
+        params = params[0] if len(params) == 1 else None
+    predictor = params.get(b"/Predictor", 1) if isinstance(params, dict) else 1
+    if predictor in (1, None):
+        return data
+    if not isinstance(predictor, int) or predictor < 10 or not isinstance(params, dict):
+        raise LayoutError(f"{what} uses an unsupported predictor")
+    columns = params.get(b"/Columns", 1)
+    if not isinstance(columns, int) or columns < 1:
+        raise LayoutError(f"{what} has unusable /Columns")
+    return _png_unpredict(data, columns, what)
+
+
+def _png_unpredict(data: bytes, columns: int, what: str) -> bytes:
+    row = columns + 1
+    if len(data) % row:
+        raise LayoutError(f"{what} has a partial row")
+    out = bytearray()
+    prev = bytearray(columns)
+    for i in range(0, len(data), row):
+        kind = data[i]
+        cur = bytearray(data[i + 1 : i + row])
+        if kind == 0:
+            pass
+        elif kind == 1:
+            for j in range(1, columns):
+                cur[j] = (cur[j] + cur[j - 1]) & 0xFF
+        elif kind == 2:
+            for j in range(columns):
+                cur[j] = (cur[j] + prev[j]) & 0xFF
+        else:
+            raise LayoutError(f"{what} uses an unsupported PNG predictor row")
+        out += cur
+        prev = cur
+    return bytes(out)
+
+
+def _xref_stream_entries(
+    dictionary: dict[bytes, Any], raw: bytes
+) -> dict[int, tuple[int, int, int]]:
+    """Object number -> (type, field 2, field 3) of a cross-reference stream."""
+    widths = dictionary.get(b"/W")
+    size = dictionary.get(b"/Size")
+    if (
+        not isinstance(widths, list)
+        or len(widths) != 3
+        or not all(isinstance(w, int) and 0 <= w <= 8 for w in widths)
+        or not isinstance(size, int)
+    ):
+        raise LayoutError("an xref stream has no usable /W or /Size")
+    index = dictionary.get(b"/Index", [0, size])
+    if (
+        not isinstance(index, list)
+        or len(index) % 2
+        or not all(isinstance(v, int) and v >= 0 for v in index)
+    ):
+        raise LayoutError("an xref stream has an unusable /Index")
+    data = _decode(dictionary, raw, "an xref stream")
+    w0, w1, w2 = widths
+    width = w0 + w1 + w2
+    entries: dict[int, tuple[int, int, int]] = {}
+    pos = 0
+    for start, count in zip(index[0::2], index[1::2], strict=True):
+        for num in range(start, start + count):
+            if pos + width > len(data):
+                raise LayoutError("an xref stream is shorter than its /Index says")
+            t = int.from_bytes(data[pos : pos + w0], "big") if w0 else 1
+            f2 = int.from_bytes(data[pos + w0 : pos + w0 + w1], "big")
+            f3 = int.from_bytes(data[pos + w0 + w1 : pos + width], "big")
+            pos += width
+            if num in entries:
+                raise LayoutError(f"an xref stream lists object {num} twice")
+            entries[num] = (t, f2, f3)
+    return entries
+
+
+def _xref_table(parser: _Parser, pos: int) -> tuple[dict[int, tuple[int, int, int]], int]:
+    """Entries of a table starting just past ``xref``, and the position just past ``trailer``."""
+    data = parser.data
+    entries: dict[int, tuple[int, int, int]] = {}
+    while True:
+        m = _SUBSECTION.match(data, pos)
+        if m is None:
+            break
+        first, count = int(m.group(1)), int(m.group(2))
+        pos = m.end()
+        for num in range(first, first + count):
+            e = _XREF_ENTRY.match(data, pos)
+            if e is None:
+                raise LayoutError("an xref table has a malformed entry")
+            pos = e.end()
+            if num in entries:
+                raise LayoutError(f"an xref table lists object {num} twice")
+            entries[num] = (1 if e.group(3) == b"n" else 0, int(e.group(1)), int(e.group(2)))
+    kind, text, pos = parser.token(pos)
+    if kind != "kw" or text != b"trailer":
+        raise LayoutError("an xref table is not followed by its trailer")
+    return entries, pos
+
+
+def _object_stream_members(num: int, dictionary: dict[bytes, Any], raw: bytes) -> list[int]:
+    n = dictionary.get(b"/N")
+    first = dictionary.get(b"/First")
+    if not isinstance(n, int) or not isinstance(first, int) or n < 0 or first < 0:
+        raise LayoutError(f"object stream {num} has no usable /N or /First")
+    data = _decode(dictionary, raw, f"object stream {num}")
+    header = data[:first].split()
+    if len(header) < 2 * n or not all(v.isdigit() for v in header[: 2 * n]):
+        raise LayoutError(f"object stream {num} has a malformed header")
+    return [int(v) for v in header[0 : 2 * n : 2]]
+
+
+def _read_update(parser: _Parser, pos: int, expected_prev: int | None) -> Update:
+    data = parser.data
+    start = _SPACE.match(data, pos).end()  # type: ignore[union-attr]
+    body = _Body({}, {}, {})
+    pos = start
+    xref_offset: int
+    trailer: dict[bytes, Any]
+    xref_num: int | None = None
+    while True:
+        if data.startswith(b"xref", pos) and data[pos + 4 : pos + 5] in (b"\r", b"\n", b" "):
+            xref_offset = pos
+            entries, pos = _xref_table(parser, pos + 4)
+            value, pos = parser.value(pos)
+            if not isinstance(value, dict):
+                raise LayoutError("an update's trailer is not a dictionary")
+            trailer = value
+            break
+        obj_start = pos
+        value, num, pos = _object(parser, pos, body)
+        if value is not None and value.get(b"/Type") == b"/XRef" and _EOF.match(data, pos):
+            xref_offset, xref_num, trailer = obj_start, num, value
+            entries = _xref_stream_entries(value, body.streams[num][1])
+            break
+        pos = _SPACE.match(data, pos).end()  # type: ignore[union-attr]
+        if pos >= len(data):
+            raise LayoutError("an update's body is not followed by an xref section")
+    m = _EOF.match(data, pos)
+    if m is None:
+        raise LayoutError(
+            f"the xref section at offset {xref_offset} is not followed by startxref and %%EOF"
+        )
+    if int(m.group(1)) != xref_offset:
+        raise LayoutError(
+            f"a startxref says {int(m.group(1))}, but its xref section begins at {xref_offset}"
+        )
+    prev = trailer.get(b"/Prev")
+    if prev is not None and not isinstance(prev, int):
+        raise LayoutError("an update's /Prev is not a whole number")
+    if expected_prev is not None and prev != expected_prev:
+        raise LayoutError(
+            f"the update at offset {start} names /Prev {prev}, not the xref at {expected_prev}"
+        )
+    hybrid = trailer.get(b"/XRefStm")
+    if hybrid is not None:
+        stream_num = next((n for n, off in body.offsets.items() if off == hybrid), None)
+        if stream_num is None or stream_num not in body.streams:
+            raise LayoutError("an update's /XRefStm does not point at an xref stream in it")
+        for num, entry in _xref_stream_entries(*body.streams[stream_num]).items():
+            entries.setdefault(num, entry)
+        xref_num = stream_num
+    _check_listing(body, entries, xref_num)
+    return Update(start, xref_offset, m.end(), prev, tuple(sorted(body.offsets)))
+
+
+def _check_listing(
+    body: _Body, entries: dict[int, tuple[int, int, int]], xref_num: int | None
+) -> None:
+    """Every object of the body listed at its own offset; every entry naming the body."""
+    for num, offset in body.offsets.items():
+        entry = entries.get(num)
+        if entry is None or entry[0] != 1:
+            if num == xref_num:
+                continue
+            raise LayoutError(f"object {num} of an update is not listed in that update's xref")
+        if entry[1] != offset or entry[2] != body.gens[num]:
+            raise LayoutError(
+                f"the xref gives object {num} offset {entry[1]}, but it begins at {offset}"
+            )
+    members: dict[int, set[int]] = {}
+    for num, (dictionary, raw) in body.streams.items():
+        if dictionary.get(b"/Type") == b"/ObjStm":
+            listed = _object_stream_members(num, dictionary, raw)
+            seen = set()
+            for member in listed:
+                if member in seen or member in body.offsets:
+                    raise LayoutError(f"object {member} is defined twice in one update")
+                seen.add(member)
+            members[num] = seen
+    for num, (kind, f2, _f3) in entries.items():
+        if kind == 1 and body.offsets.get(num) != f2:
+            raise LayoutError(f"the xref lists object {num} at offset {f2}, outside its update")
+        if kind == 2 and num not in members.get(f2, ()):
+            raise LayoutError(
+                f"the xref puts object {num} in object stream {f2}, which does not hold it here"
+            )
+    for stream, held in members.items():
+        for member in held:
+            entry = entries.get(member)
+            if entry is None or entry[0] != 2 or entry[1] != stream:
+                raise LayoutError(
+                    f"object {member} in object stream {stream} is not listed in its update's xref"
+                )
+
+
+# -- the chain --------------------------------------------------------------------------------
+
+
+def read_updates(data: bytes, start: int, first_prev: int | None = None) -> Layout:
+    """The updates from ``start`` to the end of ``data``, each checked to be exact.
+
+    ``first_prev`` is the /Prev the first update must name (None: not checked). Each later
+    update must name the one before. After the last ``%%EOF`` only whitespace may follow.
+    """
+    parser = _Parser(data)
+    updates: list[Update] = []
+    pos = start
+    expected = first_prev
+    try:
+        while True:
+            rest = _SPACE.match(data, pos).end()  # type: ignore[union-attr]
+            if rest >= len(data):
+                break
+            if len(updates) > MAX_UPDATES:
+                return Layout(
+                    tuple(updates), f"more than {MAX_UPDATES} updates after a stamp", True
+                )
+            if updates and data.startswith(b"%", rest):
+                raise LayoutError(f"data after the %%EOF at offset {pos}")
+            update = _read_update(parser, rest, expected)
+            updates.append(update)
+            expected = update.xref_offset
+            pos = update.end
+    except LayoutError as exc:
+        what = str(exc)
+        if updates and "offset" in what and pos < len(data):
+            what = f"{what} (after the %%EOF at offset {pos})"
+        return Layout(tuple(updates), what)
+    except (RecursionError, MemoryError, OverflowError, ValueError) as exc:
+        return Layout(tuple(updates), f"an update cannot be read ({type(exc).__name__})")
+    if not updates:
+        return Layout((), "no update follows the stamped document")
+    return Layout(tuple(updates), None)
+
+
+def last_startxref(data: bytes, end: int) -> int | None:
+    """The value of the last ``startxref`` before ``end``, as written."""
+    at = data.rfind(b"startxref", max(0, end - 4096), end)
+    if at < 0:
+        return None
+    m = re.compile(rb"startxref[\x00\t\n\x0c\r ]+(\d+)").match(data, at)
+    return int(m.group(1)) if m else None
+
+
+def points_at_xref(data: bytes, offset: int) -> bool:
+    """Does ``offset`` begin an xref table or an xref stream object?"""
+    if data.startswith(b"xref", offset):
+        return True
+    m = _OBJ_HEAD.match(data, offset)
+    if m is None:
+        return False
+    head = data[m.end() : m.end() + 2048]
+    return re.search(rb"/Type[\x00\t\n\x0c\r ]*/XRef(?![A-Za-z])", head) is not None
