@@ -273,6 +273,16 @@ def _signer(emb: Any) -> str | None:
         return None
 
 
+def _serials_shown(widget: Any) -> set[bytes]:
+    """Serial-like words the widget's appearance writes as text."""
+    from emeterai.verify import _SERIALISH, _appearance_content, _shown_text
+
+    try:
+        return set(_SERIALISH.findall(_shown_text(_appearance_content(widget))))
+    except Exception:
+        return set()
+
+
 def after_stamp(reader: Any, emb: Any, widget: Any) -> Changes:
     """What changed between the stamp's revision and the end of the file (see module doc)."""
     revision = emb.signed_revision
@@ -358,6 +368,9 @@ def after_stamp(reader: Any, emb: Any, widget: Any) -> Changes:
             hit = r is not None and stamp_rect is not None and _overlap(r, stamp_rect)
             if hit and same_page and _visible(w):
                 modified(f"signature field {name!r} added after the stamp overlaps the stamp")
+        own = _serials_shown(widget)
+        if own and any(own & _serials_shown(w) for w in shown):
+            modified(f"signature field {name!r} added after the stamp shows the stamp's serial")
         if shown and sig is not None:
             later.append((sig, shown[0]))
 
