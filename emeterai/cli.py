@@ -889,6 +889,12 @@ def _print_verdict(result: Any) -> None:
     else:
         details = "; ".join(f"{p.code}: {p.detail}" for p in result.problems)
         _err(f"INVALID  {result.file}: {details}")
+    for sig in result.later_signatures:
+        rect = ", ".join(f"{v:.0f}" for v in sig.rect_pt)
+        _err(
+            f"         signed after the stamp: {sig.field} by {sig.signer or 'unknown'}"
+            f" on page {sig.page} at [{rect}] pt"
+        )
 
 
 # -- ledger -----------------------------------------------------------------------------------

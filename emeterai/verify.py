@@ -21,6 +21,7 @@ from typing import Any
 from cryptography import x509
 
 from emeterai import serial as serials
+from emeterai.changes import LaterSignature, after_stamp
 from emeterai.errors import EmeteraiError, first_line
 from emeterai.render import qr_matrices, qr_payload, qr_runs
 from emeterai.x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST, stamp_info
@@ -71,6 +72,7 @@ class StampReport:
     cert_serial_number: int | None = None
     genuine: bool = False  # signature intact and trusted: may be recorded in a ledger
     bound_sha256: str | None = None  # digest of the pre-stamp document the stamp provably binds
+    later_signatures: tuple[LaterSignature, ...] = ()  # visible signatures added after it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -99,6 +101,11 @@ class VerifyResult:
     def valid(self) -> bool:
         return not self.problems
 
+    @property
+    def later_signatures(self) -> tuple[LaterSignature, ...]:
+        """Every visible signature added after a stamp, once (SPEC §3)."""
+        return tuple(dict.fromkeys(sig for s in self.stamps for sig in s.later_signatures))
+
     def with_problems(self, stamp_index: int, extra: list[Problem]) -> VerifyResult:
         stamps = list(self.stamps)
         s = stamps[stamp_index]
@@ -120,6 +127,7 @@ class VerifyResult:
             out[key] = getattr(first, key) if first else None
         out["problems"] = [p.to_json() for p in self.problems]
         out["stamps"] = [s.to_json() for s in self.stamps]
+        out["later_signatures"] = [sig.to_json() for sig in self.later_signatures]
         return out
 
 
@@ -388,6 +396,8 @@ class Verifier:
         if cert_serial is not None:
             problems.extend(_serial_problems(emb, widget, cert_serial, digest))
         problems.extend(_shown_problems(widget, located[1] if located else None))
+        changed = after_stamp(reader, emb, widget)
+        problems.extend(Problem(c.code, c.detail) for c in changed.problems)
 
         return StampReport(
             serial=cert_serial,
@@ -403,6 +413,7 @@ class Verifier:
             and bound is not None
             and not any(p.code == SERIAL_MALFORMED for p in problems),
             bound_sha256=bound,
+            later_signatures=changed.later_signatures,
         )
 
     def _validate(self, emb: Any, moment: dt.datetime) -> Any:

@@ -706,3 +706,413 @@ def resign_byte_range_text(
     assert len(der) <= len(zeros)
     der += b"0" * (len(zeros) - len(der))
     return doc[: contents.start(1)] + der + doc[contents.start(1) + len(zeros) :]
+
+
+# -- what changed after a stamp: fields, form state, annotation order (issue 11, 2 to 4) --------
+
+NIK_RECT = (230.0, 563.0, 335.0, 580.0)  # the applicant's NIK on the sample letter, in points
+WHITE_BOX = b"q 1 1 1 rg 0 0 %.2f %.2f re f Q"
+
+
+def _form(writer: Any, rect: tuple[float, float, float, float], content: bytes | None) -> Any:
+    """An indirect form XObject the size of ``rect`` drawing ``content`` (default: white)."""
+    from pypdf.generic import ArrayObject, FloatObject, NameObject, StreamObject
+
+    w, h = rect[2] - rect[0], rect[3] - rect[1]
+    form = StreamObject()
+    form.set_data(content if content is not None else WHITE_BOX % (w, h))
+    form.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): ArrayObject([FloatObject(v) for v in (0, 0, w, h)]),
+        }
+    )
+    return writer._add_object(form)
+
+
+def _add_widget_field(
+    writer: Any,
+    rect: tuple[float, float, float, float],
+    entries: dict[str, Any],
+    content: bytes | None = None,
+    page_index: int = 0,
+) -> Any:
+    """Add a merged field/widget dictionary on a page and in /AcroForm /Fields (pypdf)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, NumberObject
+
+    page = writer.pages[page_index]
+    field = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/Widget"),
+            NameObject("/Rect"): ArrayObject([FloatObject(v) for v in rect]),
+            NameObject("/F"): NumberObject(4),
+            NameObject("/P"): page.indirect_reference,
+        }
+    )
+    if content is not False:
+        field[NameObject("/AP")] = DictionaryObject(
+            {NameObject("/N"): _form(writer, rect, content)}
+        )
+    field.update({NameObject(k): v for k, v in entries.items()})
+    ref = writer._add_object(field)
+    if "/Annots" not in page:
+        page[NameObject("/Annots")] = ArrayObject()
+    page["/Annots"].get_object().append(ref)
+    root = writer._root_object
+    if "/AcroForm" not in root:
+        root[NameObject("/AcroForm")] = DictionaryObject({NameObject("/Fields"): ArrayObject()})
+    root["/AcroForm"].get_object()["/Fields"].get_object().append(ref)
+    return ref
+
+
+def unsigned_field_painting(
+    stamped: bytes, rect: tuple[float, float, float, float], content: bytes | None = None
+) -> bytes:
+    """An incremental update adding an *unsigned* signature field whose appearance paints
+    ``content`` (a white box by default) over ``rect``."""
+    from pypdf.generic import NameObject, TextStringObject
+
+    def change(writer: Any) -> None:
+        _add_widget_field(
+            writer,
+            rect,
+            {"/FT": NameObject("/Sig"), "/T": TextStringObject("Paraf")},
+            content,
+        )
+
+    return _incremental(stamped, change)
+
+
+def unsigned_field_without_appearance(stamped: bytes) -> bytes:
+    """An incremental update adding an empty, invisible signature field (allowed)."""
+    from pypdf.generic import NameObject, TextStringObject
+
+    def change(writer: Any) -> None:
+        _add_widget_field(
+            writer,
+            (0, 0, 0, 0),
+            {"/FT": NameObject("/Sig"), "/T": TextStringObject("SignHere")},
+            False,  # type: ignore[arg-type]
+        )
+
+    return _incremental(stamped, change)
+
+
+def _pyhanko_signer(name: str) -> Any:
+    from asn1crypto import keys
+    from asn1crypto import x509 as ax509
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    key, cert = self_signed(name)
+    return signers.SimpleSigner(
+        signing_cert=ax509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+        signing_key=keys.PrivateKeyInfo.load(
+            key.private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        ),
+        cert_registry=SimpleCertificateStore(),
+    )
+
+
+def white_pdf() -> bytes:
+    """A one-page PDF that is a white square: a signature background that hides what is under it."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=(100, 100), invariant=1)
+    c.setFillColorRGB(1, 1, 1)
+    c.rect(0, 0, 100, 100, stroke=0, fill=1)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def self_signed_field(
+    data: bytes,
+    rect: tuple[float, float, float, float],
+    *,
+    background: bytes | None = None,
+    tweak: Callable[[Any, Any], None] | None = None,
+    name: str = "Budi Santoso",
+    field: str = "Signature2",
+) -> bytes:
+    """A later signature by a self-made key, in one pyHanko incremental update, into a field
+    made here at ``rect``: its appearance shows ``background`` (a one-page PDF, e.g. a white
+    square or a copy of the stamp picture), and ``tweak(writer, field)`` may add to the field
+    or the document (actions, kids, embedded files) inside the signed revision."""
+    from pyhanko.pdf_utils import layout
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.fields import SigSeedSubFilter
+    from pyhanko.stamp import StaticStampStyle
+
+    from emeterai.sign import _PdfPageBytes
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    fields.append_signature_field(writer, fields.SigFieldSpec(field, on_page=0, box=rect))  # type: ignore[arg-type]
+    if tweak is not None:
+        for ref in writer.root["/AcroForm"]["/Fields"]:
+            obj = ref.get_object()
+            if obj.get("/T") == field:
+                tweak(writer, obj)
+                writer.update_container(obj)
+                break
+    style = None
+    if background is not None:
+        style = StaticStampStyle(
+            background=_PdfPageBytes(background),
+            border_width=0,
+            background_opacity=1,
+            background_layout=layout.SimpleBoxLayoutRule(
+                x_align=layout.AxisAlignment.ALIGN_MID,
+                y_align=layout.AxisAlignment.ALIGN_MID,
+                margins=layout.Margins(),
+                inner_content_scaling=layout.InnerScaling.STRETCH_FILL,
+            ),
+        )
+    out = io.BytesIO()
+    signers.PdfSigner(
+        signers.PdfSignatureMetadata(
+            field_name=field, md_algorithm="sha256", subfilter=SigSeedSubFilter.PADES
+        ),
+        signer=_pyhanko_signer(name),
+        stamp_style=style,
+    ).sign_pdf(writer, output=out)
+    return out.getvalue()
+
+
+def uri_action(writer: Any, field: Any) -> None:
+    """``tweak`` for :func:`self_signed_field`: clicking the signature opens a web page."""
+    from pyhanko.pdf_utils import generic
+
+    field[generic.pdf_name("/A")] = generic.DictionaryObject(
+        {
+            generic.pdf_name("/S"): generic.pdf_name("/URI"),
+            generic.pdf_name("/URI"): generic.pdf_string("https://example.invalid/verify"),
+        }
+    )
+
+
+def javascript_aa(writer: Any, field: Any) -> None:
+    """``tweak`` for :func:`self_signed_field`: JavaScript run when the page opens."""
+    from pyhanko.pdf_utils import generic
+
+    field[generic.pdf_name("/AA")] = generic.DictionaryObject(
+        {
+            generic.pdf_name("/PO"): generic.DictionaryObject(
+                {
+                    generic.pdf_name("/S"): generic.pdf_name("/JavaScript"),
+                    generic.pdf_name("/JS"): generic.pdf_string("app.alert('sah')"),
+                }
+            )
+        }
+    )
+
+
+def extra_kid(writer: Any, field: Any) -> None:
+    """``tweak`` for :func:`self_signed_field`: a second widget of the field over the NIK."""
+    from pyhanko.pdf_utils import generic
+
+    page_ref = writer.find_page_for_modification(0)[0]
+    page = page_ref.get_object()
+    field_ref = next(
+        ref for ref in writer.root["/AcroForm"]["/Fields"] if ref.get_object() is field
+    )
+    box = generic.DictionaryObject(
+        {
+            generic.pdf_name("/Type"): generic.pdf_name("/XObject"),
+            generic.pdf_name("/Subtype"): generic.pdf_name("/Form"),
+            generic.pdf_name("/BBox"): generic.ArrayObject(
+                [generic.FloatObject(v) for v in (0, 0, 105, 17)]
+            ),
+        }
+    )
+    stream = generic.StreamObject(box, stream_data=WHITE_BOX % (105, 17))
+    kid = writer.add_object(
+        generic.DictionaryObject(
+            {
+                generic.pdf_name("/Type"): generic.pdf_name("/Annot"),
+                generic.pdf_name("/Subtype"): generic.pdf_name("/Widget"),
+                generic.pdf_name("/Rect"): generic.ArrayObject(
+                    [generic.FloatObject(v) for v in NIK_RECT]
+                ),
+                generic.pdf_name("/F"): generic.NumberObject(4),
+                generic.pdf_name("/P"): page_ref,
+                generic.pdf_name("/Parent"): field_ref,
+                generic.pdf_name("/AP"): generic.DictionaryObject(
+                    {generic.pdf_name("/N"): writer.add_object(stream)}
+                ),
+            }
+        )
+    )
+    # the field becomes a parent of its own widget and of the new one
+    own = writer.add_object(generic.DictionaryObject({}))
+    own_obj = own.get_object()
+    for k in ("/Type", "/Subtype", "/Rect", "/F", "/P", "/AP"):
+        if k in field:
+            own_obj[generic.pdf_name(k)] = field.raw_get(k)
+            del field[k]
+    own_obj[generic.pdf_name("/Parent")] = field_ref
+    field[generic.pdf_name("/Kids")] = generic.ArrayObject([own, kid])
+    annots = page["/Annots"]
+    for i in range(len(annots)):
+        if annots.raw_get(i).idnum == field_ref.idnum:
+            annots[i] = own
+    annots.append(kid)
+    writer.update_container(page)
+
+
+def embedded_file(writer: Any, field: Any) -> None:
+    """``tweak`` for :func:`self_signed_field`: an attachment in the document's names tree."""
+    from pyhanko.pdf_utils import generic
+
+    ef = generic.StreamObject(
+        generic.DictionaryObject({generic.pdf_name("/Type"): generic.pdf_name("/EmbeddedFile")}),
+        stream_data=b"surat asli yang sebenarnya",
+    )
+    spec = writer.add_object(
+        generic.DictionaryObject(
+            {
+                generic.pdf_name("/Type"): generic.pdf_name("/Filespec"),
+                generic.pdf_name("/F"): generic.pdf_string("asli.txt"),
+                generic.pdf_name("/EF"): generic.DictionaryObject(
+                    {generic.pdf_name("/F"): writer.add_object(ef)}
+                ),
+            }
+        )
+    )
+    writer.root[generic.pdf_name("/Names")] = generic.DictionaryObject(
+        {
+            generic.pdf_name("/EmbeddedFiles"): generic.DictionaryObject(
+                {
+                    generic.pdf_name("/Names"): generic.ArrayObject(
+                        [generic.pdf_string("asli.txt"), spec]
+                    )
+                }
+            )
+        }
+    )
+    writer.update_root()
+
+
+def prepare_text_field(
+    path: Path, value: str = "DIBATALKAN", rect: tuple[float, float, float, float] = NIK_RECT
+) -> Path:
+    """Rewrite ``path`` (before stamping) with a text field whose /V is ``value`` but whose
+    appearance is empty: nothing shows, until a reader is told to redraw fields."""
+    import pypdf
+    from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+    writer = pypdf.PdfWriter(clone_from=str(path))
+    font = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica-Bold"),
+                NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+            }
+        )
+    )
+    _add_widget_field(
+        writer,
+        rect,
+        {
+            "/FT": NameObject("/Tx"),
+            "/T": TextStringObject("catatan"),
+            "/V": TextStringObject(value),
+            "/DA": TextStringObject("/HeBo 12 Tf 1 0 0 rg"),
+        },
+        b"",
+    )
+    form = writer._root_object["/AcroForm"].get_object()
+    form[NameObject("/DR")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/HeBo"): font})}
+    )
+    form[NameObject("/DA")] = TextStringObject("/HeBo 12 Tf 0 g")
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    return path
+
+
+def set_need_appearances(stamped: bytes) -> bytes:
+    """An incremental update setting /NeedAppearances true in /AcroForm."""
+    from pypdf.generic import BooleanObject, NameObject
+
+    def change(writer: Any) -> None:
+        form = writer._root_object["/AcroForm"].get_object()
+        form[NameObject("/NeedAppearances")] = BooleanObject(True)
+
+    return _incremental(stamped, change)
+
+
+def change_field_da(stamped: bytes, da: str = "/HeBo 30 Tf 1 0 0 rg") -> bytes:
+    """An incremental update changing the /DA of the text field ``catatan``."""
+    from pypdf.generic import NameObject, TextStringObject
+
+    def change(writer: Any) -> None:
+        for ref in writer._root_object["/AcroForm"]["/Fields"]:
+            obj = ref.get_object()
+            if obj.get("/T") == "catatan":
+                obj[NameObject("/DA")] = TextStringObject(da)
+
+    return _incremental(stamped, change)
+
+
+def add_square(path: Path, rect: tuple[float, float, float, float]) -> Path:
+    """Rewrite ``path`` (before stamping) with an opaque black Square annotation at ``rect``."""
+    import pypdf
+
+    writer = pypdf.PdfWriter(clone_from=str(path))
+    _add_square(writer, rect)
+    with open(path, "wb") as fh:
+        writer.write(fh)
+    return path
+
+
+def _add_square(writer: Any, rect: tuple[float, float, float, float]) -> Any:
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, NumberObject
+
+    page = writer.pages[0]
+    w, h = rect[2] - rect[0], rect[3] - rect[1]
+    annot = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/Square"),
+            NameObject("/Rect"): ArrayObject([FloatObject(v) for v in rect]),
+            NameObject("/F"): NumberObject(4),
+            NameObject("/IC"): ArrayObject([FloatObject(0)] * 3),
+            NameObject("/AP"): DictionaryObject(
+                {NameObject("/N"): _form(writer, rect, b"0 g 0 0 %.2f %.2f re f" % (w, h))}
+            ),
+        }
+    )
+    ref = writer._add_object(annot)
+    if "/Annots" not in page:
+        page[NameObject("/Annots")] = ArrayObject()
+    page["/Annots"].get_object().append(ref)
+    return ref
+
+
+def square_over_stamp(stamped: bytes, rect: tuple[float, float, float, float]) -> bytes:
+    """An incremental update adding an opaque Square annotation, last in /Annots, at ``rect``."""
+    return _incremental(stamped, lambda writer: _add_square(writer, rect))
+
+
+def move_first_annotation_last(stamped: bytes) -> bytes:
+    """An incremental update that moves page 1's first annotation to the end of /Annots
+    (drawn on top of everything), nothing else."""
+
+    def change(writer: Any) -> None:
+        annots = writer.pages[0]["/Annots"].get_object()
+        first = annots.pop(0)
+        annots.append(first)
+
+    return _incremental(stamped, change)

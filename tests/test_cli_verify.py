@@ -20,6 +20,7 @@ from emeterai.cli import app
 SAMPLE = PROJECT_ROOT / "samples" / "lamaran.pdf"
 TOP_KEYS = {
     "file",
+    "later_signatures",
     "valid",
     "serial",
     "value",
