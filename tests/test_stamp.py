@@ -1104,16 +1104,16 @@ _CRASH_SCRIPT = textwrap.dedent(
     from emeterai.wallet import Wallet
 
     mode, db, source, output = sys.argv[1:5]
-    real_publish = stamp.publish
+    real_publish = stamp.rename_into_place
 
-    def crash_before_publish(tmp, path, overwrite):
+    def crash_before_publish(tmp, path, overwrite, before=None):
         os._exit(137)  # the temp file is written and fsynced; nothing renamed, nothing committed
 
-    def crash_after_publish(tmp, path, overwrite):
-        real_publish(tmp, path, overwrite)
+    def crash_after_publish(tmp, path, overwrite, before=None):
+        real_publish(tmp, path, overwrite, before)
         os._exit(137)  # the output is in place; the wallet commit never happens
 
-    stamp.publish = crash_before_publish if mode == "before" else crash_after_publish
+    stamp.rename_into_place = crash_before_publish if mode == "before" else crash_after_publish
     wallet = Wallet(Path(db))
     key = wallet.unlock(os.environ["EMETERAI_PASSPHRASE"])
     stamp.stamp_file(Path(source), Path(output), wallet, key, stamp.StampOptions())
