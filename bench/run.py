@@ -655,9 +655,18 @@ PHASES = [
         "PdfTBSDocument.digest_tbs_document",
         False,
     ),
+    ("self-check: full verify of input and output, in all", "emeterai.stamp", "self_check", False),
+    (
+        "  of which one Verifier.verify call (input or output)",
+        "emeterai.verify",
+        "Verifier.verify",
+        False,
+    ),
     ("wallet: record intended output (durable)", "emeterai.wallet", "Wallet.mark_written", False),
     ("write temp file + fsync", "emeterai.stamp", "write_temp", False),
-    ("rename + fsync folder", "emeterai.stamp", "publish", False),
+    ("wallet: record the move (durable)", "emeterai.wallet", "Wallet.mark_publishing", False),
+    ("rename", "emeterai.stamp", "rename_into_place", False),
+    ("fsync folder", "emeterai.stamp", "sync_folder", False),
     ("wallet: commit", "emeterai.wallet", "Wallet.commit", False),
 ]
 PEER_PHASES = [

@@ -406,6 +406,8 @@ def wallet_list(json_out: JsonFlag = False) -> None:
             )
         else:
             used = f"  {e.used_file} sha256:{e.used_sha256}" if e.state == "used" else ""
+            if e.state == "unsure":
+                used = f"  (possibly used: {e.output_path} from {e.used_file}; never spent again)"
             typer.echo(f"{e.serial}  Rp{e.value}  expires {e.not_after:%Y-%m-%d}  {e.state}{used}")
     if not json_out:
         available = sum(e.state == "available" for e in entries)
@@ -636,6 +638,12 @@ def stamp_cmd(
     for s in recovered.committed:
         typer.echo(
             f"recovered stamp {s}: an interrupted run wrote its output; marked used", err=True
+        )
+    for s in recovered.unsure:
+        typer.echo(
+            f"recovered stamp {s}: an interrupted run may have written its output (it is not "
+            "where it was written); marked unsure, never spent again",
+            err=True,
         )
     secret = passphrase(passphrase_file, "the wallet")
     key = wallet.unlock(secret)  # a wrong passphrase fails here, once, before any document

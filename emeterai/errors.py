@@ -74,6 +74,18 @@ class OutputError(EmeteraiError):
     """An output file cannot be written (exists, unwritable folder)."""
 
 
+class OutputNotDurable(OutputError):
+    """An output was moved into place but its folder could not be synced to disk."""
+
+
+class SelfCheckFailed(PdfError):
+    """The stamped output would not verify valid: it is not written and no stamp is spent."""
+
+
+class StampPossiblyUsed(WalletError):
+    """An interrupted stamp may have published an output with this serial: never spent again."""
+
+
 class SigningError(EmeteraiError):
     """The PDF signature could not be made."""
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import os
 import secrets
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from emeterai.errors import OutputError
+from emeterai.errors import OutputError, OutputNotDurable
 
 
 def discard(path: Path) -> None:
@@ -47,29 +50,89 @@ def write_temp(
     return tmp
 
 
-def publish(tmp: Path, path: Path, overwrite: bool) -> None:
-    """Move a finished temp file into place; never replaces a file unless ``overwrite``."""
+# How a temp file was moved into place, as the wallet records it before the move: with an atomic
+# rename ("replace", or "rename" that refuses an existing target) the temp file exists exactly as
+# long as the output does not; "link" (link then unlink, where no-replace rename is missing)
+# leaves a moment where both names exist, so an existing temp file proves nothing there.
+ATOMIC_METHODS = ("replace", "rename")
+
+
+def _rename_noreplace(src: Path, dst: Path) -> bool:
+    """renameat2(RENAME_NOREPLACE) on Linux: True if done, False where it is not supported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_noreplace = -100, 1
+    if fn(at_fdcwd, os.fsencode(src), at_fdcwd, os.fsencode(dst), rename_noreplace) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False  # e.g. a file system without the flag
+    raise OSError(err, os.strerror(err), str(dst))
+
+
+def rename_into_place(
+    tmp: Path,
+    path: Path,
+    overwrite: bool,
+    before: Callable[[str], None] | None = None,
+) -> None:
+    """Move a finished temp file to ``path`` (never replacing a file unless ``overwrite``).
+
+    ``before(method)`` runs just before the move is attempted, with one of "replace", "rename"
+    or "link": a caller that must know afterwards whether the move can have happened records it
+    there. Returns once ``path`` is in place; an OutputError means the move did not happen (the
+    temp file is removed). Making the move durable is :func:`sync_folder`'s job.
+    """
     try:
         if overwrite:
+            if before is not None:
+                before("replace")
             os.replace(tmp, path)
-        else:
-            # link() fails if the target exists, so no other writer is clobbered either.
-            os.link(tmp, path)
-            tmp.unlink()
+            return
+        if before is not None:
+            before("rename")
+        if _rename_noreplace(tmp, path):
+            return
+        if before is not None:
+            before("link")
+        # link() fails if the target exists, so no other writer is clobbered either.
+        os.link(tmp, path)
     except FileExistsError:
         discard(tmp)
         raise OutputError(f"{path}: already exists (use --force to overwrite)") from None
     except OSError as exc:
         discard(tmp)
         raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
+    # The output is in place from here on: failing to drop the temp name changes nothing.
+    discard(tmp)
+
+
+def sync_folder(path: Path) -> None:
+    """fsync the folder holding ``path``, so that its new name survives a power cut; raises
+    OutputNotDurable if the system refuses (the file itself is in place)."""
     try:
         dir_fd = os.open(path.parent, os.O_RDONLY)
     except OSError:
-        return
+        return  # e.g. Windows, where a folder cannot be opened: nothing to sync
     try:
         os.fsync(dir_fd)
+    except OSError as exc:
+        raise OutputNotDurable(
+            f"{path}: written, but its folder could not be synced to disk ({exc.strerror})"
+        ) from None
     finally:
         os.close(dir_fd)
+
+
+def publish(tmp: Path, path: Path, overwrite: bool) -> None:
+    """Move a finished temp file into place durably; never replaces a file unless ``overwrite``."""
+    rename_into_place(tmp, path, overwrite)
+    sync_folder(path)
 
 
 def write_atomic(path: Path, data: bytes, overwrite: bool = False, mode: int = 0o644) -> None:

@@ -2,11 +2,13 @@
 
 Everything that can fail on the document (reading, placement, signing) happens before any byte
 is written, and the stamp is only spent once the output is durably in place:
-reserve -> sign in memory -> record the intended output -> temp file + fsync -> rename -> commit.
+reserve -> sign in memory -> verify the output in memory -> record the intended output ->
+temp file + fsync -> record the move (durable) -> rename -> fsync the folder -> commit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 from dataclasses import dataclass, field
@@ -14,11 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from emeterai import place
-from emeterai.errors import EmeteraiError, PdfError, SigningError, first_line
-from emeterai.files import discard, publish, temp_path_for, write_temp
+from emeterai.errors import (
+    EmeteraiError,
+    OutputNotDurable,
+    PdfError,
+    SelfCheckFailed,
+    SigningError,
+    first_line,
+)
+from emeterai.files import discard, rename_into_place, sync_folder, temp_path_for, write_temp
 from emeterai.render import DEFAULT_SIZE_MM, MAX_SIZE_MM, MIN_SIZE_MM
 from emeterai.repair import unparseable_object
-from emeterai.wallet import Wallet, WalletKey
+from emeterai.wallet import StampKey, Wallet, WalletKey
 from emeterai.x509util import stamp_info
 
 FIELD_PREFIX = "eMeterai"
@@ -381,6 +390,8 @@ def stamp_file(
                 f"{source}: cannot stamp: the stamped file would not be readable ({unreadable}); "
                 "re-save the PDF with its producer and try again"
             )
+        stamped = analysis.data + update
+        self_check(data, stamped, str(source), stamp, options.password)
         digest = analysis.data_hash.copy()
         digest.update(update)
         wallet.mark_written(
@@ -391,16 +402,33 @@ def stamp_file(
             str(tmp.absolute()),
             digest.hexdigest(),
         )
-        write_temp(output, signed, tmp=tmp)
-        publish(tmp, output, overwrite=force)
+        del signed
+        write_temp(output, stamped, tmp=tmp)
+        rename_into_place(
+            tmp,
+            output,
+            overwrite=force,
+            before=lambda how: wallet.mark_publishing(reservation, how),
+        )
         published = True
+        sync_folder(output)
         wallet.commit(reservation)
     except BaseException as exc:
         discard(tmp)
         if not published:
-            # Nothing was written: the stamp goes back. After a rename, the reservation stays for
-            # recover(), which commits it because the output is there with the recorded digest.
+            # No output appeared (rename_into_place raises only when the move did not happen):
+            # the stamp goes back.
             wallet.release(reservation)
+        else:
+            # The output is in place and carries the serial: whatever failed after the move
+            # (the folder's fsync, an interrupt, the commit), the stamp is spent. If even this
+            # commit fails, recover() settles the reservation as used or unsure, never available.
+            with contextlib.suppress(Exception):
+                wallet.commit(reservation)
+        if isinstance(exc, OutputNotDurable):
+            raise OutputNotDurable(
+                f"{exc.message}; stamp {reservation.serial} is spent on it (check the disk)"
+            ) from None
         if isinstance(exc, EmeteraiError | KeyboardInterrupt | SystemExit):
             raise
         if isinstance(exc, Exception):
@@ -420,9 +448,70 @@ def stamp_file(
         ),
         placement=p.method,
         document_sha256=analysis.document_sha256,
-        bytes_added=len(analysis.data) + len(update) - len(data),
+        bytes_added=len(stamped) - len(data),
         center_mm=p.center_mm,
         repair=analysis.repair,
+    )
+
+
+def issuer_roots(stamp: StampKey) -> list[Any]:
+    """The stamp's own issuer root(s), from the chain stored with it: the self-signed
+    certificates of the chain, else (a chain that stops below its root) the whole chain."""
+    roots = [c for c in stamp.chain if c.subject == c.issuer]
+    return roots or list(stamp.chain)
+
+
+_verifiers: dict[tuple[bytes, ...], Any] = {}
+
+
+def _verifier_for(stamp: StampKey) -> Any:
+    """One Verifier per issuer root set, kept for the process (a batch stamps many files)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from emeterai.verify import Verifier
+
+    roots = issuer_roots(stamp)
+    key = tuple(c.public_bytes(serialization.Encoding.DER) for c in roots)
+    if key not in _verifiers:
+        _verifiers[key] = Verifier(roots)
+    return _verifiers[key]
+
+
+def self_check(
+    given: bytes, stamped: bytes, source: str, stamp: StampKey, password: str | None
+) -> None:
+    """Run the full verifier on the stamped output in memory, trusting the stamp's own issuer
+    root; raise SelfCheckFailed unless the new stamp is valid, the file has no file-level
+    problem, and every stamp that was valid in the input is still valid in the output.
+
+    Stamps of the input that were not valid there (another issuer, already broken) are not
+    judged again: the new stamp cannot repair them and does not make them worse.
+    """
+    if not issuer_roots(stamp):
+        raise SelfCheckFailed(f"{source}: cannot check the output: the stamp has no issuer chain")
+    verifier = _verifier_for(stamp)
+    before = verifier.verify(given, source, password)
+    valid_before = {s.serial for s in before.stamps if s.serial and not s.problems}
+    after = verifier.verify(stamped, source, password)
+    failures: list[tuple[str, Any]] = [("the file", p) for p in after.file_problems]
+    new = [s for s in after.stamps if s.serial == stamp.serial]
+    if not new:
+        failures.append(("the new stamp", None))
+    for report in after.stamps:
+        if report.serial == stamp.serial:
+            failures += [(f"the new stamp {stamp.serial}", p) for p in report.problems]
+        elif report.serial in valid_before:
+            failures += [(f"the earlier stamp {report.serial}", p) for p in report.problems]
+    if not failures:
+        return
+    what, problem = failures[0]
+    if problem is None:
+        detail = "no-stamp: the verifier does not find the new stamp"
+    else:
+        detail = f"{problem.code}: {problem.detail}"
+    raise SelfCheckFailed(
+        f"{source}: not stamped, no stamp spent: the stamped output would not verify "
+        f"({what}: {detail})"
     )
 
 

@@ -5,9 +5,11 @@ random wallet key (AES-256-GCM, the serial as associated data); the wallet key i
 under the passphrase with scrypt. Opening the wallet costs one key derivation per command, and
 each stamp key then costs microseconds, however many documents a batch stamps.
 
-Spending is reserve -> mark_written -> commit. A reservation records the process that holds it;
-:meth:`Wallet.recover` settles reservations whose process is gone: used if the intended output
-exists with the recorded digest, available otherwise.
+Spending is reserve -> mark_written -> mark_publishing -> commit. A reservation records the
+process that holds it; :meth:`Wallet.recover` settles reservations whose process is gone: used if
+the intended output exists with the recorded digest; available only when it is certain that no
+output carrying the serial was published (the move into place never began, or an atomic move's
+temp file is still there); otherwise ``unsure`` ("possibly used"), a state never spent again.
 """
 
 from __future__ import annotations
@@ -42,10 +44,11 @@ from emeterai.errors import (
     SerialError,
     StampAlreadyUsed,
     StampFileError,
+    StampPossiblyUsed,
     UntrustedStampError,
     WalletError,
 )
-from emeterai.files import discard
+from emeterai.files import ATOMIC_METHODS, discard
 from emeterai.x509util import stamp_info
 
 STALE_AFTER = dt.timedelta(hours=1)
@@ -67,7 +70,8 @@ CREATE TABLE IF NOT EXISTS stamps (
     state TEXT NOT NULL DEFAULT 'available',
     token TEXT, pid INTEGER, proc TEXT, host TEXT, reserved_at TEXT,
     temp_path TEXT, output_path TEXT, output_sha256 TEXT,
-    used_file TEXT, used_sha256 TEXT, used_at TEXT
+    used_file TEXT, used_sha256 TEXT, used_at TEXT,
+    publish_method TEXT
 );
 CREATE INDEX IF NOT EXISTS stamps_by_expiry ON stamps (state, not_after, serial);
 """
@@ -124,10 +128,16 @@ class StampKey:
     chain: tuple[x509.Certificate, ...]
 
 
+# States: available -> reserved -> used; a reserved stamp whose output may or may not have been
+# published when its process died becomes unsure, and is never reserved again.
+AVAILABLE, RESERVED, USED, UNSURE = "available", "reserved", "used", "unsure"
+
+
 @dataclass(frozen=True)
 class RecoveryReport:
     released: tuple[str, ...]
     committed: tuple[str, ...]
+    unsure: tuple[str, ...] = ()
 
 
 def _proc_start(pid: int) -> str:
@@ -286,7 +296,11 @@ class Wallet:
         self._db: sqlite3.Connection | None = None
         self._db_pid = 0
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn().executescript(_SCHEMA)
+        db = self._conn()
+        db.executescript(_SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(stamps)")}
+        if "publish_method" not in columns:  # a wallet made before the column existed
+            db.execute("ALTER TABLE stamps ADD COLUMN publish_method TEXT")
 
     def _conn(self) -> sqlite3.Connection:
         """This process's connection (reopened after a fork), kept for the wallet's lifetime."""
@@ -456,7 +470,7 @@ class Wallet:
                 used_file=r[6],
                 used_sha256=r[7],
                 used_at=r[8],
-                output_path=r[9] if r[5] == "used" else None,
+                output_path=r[9] if r[5] in (USED, UNSURE) else None,
             )
             for r in rows
         ]
@@ -489,14 +503,19 @@ class Wallet:
                     raise WalletError(f"stamp {serial} is not in the wallet")
                 if row[0] == "used":
                     raise StampAlreadyUsed(f"stamp {serial} was already used on {row[1]}")
+                if row[0] == UNSURE:
+                    raise StampPossiblyUsed(
+                        f"stamp {serial} may have been used on {row[1]} (an interrupted stamp "
+                        "could not be settled); it is never spent again"
+                    )
                 if row[0] == "reserved":
                     raise WalletError(f"stamp {serial} is being used by another emeterai process")
                 if dt.datetime.fromisoformat(row[2]) <= now:
                     raise WalletError(f"stamp {serial} has expired")
             db.execute(
                 "UPDATE stamps SET state = 'reserved', token = ?, pid = ?, proc = ?, host = ?,"
-                " reserved_at = ?, temp_path = NULL, output_path = NULL, output_sha256 = NULL"
-                " WHERE serial = ? AND state = 'available'",
+                " reserved_at = ?, temp_path = NULL, output_path = NULL, output_sha256 = NULL,"
+                " publish_method = NULL WHERE serial = ? AND state = 'available'",
                 (token, pid, _proc_start(pid), _machine(), now.isoformat(), serial),
             )
         return Reservation(serial, token)
@@ -557,6 +576,14 @@ class Wallet:
             durable=True,
         )
 
+    def mark_publishing(self, reservation: Reservation, method: str) -> None:
+        """Record that the temp file is about to be moved into place, and how (files.py's
+        "replace", "rename" or "link"). Durable: recover() trusts its absence to mean that no
+        move began, so it must be on disk before the move is attempted."""
+        self._update_reserved(
+            reservation, "UPDATE stamps SET publish_method = ?", (method,), durable=True
+        )
+
     def commit(self, reservation: Reservation) -> None:
         """The output is durably written: the stamp is spent."""
         self._update_reserved(
@@ -573,42 +600,83 @@ class Wallet:
         """Settle reservations whose process died. A process on this host is asked directly,
         however long it has been working (a suspended laptop resumes and finishes its write);
         a reservation made on another host sharing this wallet counts as dead after
-        STALE_AFTER, since its process cannot be asked."""
+        STALE_AFTER, since its process cannot be asked.
+
+        A dead reservation becomes used if its recorded output is there with the recorded
+        digest; available only if no output carrying it can have been published; unsure
+        otherwise (see :func:`_settle`).
+        """
         now = _utc(now)
         host = _machine()
         released: list[str] = []
         committed: list[str] = []
+        unsure: list[str] = []
         with self._tx() as db:
             rows = db.execute(
-                "SELECT serial, pid, proc, host, reserved_at, temp_path, output_path, output_sha256"
-                " FROM stamps WHERE state = 'reserved'"
+                "SELECT serial, pid, proc, host, reserved_at, temp_path, output_path,"
+                " output_sha256, publish_method FROM stamps WHERE state = 'reserved'"
             ).fetchall()
-            for serial, pid, proc, rhost, reserved_at, temp, output, output_sha in rows:
+            for serial, pid, proc, rhost, reserved_at, temp, output, output_sha, method in rows:
                 if rhost == host:
                     dead = not _process_alive(pid, proc or "")
                 else:
                     dead = now - dt.datetime.fromisoformat(reserved_at) > STALE_AFTER
                 if not dead:
                     continue
-                if output and output_sha and _file_sha256(Path(output)) == output_sha:
+                outcome = _settle(temp, output, output_sha, method)
+                if outcome == USED:
                     db.execute(
                         "UPDATE stamps SET state = 'used', used_at = ?, token = NULL,"
                         " temp_path = NULL WHERE serial = ?",
                         (now.isoformat(), serial),
                     )
                     committed.append(serial)
+                elif outcome == UNSURE:
+                    db.execute(
+                        "UPDATE stamps SET state = 'unsure', used_at = ?, token = NULL,"
+                        " temp_path = NULL WHERE serial = ?",
+                        (now.isoformat(), serial),
+                    )
+                    unsure.append(serial)
                 else:
                     db.execute(_RELEASE + " WHERE serial = ?", (serial,))
                     released.append(serial)
                 if temp:
                     discard(Path(temp))
-        return RecoveryReport(tuple(released), tuple(committed))
+        return RecoveryReport(tuple(released), tuple(committed), tuple(unsure))
+
+
+def _settle(
+    temp: str | None, output: str | None, output_sha: str | None, method: str | None
+) -> str:
+    """What a dead reservation becomes. Available only when certain that nothing carrying the
+    serial was published: the intended output was never recorded (nothing was written), the
+    move into place never began (``method`` is recorded durably before it), or an atomic move
+    was about to run and its temp file is still there (a rename removes the temp name in the
+    same step that makes the output appear). Anything else, e.g. an output moved away or
+    edited after a crash between the move and the commit, is unsure: possibly used."""
+    if not output:
+        return AVAILABLE
+    if output_sha and _file_sha256(Path(output)) == output_sha:
+        return USED
+    if method is None:
+        return AVAILABLE
+    if method in ATOMIC_METHODS and temp and _is_file(Path(temp)):
+        return AVAILABLE
+    return UNSURE
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 _RELEASE = (
     "UPDATE stamps SET state = 'available', token = NULL, pid = NULL, proc = NULL, host = NULL,"
     " reserved_at = NULL, temp_path = NULL, output_path = NULL, output_sha256 = NULL,"
-    " used_file = NULL, used_sha256 = NULL"
+    " used_file = NULL, used_sha256 = NULL, publish_method = NULL"
 )
 
 

@@ -302,3 +302,75 @@ def signed_by_other_pdf(
     signers.PdfSigner(meta, signer=simple, new_field_spec=spec).sign_pdf(writer, output=out)
     path.write_bytes(out.getvalue())
     return path, signer
+
+
+# -- documents on which a stamp used to be spent on an output that does not verify ------------
+
+
+def direct_annotation_pdf(path: Path) -> Path:
+    """A letter whose page /Annots holds a direct annotation dictionary (a text note)."""
+    from pypdf.generic import (
+        ArrayObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        TextStringObject,
+    )
+
+    def edit(_i: int, page: Any) -> None:
+        note = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject("/Text"),
+                NameObject("/Rect"): ArrayObject([FloatObject(v) for v in (20, 20, 40, 40)]),
+                NameObject("/Contents"): TextStringObject("catatan"),
+            }
+        )
+        page[NameObject("/Annots")] = ArrayObject([note])  # the dictionary itself, no reference
+
+    path.write_bytes(_rewrite(letter_pdf(1), edit))
+    return path
+
+
+def form_fields_pdf(path: Path, names: Sequence[str | None]) -> Path:
+    """A letter with one text field per entry of ``names`` (None: a field without /T), each an
+    indirect merged field/widget in /AcroForm /Fields and the page's /Annots."""
+    import pypdf
+    from pypdf.generic import (
+        ArrayObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        NumberObject,
+        TextStringObject,
+    )
+
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(letter_pdf(1)))
+    page = writer.pages[0]
+    fields = ArrayObject()
+    annots = ArrayObject()
+    for i, name in enumerate(names):
+        field = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject("/Widget"),
+                NameObject("/FT"): NameObject("/Tx"),
+                NameObject("/F"): NumberObject(4),
+                NameObject("/Rect"): ArrayObject(
+                    [FloatObject(v) for v in (60, 60 + 30 * i, 200, 80 + 30 * i)]
+                ),
+                NameObject("/V"): TextStringObject(f"isian {i}"),
+                NameObject("/P"): page.indirect_reference,
+            }
+        )
+        if name is not None:
+            field[NameObject("/T")] = TextStringObject(name)
+        ref = writer._add_object(field)
+        fields.append(ref)
+        annots.append(ref)
+    page[NameObject("/Annots")] = annots
+    writer._root_object[NameObject("/AcroForm")] = DictionaryObject({NameObject("/Fields"): fields})
+    buf = io.BytesIO()
+    writer.write(buf)
+    path.write_bytes(buf.getvalue())
+    return path

@@ -19,6 +19,7 @@ import random
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -176,3 +177,178 @@ def test_the_wallet_still_stamps_after_the_crashes(crash_home, tmp_path):
     assert proc.returncode == 0, proc.stderr
     after = _check_consistent(crash_home)
     assert after["used"] == before["used"] + 3
+
+
+# -- faults at each step of one stamp (issue 11, point 9) ---------------------------------------
+#
+# A child process stamps one file and dies with os._exit right after one step of the pipeline
+# returns; recovery then settles the wallet. A serial may come back as available only when no
+# output carrying it can have been published; otherwise it is used (its output is there) or
+# unsure (possibly used: e.g. the output was moved away after the crash), and never spent again.
+
+_STEP_CRASH = textwrap.dedent(
+    """
+    import importlib, os, sys
+    from pathlib import Path
+    import emeterai.stamp as stamp
+    from emeterai.wallet import Wallet
+
+    step, db, source, output = sys.argv[1:5]
+    module, _, attr = step.rpartition(":")
+    owner = importlib.import_module(module)
+    *path, name = attr.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    original = getattr(owner, name)
+
+    def dying(*args, **kwargs):
+        result = original(*args, **kwargs)
+        os._exit(137)
+
+    setattr(owner, name, dying)
+    wallet = Wallet(Path(db))
+    key = wallet.unlock(os.environ["EMETERAI_PASSPHRASE"])
+    stamp.stamp_file(Path(source), Path(output), wallet, key, stamp.StampOptions())
+    sys.exit(3)  # not reached: the crash comes first
+    """
+)
+
+# (step after which the process dies, whether the output is then in place)
+STEPS = [
+    ("emeterai.wallet:Wallet.reserve", False),
+    ("emeterai.sign:sign_update", False),
+    ("emeterai.stamp:self_check", False),
+    ("emeterai.wallet:Wallet.mark_written", False),
+    ("emeterai.stamp:write_temp", False),
+    ("emeterai.wallet:Wallet.mark_publishing", False),
+    ("emeterai.stamp:rename_into_place", True),
+    ("emeterai.stamp:sync_folder", True),
+    ("emeterai.wallet:Wallet.commit", True),
+]
+
+
+def _one_stamp_dies(wallet_with_stamps, tmp_path, step: str):
+    wallet = wallet_with_stamps(1)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    source = folder / "x.pdf"
+    source.write_bytes(producers.letter_pdf(1, title="Surat lamaran"))
+    output = folder / "x.emeterai.pdf"
+    proc = subprocess.run(
+        [sys.executable, "-c", _STEP_CRASH, step, str(wallet.path), str(source), str(output)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+    assert proc.returncode == 137, proc.stderr
+    (entry,) = wallet.entries()
+    return wallet, entry.serial, folder, source, output
+
+
+def _wallet_state(wallet) -> str:
+    (entry,) = wallet.entries()
+    return entry.state
+
+
+@pytest.mark.parametrize(("step", "published"), STEPS, ids=[s.split(":")[1] for s, _ in STEPS])
+def test_os_exit_after_each_step_then_recovery_never_frees_a_published_serial(
+    home, issuer, wallet_with_stamps, tmp_path, step, published
+):
+    wallet, serial, folder, _source, output = _one_stamp_dies(wallet_with_stamps, tmp_path, step)
+    assert output.exists() == published
+    report = wallet.recover()
+    if published:
+        assert _wallet_state(wallet) == "used"
+        verdict = Verifier([issuer.root]).verify(output.read_bytes(), str(output))
+        assert verdict.valid and verdict.stamps[0].serial == serial
+    else:
+        assert report.released == (serial,) and report.unsure == ()
+        assert _wallet_state(wallet) == "available"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["x.pdf"] + (["x.emeterai.pdf"] if published else [])
+    ), "a temp file or a stray output is left"
+
+
+@pytest.mark.parametrize("step", ["emeterai.stamp:rename_into_place", "emeterai.stamp:sync_folder"])
+@pytest.mark.parametrize("how", ["moved", "deleted", "edited"])
+def test_output_moved_away_after_a_crash_between_rename_and_commit_is_never_freed(
+    home, runner, wallet_with_stamps, tmp_path, step, how
+):
+    """Issue 11 9(b): the output carrying the serial was published; after the crash the user
+    moves, deletes or edits it before recovery runs. The serial must not become available."""
+    wallet, serial, folder, _source, output = _one_stamp_dies(wallet_with_stamps, tmp_path, step)
+    assert output.is_file()
+    if how == "moved":
+        output.rename(tmp_path / "elsewhere.pdf")
+    elif how == "deleted":
+        output.unlink()
+    else:
+        output.write_bytes(output.read_bytes() + b"\n% edited\n")
+    report = wallet.recover()
+    assert report.unsure == (serial,) and report.released == () and report.committed == ()
+    assert _wallet_state(wallet) == "unsure"
+    # never spent again, by choice or by default
+    from emeterai.errors import NoStampAvailable, StampPossiblyUsed
+
+    with pytest.raises(StampPossiblyUsed):
+        wallet.reserve(serial)
+    with pytest.raises(NoStampAvailable):
+        wallet.reserve()
+    # and wallet list shows it, in JSON and in words
+    from emeterai.cli import app
+
+    listed = runner.invoke(app, ["wallet", "list", "--json"])
+    assert listed.exit_code == 0, listed.stderr
+    (record,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert record["state"] == "unsure" and record["output"] == str(output.absolute())
+    words = runner.invoke(app, ["wallet", "list"])
+    assert "unsure" in words.stdout and "possibly used" in words.stdout
+
+
+def _fsync_failing_on_folders(exc: BaseException):
+    import stat
+
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise exc
+        real(fd)
+
+    return fsync
+
+
+@pytest.mark.parametrize(
+    "exc", [OSError(5, "Input/output error"), KeyboardInterrupt()], ids=["EIO", "interrupt"]
+)
+def test_a_folder_fsync_that_fails_after_the_rename_spends_the_stamp(
+    home, issuer, wallet_with_stamps, tmp_path, monkeypatch, exc
+):
+    """Issue 11 9(a): the output is in place when the folder's fsync fails or is interrupted:
+    the serial it carries is used, not released; the error says so in one line."""
+    from emeterai.errors import OutputNotDurable
+    from emeterai.stamp import StampOptions, stamp_file
+    from emeterai.wallet import Wallet
+
+    wallet = wallet_with_stamps(1)
+    wallet = Wallet(wallet.path)
+    key = wallet.unlock(os.environ["EMETERAI_PASSPHRASE"])
+    source = tmp_path / "x.pdf"
+    source.write_bytes(producers.letter_pdf(1, title="Surat lamaran"))
+    output = tmp_path / "x.emeterai.pdf"
+    monkeypatch.setattr(os, "fsync", _fsync_failing_on_folders(exc))
+    expected = OutputNotDurable if isinstance(exc, OSError) else KeyboardInterrupt
+    with pytest.raises(expected) as raised:
+        stamp_file(source, output, wallet, key, StampOptions())
+    monkeypatch.undo()
+    if expected is OutputNotDurable:
+        message = str(raised.value)
+        assert "\n" not in message and str(output) in message and "spent" in message
+    assert output.is_file()
+    (entry,) = wallet.entries()
+    assert entry.state == "used" and entry.output_path == str(output.absolute())
+    assert wallet.recover() == type(wallet.recover())((), (), ())
+    verdict = Verifier([issuer.root]).verify(output.read_bytes(), str(output))
+    assert verdict.valid and verdict.stamps[0].serial == entry.serial
+    assert not list(tmp_path.glob(".*.tmp"))

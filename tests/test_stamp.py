@@ -1104,16 +1104,16 @@ _CRASH_SCRIPT = textwrap.dedent(
     from emeterai.wallet import Wallet
 
     mode, db, source, output = sys.argv[1:5]
-    real_publish = stamp.publish
+    real_publish = stamp.rename_into_place
 
-    def crash_before_publish(tmp, path, overwrite):
+    def crash_before_publish(tmp, path, overwrite, before=None):
         os._exit(137)  # the temp file is written and fsynced; nothing renamed, nothing committed
 
-    def crash_after_publish(tmp, path, overwrite):
-        real_publish(tmp, path, overwrite)
+    def crash_after_publish(tmp, path, overwrite, before=None):
+        real_publish(tmp, path, overwrite, before)
         os._exit(137)  # the output is in place; the wallet commit never happens
 
-    stamp.publish = crash_before_publish if mode == "before" else crash_after_publish
+    stamp.rename_into_place = crash_before_publish if mode == "before" else crash_after_publish
     wallet = Wallet(Path(db))
     key = wallet.unlock(os.environ["EMETERAI_PASSPHRASE"])
     stamp.stamp_file(Path(source), Path(output), wallet, key, stamp.StampOptions())
@@ -1341,3 +1341,84 @@ def test_with_force_an_output_that_is_also_an_input_is_refused(kit):
     assert result.exit_code == 2, result.stderr
     assert f"{source}: its output {earlier} is also an input" in result.stderr
     assert earlier.read_bytes() == before and _states(kit.wallet) == states
+
+
+# == the self-check: never spend a stamp on an output that does not verify (issue 11, 10) =======
+
+
+def _spending(wallet: Wallet) -> tuple[int, int]:
+    states = list(_states(wallet).values())
+    return states.count("available"), states.count("used")
+
+
+def _refused_without_spending(kit: Kit, source: Path, code: str) -> None:
+    before = _spending(kit.wallet)
+    output = source.with_name(f"{source.stem}.emeterai.pdf")
+    result, records = kit.stamp(source)
+    assert result.exit_code == 1, result.stderr
+    assert records and records[0].get("output") is None
+    (line,) = _error_lines(result.stderr)
+    assert str(source) in line and code in line and "no stamp spent" in line, line
+    assert _spending(kit.wallet) == before, "a stamp was spent on an output that does not verify"
+    assert not output.exists()
+    assert _temp_files(source.parent) == []
+
+
+@pytest.mark.parametrize(
+    "cropbox",
+    [(1000.0, 1000.0, 1200.0, 1200.0), (100.0, 100.0, 100.0, 100.0)],
+    ids=["disjoint-from-mediabox", "zero-size"],
+)
+def test_a_cropbox_that_shows_nothing_spends_no_stamp(kit, cropbox):
+    folder = kit.folder(f"crop-{int(cropbox[0])}-{int(cropbox[2])}")
+    source = pdfmakers.cropped_pdf(folder / "x.pdf", cropbox)
+    _refused_without_spending(kit, source, "stamp-not-shown")
+
+
+def test_the_self_check_failure_is_a_typed_error(kit, tmp_path):
+    from emeterai.errors import SelfCheckFailed
+
+    source = pdfmakers.cropped_pdf(tmp_path / "x.pdf", (1000.0, 1000.0, 1200.0, 1200.0))
+    wallet = kit.wallet
+    before = _spending(wallet)
+    with pytest.raises(SelfCheckFailed) as raised:
+        stamp_file(source, tmp_path / "out.pdf", wallet, wallet.unlock(PASSPHRASE), StampOptions())
+    assert "stamp-not-shown" in raised.value.message
+    assert _spending(wallet) == before and not (tmp_path / "out.pdf").exists()
+
+
+def _stamped_once(kit: Kit, source: Path) -> tuple[Path, str]:
+    result, records = kit.stamp(source)
+    assert result.exit_code == 0, result.stderr
+    once = Path(records[0]["output"])
+    verdict = kit.verifier().verify(once.read_bytes(), str(once))
+    assert verdict.valid, verdict.problems
+    return once, records[0]["serial"]
+
+
+@pytest.mark.parametrize(
+    ("make", "code"),
+    [
+        (pdfmakers.direct_annotation_pdf, "modified-after-stamp"),
+        (lambda p: pdfmakers.form_fields_pdf(p, ["nama", "nama"]), "signature-invalid"),
+    ],
+    ids=["direct-annotation-in-annots", "duplicate-field-names"],
+)
+def test_a_second_stamp_that_would_break_the_first_spends_nothing(kit, make, code):
+    folder = kit.folder(f"break-first-{code}")
+    once, first = _stamped_once(kit, make(folder / "x.pdf"))
+    _refused_without_spending(kit, once, code)
+    assert _states(kit.wallet)[first] == "used"
+    # the input is untouched and still valid
+    assert kit.verifier().verify(once.read_bytes(), str(once)).valid
+
+
+def test_a_second_stamp_on_fields_without_names_keeps_both_valid(kit):
+    folder = kit.folder("fields-without-t")
+    once, first = _stamped_once(kit, pdfmakers.form_fields_pdf(folder / "x.pdf", [None, "nik"]))
+    result, records = kit.stamp(once)
+    assert result.exit_code == 0, result.stderr
+    output = Path(records[0]["output"])
+    verdict = kit.verifier().verify(output.read_bytes(), str(output))
+    assert verdict.valid, verdict.problems
+    assert [s.serial for s in verdict.stamps] == [first, records[0]["serial"]]
