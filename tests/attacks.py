@@ -385,6 +385,7 @@ def stamp_with_key(
     picture_sha256: str | None = None,
     rect: tuple[float, float, float, float] = (412.5, 148.8, 483.4, 219.7),
     page_index: int = 0,
+    field_name: str | None = None,
 ) -> bytes:
     """Sign ``data`` through ``emeterai.sign.sign`` with ``key``: a stamp exactly like the
     product makes, except that the picture and /Reason may name other serials, the signed
@@ -401,7 +402,7 @@ def stamp_with_key(
         picture(shown, picture_sha256 or digest),
         bytes.fromhex(digest),
         SignOptions(
-            field_name=f"eMeterai_{shown}",
+            field_name=field_name or f"eMeterai_{shown}",
             reason=f"[{reason_serial or key.serial}] e-Meterai Rp10000",
             page_index=page_index,
             rect=rect,
@@ -1116,3 +1117,150 @@ def move_first_annotation_last(stamped: bytes) -> bytes:
         annots.append(first)
 
     return _incremental(stamped, change)
+
+
+# -- readers that disagree about the file (issue 11, class 1) -----------------------------------
+
+HIDDEN_TEXT = "DISETUJUI Rp 99.000.000"
+
+
+def _tail_facts(data: bytes) -> dict[str, Any]:
+    """What a hand-written update needs: the final trailer's /Root, /Info, /Size, the last
+    startxref, and page 1's content stream object number (pyHanko's reader, final view)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    page = reader.root["/Pages"]["/Kids"][0].get_object()
+    contents = page.raw_get("/Contents")
+    trailer = reader.trailer
+    info = trailer.raw_get("/Info") if "/Info" in trailer else None
+    root = trailer.raw_get("/Root")
+    m = list(re.finditer(rb"startxref\s+(\d+)", data))[-1]
+    return {
+        "root": f"{root.idnum} {root.generation} R",
+        "info": info.idnum if info is not None else None,
+        "size": int(trailer["/Size"]),
+        "prev": int(m.group(1)),
+        "content": contents.idnum,
+    }
+
+
+def _content_with_text(text: str = HIDDEN_TEXT) -> bytes:
+    return (
+        f"BT /Helv 28 Tf 60 600 Td ({text}) Tj ET\nBT /Helv 28 Tf 60 560 Td ({text}) Tj ET\n"
+    ).encode("latin-1")
+
+
+def hand_update(
+    data: bytes,
+    *,
+    hidden_content: bool = True,
+    list_hidden: bool = False,
+    startxref_delta: int = 0,
+    define_twice: bool = False,
+    tail: bytes = b"",
+) -> bytes:
+    """``data`` + one hand-written incremental update whose xref lists only a new /Info, while
+    its body may also redefine page 1's content stream (``hidden_content``) with large text,
+    and whose ``startxref`` may be ``startxref_delta`` bytes off; ``define_twice`` defines
+    the /Info object twice; ``tail`` is appended after the final %%EOF. The page content is
+    drawn with the page's /Helv font (see :func:`page_font_resource`)."""
+    facts = _tail_facts(data)
+    out = bytearray(data)
+    if not out.endswith(b"\n"):
+        out += b"\n"
+    size = facts["size"]
+    info_num = size
+    entries: dict[int, int] = {}
+    if hidden_content:
+        stream = _content_with_text()
+        content_at = len(out)
+        out += b"%d 0 obj\n<< /Length %d >>\nstream\n" % (facts["content"], len(stream))
+        out += stream + b"\nendstream\nendobj\n"
+        if list_hidden:
+            entries[facts["content"]] = content_at
+    if define_twice:
+        out += b"%d 0 obj\n<< /Title (Lamaran v1) >>\nendobj\n" % info_num
+    entries[info_num] = len(out)
+    out += b"%d 0 obj\n<< /Title (Lamaran) /Producer (editor) >>\nendobj\n" % info_num
+    xref_at = len(out)
+    out += b"xref\n0 1\n0000000000 65535 f\r\n"
+    for num in sorted(entries):
+        out += b"%d 1\n%010d 00000 n\r\n" % (num, entries[num])
+    out += b"trailer\n<< /Size %d /Root %s /Info %d 0 R /Prev %d >>\n" % (
+        info_num + 1,
+        facts["root"].encode(),
+        info_num,
+        facts["prev"],
+    )
+    out += b"startxref\n%d\n%%%%EOF\n" % (xref_at + startxref_delta)
+    out += tail
+    return bytes(out)
+
+
+def page_font_resource(data: bytes) -> bytes:
+    """An update that gives page 1 a /Helv font resource (legitimately, before stamping), so
+    that a later hidden content stream can draw text with it."""
+
+    def change(writer: Any) -> None:
+        from pypdf.generic import DictionaryObject, NameObject
+
+        page = writer.pages[0]
+        font = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica-Bold"),
+            }
+        )
+        resources = page["/Resources"].get_object()
+        if "/Font" not in resources:
+            resources[NameObject("/Font")] = DictionaryObject()
+        resources["/Font"].get_object()[NameObject("/Helv")] = writer._add_object(font)
+
+    return _incremental(data, change)
+
+
+def sign_over_rewrite(original: bytes, key: StampKey, text: str = HIDDEN_TEXT) -> bytes:
+    """Class 6: sign ``original`` + an update that rewrites the letter, while recording the
+    original's digest and length as the stamped document (and drawing its QR)."""
+    from emeterai.sign import SignOptions, sign
+
+    rewritten = append_page_text(original, text)
+    digest = hashlib.sha256(original).hexdigest()
+    return sign(
+        rewritten,
+        key,
+        picture(key.serial, digest),
+        bytes.fromhex(digest),
+        SignOptions(
+            field_name=f"eMeterai_{key.serial}",
+            reason=f"[{key.serial}] e-Meterai Rp10000",
+            page_index=0,
+            rect=(412.5, 148.8, 483.4, 219.7),
+        ),
+        base_length=len(original),
+    )
+
+
+def reader_texts(pdf: Path) -> dict[str, str]:
+    """Page 1's text as poppler, MuPDF and PDFium read the file (each with its own parser and
+    its own repair of a broken cross-reference table)."""
+    import pypdfium2
+
+    out = {}
+    out["poppler"] = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True
+    ).stdout
+    out["mupdf"] = subprocess.run(
+        ["mutool", "draw", "-q", "-F", "txt", "-o", "-", str(pdf), "1"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    doc = pypdfium2.PdfDocument(str(pdf))
+    try:
+        textpage = doc[0].get_textpage()
+        out["pdfium"] = textpage.get_text_range()
+    finally:
+        doc.close()
+    return out
