@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -97,7 +96,7 @@ class StampPicture:
 # The QR mask pattern stamps are drawn with. Choosing the "best" of the eight masks (what
 # qrcode does when none is given) evaluates every mask's penalty in Python, about 3 ms a stamp;
 # any mask encodes the same payload and reads alike from a vector render. Stamps made before
-# this was fixed carry the best mask: verify accepts either (see ``qr_matrices``).
+# this was fixed carry the best mask: verify regenerates either (see ``picture_check``).
 QR_MASK = 2
 
 
@@ -111,16 +110,6 @@ def qr_matrix(payload: str, mask: int | None = QR_MASK) -> tuple[tuple[bool, ...
     qr.add_data(payload.encode("ascii"), optimize=0)
     qr.make(fit=True)
     return tuple(tuple(bool(m) for m in row) for row in qr.get_matrix())
-
-
-def qr_matrices(payload: str) -> Iterator[tuple[tuple[bool, ...], ...]]:
-    """The QR codes a stamp for ``payload`` may carry, lazily: the fixed mask first, then the
-    mask that stamps made before it was fixed chose. Both encode exactly ``payload``."""
-    fixed = qr_matrix(payload)
-    yield fixed
-    best = qr_matrix(payload, None)
-    if best != fixed:
-        yield best
 
 
 def qr_runs(matrix: tuple[tuple[bool, ...], ...]) -> list[tuple[int, int, int]]:
