@@ -370,9 +370,18 @@ def stamp_key_from_issuer(
 # -- signing ----------------------------------------------------------------------------------
 
 
-def picture(serial: str, document_sha256: str, issuer_name: str = "Test Issuer") -> bytes:
+def picture(
+    serial: str, document_sha256: str, issuer_name: str = "Test Issuer", specimen: bool = True
+) -> bytes:
     """The genuine-looking stamp picture for ``serial`` on a document (one-page PDF)."""
-    return render(serial, 10000, issuer_name, document_sha256, specimen=True).pdf
+    return render(serial, 10000, issuer_name, document_sha256, specimen=specimen).pdf
+
+
+def _is_specimen(key: StampKey) -> bool:
+    """The specimen flag the key's stamp certificate carries (what the product draws)."""
+    from emeterai.x509util import stamp_info
+
+    return stamp_info(key.certificate).specimen
 
 
 def stamp_with_key(
@@ -398,7 +407,7 @@ def stamp_with_key(
     return sign(
         data,
         key,
-        picture(shown, picture_sha256 or digest),
+        picture(shown, picture_sha256 or digest, specimen=_is_specimen(key)),
         bytes.fromhex(digest),
         SignOptions(
             field_name=f"eMeterai_{shown}",
