@@ -22,6 +22,7 @@ signs over a signature line): that is allowed, and the office sees it in ``later
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -273,12 +274,42 @@ def _signer(emb: Any) -> str | None:
         return None
 
 
-def _serials_shown(widget: Any) -> set[bytes]:
-    """Serial-like words the widget's appearance writes as text."""
-    from emeterai.verify import _SERIALISH, _appearance_content, _shown_text
+_SERIALISH = re.compile(rb"[0-9A-HJKMNP-TV-Z]{22}")
+MAX_FORMS = 32
+MAX_DECODED = 4 * 1024 * 1024
 
+
+def _appearance_bytes(widget: Any) -> bytes:
+    """The decoded content of a widget's normal appearance and of the forms it names, each
+    form read once, at most :data:`MAX_FORMS` forms and :data:`MAX_DECODED` bytes."""
+    ap = _get(widget, "/AP")
+    normal = _get(ap.get_object(), "/N") if ap is not None else None
+    if normal is None:
+        return b""
+    parts: list[bytes] = []
+    seen: set[int] = set()
+    todo = [normal.get_object()]
+    budget = MAX_DECODED
+    while todo and len(seen) < MAX_FORMS and budget > 0:
+        form = todo.pop()
+        if id(form) in seen or not hasattr(form, "data"):
+            continue
+        seen.add(id(form))
+        data = form.data[:budget]
+        budget -= len(data)
+        parts.append(data)
+        resources = _get(form, "/Resources")
+        xobjects = _get(resources.get_object(), "/XObject") if resources is not None else None
+        if xobjects is not None:
+            for _, ref in list(xobjects.get_object().items())[:MAX_FORMS]:
+                todo.append(ref.get_object())
+    return b"\n".join(parts)
+
+
+def _serials_shown(widget: Any) -> set[bytes]:
+    """Serial-like words in the widget's appearance (as written in its content streams)."""
     try:
-        return set(_SERIALISH.findall(_shown_text(_appearance_content(widget))))
+        return set(_SERIALISH.findall(_appearance_bytes(widget)))
     except Exception:
         return set()
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -97,7 +96,7 @@ class StampPicture:
 # The QR mask pattern stamps are drawn with. Choosing the "best" of the eight masks (what
 # qrcode does when none is given) evaluates every mask's penalty in Python, about 3 ms a stamp;
 # any mask encodes the same payload and reads alike from a vector render. Stamps made before
-# this was fixed carry the best mask: verify accepts either (see ``qr_matrices``).
+# this was fixed carry the best mask: verify regenerates either (see ``picture_check``).
 QR_MASK = 2
 
 
@@ -111,16 +110,6 @@ def qr_matrix(payload: str, mask: int | None = QR_MASK) -> tuple[tuple[bool, ...
     qr.add_data(payload.encode("ascii"), optimize=0)
     qr.make(fit=True)
     return tuple(tuple(bool(m) for m in row) for row in qr.get_matrix())
-
-
-def qr_matrices(payload: str) -> Iterator[tuple[tuple[bool, ...], ...]]:
-    """The QR codes a stamp for ``payload`` may carry, lazily: the fixed mask first, then the
-    mask that stamps made before it was fixed chose. Both encode exactly ``payload``."""
-    fixed = qr_matrix(payload)
-    yield fixed
-    best = qr_matrix(payload, None)
-    if best != fixed:
-        yield best
 
 
 def qr_runs(matrix: tuple[tuple[bool, ...], ...]) -> list[tuple[int, int, int]]:
@@ -147,11 +136,13 @@ def render(
     specimen: bool = False,
     size_mm: float = DEFAULT_SIZE_MM,
     rotation: int = 0,
+    mask: int | None = QR_MASK,
 ) -> StampPicture:
     """Draw the stamp for ``serial`` on the document with digest ``document_sha256``.
 
     ``rotation`` is the page's /Rotate: the drawing is turned against it, so that the stamp is
-    upright as the reader sees the page.
+    upright as the reader sees the page. ``mask`` is the QR mask (None: qrcode's best mask, what
+    stamps made before the mask was fixed carry).
     """
     from reportlab.pdfgen.canvas import Canvas
 
@@ -160,7 +151,8 @@ def render(
     buf = io.BytesIO()
     c = Canvas(buf, pagesize=(size, size), invariant=1, pageCompression=1)
     c.setTitle(f"e-Meterai {serial}")
-    _draw(c, serial, value, issuer_name, specimen, size_mm, rotation, qr_runs(qr_matrix(payload)))
+    runs = qr_runs(qr_matrix(payload, mask))
+    _draw(c, serial, value, issuer_name, specimen, size_mm, rotation, runs)
     c.showPage()
     c.save()
     return StampPicture(buf.getvalue(), size, serial, payload)
@@ -288,7 +280,6 @@ def stamp_template(
 ) -> StampTemplate:
     """The drawing of ``render`` with a placeholder serial and a placeholder QR code of
     ``qr_side`` modules, cut into the parts around them."""
-    import pypdf
     from reportlab.pdfgen.canvas import Canvas
 
     size = size_mm * MM
@@ -298,8 +289,7 @@ def stamp_template(
     _draw(c, _SERIAL_MARK, value, issuer_name, specimen, size_mm, rotation, mark)
     c.showPage()
     c.save()
-    page = pypdf.PdfReader(io.BytesIO(buf.getvalue())).pages[0]
-    content = page.get_contents().get_data()  # type: ignore[union-attr]
+    content, fonts, states = _page_drawing(buf.getvalue())
     serial_at = content.index(b"(" + _SERIAL_MARK.encode() + b")") + 1
     _n, module, qx, qy, qr_size = _qr_geometry(mark)
     first = _rect_op(*_run_rect(_QR_MARK_RUN, module, qx, qy, qr_size))
@@ -308,6 +298,25 @@ def stamp_template(
     qr_end = content.index(last, qr_at) + len(last)
     if content.count(b"(" + _SERIAL_MARK.encode() + b")") != 1 or content.count(first) != 1:
         raise AssertionError("the stamp template's placeholders are not unique")
+    return StampTemplate(
+        size,
+        (content[:serial_at], content[serial_at + _SERIAL_LEN : qr_at], content[qr_end:]),
+        fonts,
+        states,
+        qr_side,
+    )
+
+
+def _page_drawing(
+    pdf: bytes,
+) -> tuple[
+    bytes, tuple[tuple[str, str], ...], tuple[tuple[str, tuple[tuple[str, float], ...]], ...]
+]:
+    """(content stream, fonts, graphics states) of the one page of a picture made by reportlab."""
+    import pypdf
+
+    page = pypdf.PdfReader(io.BytesIO(pdf)).pages[0]
+    content = page.get_contents().get_data()  # type: ignore[union-attr]
     resources: Any = page["/Resources"].get_object()
     font_dict: Any = resources["/Font"].get_object() if "/Font" in resources else {}
     state_dict: Any = resources["/ExtGState"].get_object() if "/ExtGState" in resources else {}
@@ -322,13 +331,7 @@ def stamp_template(
             for name, gs in state_dict.items()
         )
     )
-    return StampTemplate(
-        size,
-        (content[:serial_at], content[serial_at + _SERIAL_LEN : qr_at], content[qr_end:]),
-        fonts,
-        states,
-        qr_side,
-    )
+    return content, fonts, states
 
 
 def _run_rect(
@@ -360,15 +363,16 @@ def appearance(
     specimen: bool = False,
     size_mm: float = DEFAULT_SIZE_MM,
     rotation: int = 0,
+    mask: int | None = QR_MASK,
 ) -> StampAppearance:
     """The same drawing as ``render`` (same content stream), from the cached template: only the
     serial text and the QR code's rectangles are made per stamp."""
     payload = qr_payload(serial, document_sha256)
-    runs = qr_runs(qr_matrix(payload))
+    runs = qr_runs(qr_matrix(payload, mask))
     n, module, qx, qy, qr_size = _qr_geometry(runs)
     if len(serial) != _SERIAL_LEN or not serial.isalnum() or not serial.isascii():
         content = _content_of(
-            render(serial, value, issuer_name, document_sha256, specimen, size_mm, rotation)
+            render(serial, value, issuer_name, document_sha256, specimen, size_mm, rotation, mask)
         )
         t = stamp_template(value, issuer_name, specimen, size_mm, rotation % 360, n)
         return StampAppearance(content, t.size_pt, t.fonts, t.ext_gstates, serial, payload)
@@ -376,6 +380,89 @@ def appearance(
     qr = b" ".join([_run_op(run, n) for run in runs])
     content = b"".join((t.parts[0], serial.encode("ascii"), t.parts[1], qr, t.parts[2]))
     return StampAppearance(content, t.size_pt, t.fonts, t.ext_gstates, serial, payload)
+
+
+def appearance_v1(
+    serial: str,
+    value: int,
+    issuer_name: str,
+    document_sha256: str,
+    specimen: bool = False,
+    size_mm: float = DEFAULT_SIZE_MM,
+    rotation: int = 0,
+) -> StampAppearance:
+    """The drawing of the first picture version (commit 0f27461, before 8e09112): the QR code
+    drawn before the value, under the SPESIMEN overprint, with qrcode's best mask. Kept only so
+    that verify can regenerate stamps made then; nothing stamps with it."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    size = size_mm * MM
+    payload = qr_payload(serial, document_sha256)
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=(size, size), invariant=1, pageCompression=0)
+    _draw_v1(c, serial, value, issuer_name, specimen, size, rotation, qr_matrix(payload, None))
+    c.showPage()
+    c.save()
+    content, fonts, states = _page_drawing(buf.getvalue())
+    return StampAppearance(content, size, fonts, states, serial, payload)
+
+
+def _draw_v1(
+    c: Any,
+    serial: str,
+    value: int,
+    issuer_name: str,
+    specimen: bool,
+    size: float,
+    rotation: int,
+    matrix: tuple[tuple[bool, ...], ...],
+) -> None:
+    """``render`` as released in 0f27461, operator for operator (see ``appearance_v1``)."""
+    k = size / (DEFAULT_SIZE_MM * MM)
+    c.scale(k, k)
+    s = DEFAULT_SIZE_MM * MM
+    if rotation % 360:
+        c.translate(s / 2, s / 2)
+        c.rotate(rotation % 360)
+        c.translate(-s / 2, -s / 2)
+    c.setFillColorRGB(1, 1, 1)
+    c.rect(0, 0, s, s, stroke=0, fill=1)
+    c.setFillColorRGB(*PINK)
+    c.roundRect(1.2, 1.2, s - 2.4, s - 2.4, 3, stroke=0, fill=1)
+    c.setStrokeColorRGB(*MAGENTA)
+    c.setLineWidth(1.1)
+    c.roundRect(1.2, 1.2, s - 2.4, s - 2.4, 3, stroke=1, fill=0)
+    c.setLineWidth(0.35)
+    c.roundRect(3.0, 3.0, s - 6.0, s - 6.0, 2, stroke=1, fill=0)
+    c.setFillColorRGB(*MAGENTA)
+    c.setFont("Helvetica-Bold", 5.2)
+    c.drawCentredString(s / 2, s - 9.6, "METERAI ELEKTRONIK")
+    n = len(matrix)
+    qr_size = 35.0
+    module = qr_size / (n + 4)
+    qx, qy = 5.0, 12.5
+    c.setFillColorRGB(1, 1, 1)
+    c.rect(qx, qy, qr_size, qr_size, stroke=0, fill=1)
+    c.setFillColorRGB(0, 0, 0)
+    path = c.beginPath()
+    for r, col, length in qr_runs(matrix):
+        path.rect(qx + (col + 2) * module, qy + qr_size - (r + 3) * module, length * module, module)
+    c.drawPath(path, stroke=0, fill=1)
+    right = (qx + qr_size + s - 4.0) / 2
+    c.setFillColorRGB(*MAGENTA)
+    c.setFont("Helvetica-Bold", 8.4)
+    c.drawCentredString(right, 36.5, str(value))
+    c.setFont("Helvetica-Bold", 3.4)
+    for i, line in enumerate(_wrap(rupiah_words(value), 3)):
+        c.drawCentredString(right, 30.0 - i * 4.0, line)
+    c.setFillColorRGB(0, 0, 0)
+    c.setFont("Courier-Bold", 4.5)
+    c.drawCentredString(s / 2, 7.4, serial)
+    c.setFillColorRGB(*MAGENTA)
+    c.setFont("Helvetica", 2.6)
+    c.drawCentredString(s / 2, 4.0, issuer_name[:48])
+    if specimen:
+        _overprint(c, s, (0.85, 0.0, 0.0), alpha=0.55)
 
 
 def _content_of(picture: StampPicture) -> bytes:

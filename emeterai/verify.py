@@ -23,7 +23,7 @@ from cryptography import x509
 from emeterai import serial as serials
 from emeterai.changes import LaterSignature, after_stamp
 from emeterai.errors import EmeteraiError, first_line
-from emeterai.render import qr_matrices, qr_payload, qr_runs
+from emeterai.picture_check import picture_problems
 from emeterai.x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST, stamp_info
 
 UNREADABLE = "unreadable"
@@ -43,7 +43,6 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 MM = 72 / 25.4
 MIN_SHOWN_MM = 10.0
 _REASON = re.compile(r"^\[([0-9A-Za-z-]{22,27})\]")
-_SERIALISH = re.compile(rb"[0-9A-HJKMNP-TV-Z]{22}")
 
 log = logging.getLogger(__name__)
 
@@ -394,7 +393,8 @@ class Verifier:
         located = _find_page(reader, widget)
         page_index = located[0] if located else None
         if cert_serial is not None:
-            problems.extend(_serial_problems(emb, widget, cert_serial, digest))
+            rotation = _inherited(located[1], "/Rotate") if located else None
+            problems.extend(_serial_problems(emb, widget, info, cert_serial, digest, rotation))
         problems.extend(_shown_problems(widget, located[1] if located else None))
         changed = after_stamp(reader, emb, widget)
         problems.extend(Problem(c.code, c.detail) for c in changed.problems)
@@ -738,99 +738,9 @@ def _widget(emb: Any) -> Any:
     return field
 
 
-def _appearance_content(
-    widget: Any, depth: int = 0, budget: list[int] | None = None
-) -> list[bytes]:
-    """Decoded content of the widget's normal appearance and the forms it draws."""
-    budget = budget if budget is not None else [8 * 1024 * 1024]
-    ap = _get(widget, "/AP")
-    if ap is None:
-        return []
-    normal = _get(ap.get_object(), "/N")
-    if normal is None:
-        return []
-    return _form_contents(normal.get_object(), 0, budget)
-
-
-def _form_contents(form: Any, depth: int, budget: list[int]) -> list[bytes]:
-    if depth > 6 or not hasattr(form, "data"):
-        return []
-    data = form.data
-    budget[0] -= len(data)
-    if budget[0] < 0:
-        return []
-    out = [data]
-    resources = _get(form, "/Resources")
-    if resources is not None:
-        xobjects = _get(resources.get_object(), "/XObject")
-        if xobjects is not None:
-            for _, ref in xobjects.get_object().items():
-                obj = ref.get_object()
-                if _get(obj, "/Subtype") == "/Form":
-                    out.extend(_form_contents(obj, depth + 1, budget))
-    return out
-
-
-_TEXT_OPS = re.compile(rb"\((?P<lit>(?:\\.|[^\\)])*)\)\s*(?:Tj|'|\")|\[(?P<arr>[^\]]*)\]\s*TJ")
-_LIT = re.compile(rb"\(((?:\\.|[^\\)])*)\)")
-
-
-def _shown_text(contents: list[bytes]) -> bytes:
-    parts = []
-    for content in contents:
-        for m in _TEXT_OPS.finditer(content):
-            if m.group("lit") is not None:
-                parts.append(m.group("lit"))
-            else:
-                parts.append(b"".join(_LIT.findall(m.group("arr"))))
-            parts.append(b"\n")
-    return b"".join(parts)
-
-
-_RE_OP = re.compile(rb"(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+re\b")
-
-
-def _qr_matches(contents: list[bytes], payload: str) -> bool:
-    """Do the rectangles drawn in the appearance form exactly the QR modules of ``payload``
-    (with the mask stamps are drawn with, or the one older stamps chose)?"""
-    return any(_qr_drawn(contents, set(qr_runs(m))) for m in qr_matrices(payload))
-
-
-def _qr_drawn(contents: list[bytes], expected: set[tuple[int, int, int]]) -> bool:
-    if not expected:
-        return False
-    for content in contents:
-        rects = [tuple(float(v) for v in m.groups()) for m in _RE_OP.finditer(content)]
-        if len(rects) < len(expected):
-            continue
-        heights: dict[float, int] = {}
-        for r in rects:
-            heights[round(r[3], 4)] = heights.get(round(r[3], 4), 0) + 1
-        for module, count in heights.items():
-            if count < len(expected) or module <= 0:
-                continue
-            cells = [r for r in rects if round(r[3], 4) == module]
-            x0 = min(r[0] for r in cells)
-            y_top = max(r[1] + r[3] for r in cells)
-            runs = set()
-            ok = True
-            for x, y, w, _h in cells:
-                col = (x - x0) / module
-                row = (y_top - (y + module)) / module
-                length = w / module
-                if any(abs(v - round(v)) > 0.05 for v in (col, row, length)):
-                    ok = False
-                    break
-                runs.add((round(row), round(col), round(length)))
-            if not ok:
-                continue
-            # The finder pattern guarantees a run starting at column 0 and row 0.
-            if runs == expected:
-                return True
-    return False
-
-
-def _serial_problems(emb: Any, widget: Any, cert_serial: str, digest: str | None) -> list[Problem]:
+def _serial_problems(
+    emb: Any, widget: Any, info: Any, cert_serial: str, digest: str | None, rotation: Any
+) -> list[Problem]:
     problems = []
     reason = _text(_get(emb.sig_object, "/Reason", ""))
     m = _REASON.match(reason)
@@ -842,24 +752,11 @@ def _serial_problems(emb: Any, widget: Any, cert_serial: str, digest: str | None
                 f"the signature's /Reason names serial {shown}, the certificate {cert_serial}",
             )
         )
-    contents = _appearance_content(widget)
-    text = _shown_text(contents)
-    shown_serials = {s.decode() for s in _SERIALISH.findall(text)}
-    if shown_serials != {cert_serial}:
-        listed = ", ".join(sorted(shown_serials)) or "none"
-        problems.append(
-            Problem(
-                SERIAL_MISMATCH,
-                f"the stamp picture shows serial {listed}, the certificate {cert_serial}",
-            )
-        )
-    if digest is not None and not _qr_matches(contents, qr_payload(cert_serial, digest)):
-        problems.append(
-            Problem(
-                SERIAL_MISMATCH,
-                f"the stamp's QR code does not encode serial {cert_serial} and this document",
-            )
-        )
+    if info is not None:
+        for why in picture_problems(
+            widget, cert_serial, digest, info.value, info.issuer_name, info.specimen, rotation
+        ):
+            problems.append(Problem(SERIAL_MISMATCH, why))
     return problems
 
 

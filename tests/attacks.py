@@ -370,9 +370,18 @@ def stamp_key_from_issuer(
 # -- signing ----------------------------------------------------------------------------------
 
 
-def picture(serial: str, document_sha256: str, issuer_name: str = "Test Issuer") -> bytes:
+def picture(
+    serial: str, document_sha256: str, issuer_name: str = "Test Issuer", specimen: bool = True
+) -> bytes:
     """The genuine-looking stamp picture for ``serial`` on a document (one-page PDF)."""
-    return render(serial, 10000, issuer_name, document_sha256, specimen=True).pdf
+    return render(serial, 10000, issuer_name, document_sha256, specimen=specimen).pdf
+
+
+def _is_specimen(key: StampKey) -> bool:
+    """The specimen flag the key's stamp certificate carries (what the product draws)."""
+    from emeterai.x509util import stamp_info
+
+    return stamp_info(key.certificate).specimen
 
 
 def stamp_with_key(
@@ -399,7 +408,7 @@ def stamp_with_key(
     return sign(
         data,
         key,
-        picture(shown, picture_sha256 or digest),
+        picture(shown, picture_sha256 or digest, specimen=_is_specimen(key)),
         bytes.fromhex(digest),
         SignOptions(
             field_name=field_name or f"eMeterai_{shown}",
@@ -1264,3 +1273,199 @@ def reader_texts(pdf: Path) -> dict[str, str]:
     finally:
         doc.close()
     return out
+
+
+# -- stamp pictures made by a stamp-file holder (issue 11, class 5 and 8) ---------------------
+#
+# Each builds the appearance content a fraudster holding a genuine stamp .p12 would sign in
+# place of the picture emeterai draws; ``stamp_with_appearance`` signs it with the real key,
+# through the product's own signer, so that the wrapper pyHanko writes around it is genuine.
+
+
+def genuine_drawing(
+    serial: str, document_sha256: str, issuer_name: str = "Test Issuer", specimen: bool = True
+) -> Any:
+    """The picture emeterai draws for ``serial`` on the document (a StampAppearance)."""
+    from emeterai.render import appearance
+
+    return appearance(serial, 10000, issuer_name, document_sha256, specimen)
+
+
+def _serial_text(serial: str, prefix: bytes = b"", suffix: bytes = b"") -> bytes:
+    """The serial where the genuine picture writes it, with extra state in front."""
+    return (
+        b"\nq BT "
+        + prefix
+        + b" /F3 4.5 Tf 1 0 0 1 5.733071 7.4 Tm ("
+        + serial.encode()
+        + b") Tj ET "
+        + suffix
+        + b"Q\n"
+    )
+
+
+def other_picture_with_hidden_serial(real: str, other: str, digest: str, how: str) -> bytes:
+    """The genuine picture of ``other`` (its serial and QR code, as text and ``re f`` paths) plus
+    the real serial drawn so that no reader shows it: ``how`` is one of ``invisible`` (render mode
+    3), ``white`` (white on white), ``clipped`` (clipped away by ``W n``), ``zero-font``."""
+    hidden = {
+        "invisible": _serial_text(real, b"3 Tr"),
+        "white": _serial_text(real, b"1 1 1 rg"),
+        "clipped": b"\nq 0 0 0 0 re W n" + _serial_text(real) + b"Q\n",
+        "zero-font": _serial_text(real).replace(b"/F3 4.5 Tf", b"/F3 0 Tf"),
+    }[how]
+    return genuine_drawing(other, digest).content + hidden
+
+
+def unfilled_qr(serial: str, digest: str) -> bytes:
+    """The genuine picture whose QR rectangles are built but never filled (``re`` ... ``n``)."""
+    content = genuine_drawing(serial, digest).content
+    assert content.endswith(b" re\nf*\n \n")
+    return content[: -len(b"f*\n \n")] + b"n\n \n"
+
+
+def qr_of_another_payload(serial: str, digest: str, other: str) -> bytes:
+    """The real serial in text, but the QR code of ``other``'s stamp on this document."""
+    mine = genuine_drawing(serial, digest).content
+    theirs = genuine_drawing(other, digest).content
+    at = mine.index(b"(" + serial.encode() + b")")
+    cut = mine.index(b" re ", at)  # the QR's rectangles start after the serial
+    cut = mine.rfind(b"\n", 0, cut) + 1
+    other_at = theirs.index(b"(" + other.encode() + b")")
+    other_cut = theirs.rfind(b"\n", 0, theirs.index(b" re ", other_at)) + 1
+    return mine[:cut] + theirs[other_cut:]
+
+
+def hex_string_serial(real: str, other: str, digest: str) -> bytes:
+    """The genuine picture whose serial is shown as a hex string of ``other`` (``<...> Tj``),
+    with the real serial kept as invisible text."""
+    content = genuine_drawing(real, digest).content
+    shown = b"<" + other.encode().hex().encode() + b"> Tj"
+    content = content.replace(b"(" + real.encode() + b") Tj", shown)
+    return content + _serial_text(real, b"3 Tr")
+
+
+def unbalanced_parens(serial: str, digest: str, n: int = 40_000) -> bytes:
+    """The genuine picture followed by ``n`` unbalanced ``(``: quadratic for a text regex."""
+    return genuine_drawing(serial, digest).content + b"(" * n
+
+
+def stamp_with_appearance(
+    data: bytes,
+    key: StampKey,
+    content: bytes,
+    *,
+    nested: tuple[int, int] | None = None,
+    rect: tuple[float, float, float, float] = (412.5, 148.8, 483.4, 219.7),
+) -> bytes:
+    """A stamp made exactly like the product's (signer, /Reason, document digest, pyHanko's
+    wrapper), but whose picture form draws ``content`` with the genuine picture's resources.
+    ``nested=(depth, names)``: the picture's resources also name one child form ``names`` times,
+    which names one grandchild ``names`` times, ``depth`` levels deep (a 15 kB file that costs
+    ``names ** depth`` visits without a memo)."""
+    from pyhanko.pdf_utils import generic
+
+    from emeterai import sign as signing
+    from emeterai.render import StampAppearance
+
+    digest = hashlib.sha256(data).hexdigest()
+    drawing = genuine_drawing(key.serial, digest)
+    fake = StampAppearance(
+        content, drawing.size_pt, drawing.fonts, drawing.ext_gstates, key.serial, ""
+    )
+
+    class _Fake(signing._AppearanceContent):
+        def render(self) -> bytes:
+            out = super().render()
+            if nested is not None:
+                depth, names = nested
+                writer = self._ensure_writer
+                child = None
+                for level in range(depth):
+                    resources = generic.DictionaryObject()
+                    ops = b""
+                    if child is not None:
+                        resources[generic.NameObject("/XObject")] = generic.DictionaryObject(
+                            {generic.NameObject(f"/C{i}"): child for i in range(names)}
+                        )
+                        ops = b" ".join(b"/C%d Do" % i for i in range(names))
+                    form = generic.StreamObject(
+                        {
+                            generic.NameObject("/Type"): generic.NameObject("/XObject"),
+                            generic.NameObject("/Subtype"): generic.NameObject("/Form"),
+                            generic.NameObject("/BBox"): generic.ArrayObject(
+                                generic.FloatObject(v) for v in (0, 0, 1, 1)
+                            ),
+                            generic.NameObject("/Resources"): resources,
+                        },
+                        stream_data=ops + b" %d" % level,
+                    )
+                    child = writer.add_object(form)
+                ref = self.resources.xobject[next(iter(self.resources.xobject))]
+                picture = ref.get_object()
+                picture["/Resources"][generic.NameObject("/XObject")] = generic.DictionaryObject(
+                    {generic.NameObject("/N0"): child}
+                )
+            return out
+
+    original = signing._AppearanceContent
+    signing._AppearanceContent = _Fake  # type: ignore[misc]
+    try:
+        return signing.sign(
+            data,
+            key,
+            fake,
+            bytes.fromhex(digest),
+            signing.SignOptions(
+                field_name=f"eMeterai_{key.serial}",
+                reason=f"[{key.serial}] e-Meterai Rp10000",
+                page_index=0,
+                rect=rect,
+            ),
+        )
+    finally:
+        signing._AppearanceContent = original  # type: ignore[misc]
+
+
+def render_widget(data: bytes, rect: tuple[float, float, float, float], scale: float = 4.0) -> Any:
+    """Page 1 as PDFium shows it with its form widgets drawn, cropped to ``rect`` plus a white
+    margin (a PIL image)."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(data)
+    pdf.init_forms()
+    page = pdf[0]
+    height = page.get_height()
+    image = page.render(scale=scale, may_draw_forms=True).to_pil()
+    x0, y0, x1, y1 = rect
+    margin = 12
+    box = (
+        int((x0 - margin) * scale),
+        int((height - y1 - margin) * scale),
+        int((x1 + margin) * scale),
+        int((height - y0 + margin) * scale),
+    )
+    return image.crop(box)
+
+
+def qr_texts(image: Any) -> list[str]:
+    """The QR codes zxing-cpp reads in ``image``."""
+    import zxingcpp
+
+    return [
+        r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode
+    ]
+
+
+def widget_text(data: bytes, rect: tuple[float, float, float, float]) -> str:
+    """The text PDFium finds inside ``rect`` on page 1 once its annotations are flattened into
+    the page (what a reader's copy-paste or a search of a printed copy gets)."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(data)
+    pdf.init_forms()
+    pdf[0].flatten()
+    out = io.BytesIO()
+    pdf.save(out)
+    page = pdfium.PdfDocument(out.getvalue())[0]
+    return str(page.get_textpage().get_text_bounded(*rect))
