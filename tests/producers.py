@@ -379,7 +379,20 @@ def _soffice(folder: Path, name: str, exe: str) -> Path:
     )
     outdir = folder / "soffice-out"
     outdir.mkdir(exist_ok=True)
-    _run([exe, "--headless", "--convert-to", "pdf", "--outdir", str(outdir), str(src)])
+    # a profile of its own, so that parallel test workers never share LibreOffice's lock
+    profile = (folder / "soffice-profile").resolve().as_uri()
+    _run(
+        [
+            exe,
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(outdir),
+            str(src),
+        ]
+    )
     out = folder / name
     shutil.move(str(outdir / "soffice-source.pdf"), out)
     return out
@@ -400,6 +413,7 @@ def _chromium(folder: Path, name: str, exe: str) -> Path:
             "--disable-gpu",
             "--no-sandbox",
             "--no-pdf-header-footer",
+            f"--user-data-dir={folder / 'chromium-profile'}",
             f"--print-to-pdf={out}",
             src.as_uri(),
         ]
@@ -554,6 +568,8 @@ def make_producer_files(folder: Path) -> list[Produced]:
     ):
         (folder / scratch).unlink(missing_ok=True)
     shutil.rmtree(folder / "soffice-out", ignore_errors=True)
+    shutil.rmtree(folder / "soffice-profile", ignore_errors=True)
+    shutil.rmtree(folder / "chromium-profile", ignore_errors=True)
     return made
 
 

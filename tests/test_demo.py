@@ -57,7 +57,7 @@ def test_readme_shows_two_commands_install_demo_and_tests():
     assert demo.endswith("&& emeterai demo")
     assert tests.startswith("python3 -m venv .venv && . .venv/bin/activate && pip install -e ")
     assert "'.[test]'" in tests
-    assert tests.endswith("&& python -m pytest -q")
+    assert tests.endswith("&& python -m pytest -q -n 2")
 
 
 def _copy_of_the_project(dest: Path) -> Path:
@@ -81,7 +81,7 @@ def test_readme_commands_work_in_a_fresh_venv(tmp_path):
     if shutil.which("git") is None or not (PROJECT_ROOT / ".git").exists():
         _missing("needs git and a git checkout of the project")
     demo, tests = readme_commands()
-    assert tests.endswith("python -m pytest -q")
+    assert tests.endswith("python -m pytest -q -n 2")
     tests = tests + " tests/test_serial.py"  # a small subset, not this whole suite again
     project = _copy_of_the_project(tmp_path / "project")
     env = {
