@@ -259,6 +259,13 @@ def _intact(emb: Any) -> bool:
     from pyhanko_certvalidator import ValidationContext
 
     try:
+        if _get(emb.sig_object, "/Type") == "/DocTimeStamp":
+            from pyhanko.sign.validation import validate_pdf_timestamp
+
+            stamp = validate_pdf_timestamp(
+                emb, validation_context=ValidationContext(trust_roots=[])
+            )
+            return bool(stamp.intact and stamp.valid)
         status = validate_pdf_signature(emb, ValidationContext(trust_roots=[]), skip_diff=True)
     except Exception:
         return False

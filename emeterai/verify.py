@@ -21,7 +21,7 @@ from typing import Any
 from cryptography import x509
 
 from emeterai import serial as serials
-from emeterai.changes import LaterSignature, after_stamp
+from emeterai.changes import Changes, LaterSignature, after_stamp
 from emeterai.errors import EmeteraiError, first_line
 from emeterai.picture_check import picture_problems
 from emeterai.x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST, stamp_info
@@ -396,7 +396,7 @@ class Verifier:
             rotation = _inherited(located[1], "/Rotate") if located else None
             problems.extend(_serial_problems(emb, widget, info, cert_serial, digest, rotation))
         problems.extend(_shown_problems(widget, located[1] if located else None))
-        changed = after_stamp(reader, emb, widget)
+        changed = Changes((), ()) if over_limit else after_stamp(reader, emb, widget)
         problems.extend(Problem(c.code, c.detail) for c in changed.problems)
 
         return StampReport(

@@ -322,3 +322,38 @@ def test_a_40_kb_unbalanced_string_is_read_in_linear_time():
     layout = revisions.read_updates(data, 9)
     assert time.perf_counter() - started < 0.5
     assert layout.problem == "an update holds a string that never ends"
+
+
+def test_validation_data_and_a_document_timestamp_after_the_stamp_stay_valid(stamped, verifier):
+    """pyHanko's own long-term updates (a DSS with the stamp's certificates, then a document
+    timestamp from a real TSA over loopback HTTP) are exact updates and keep the stamp valid."""
+    import io
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign import signers
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+    from tsaserver import running_tsa
+
+    emb = PdfFileReader(io.BytesIO(stamped)).embedded_signatures[0]
+    with_dss = io.BytesIO(stamped)
+    DocumentSecurityStore.add_dss(
+        with_dss,
+        emb.sig_object["/Contents"],
+        certs=[c.chosen for c in emb.signed_data["certificates"]],
+    )
+    dss = with_dss.getvalue()
+    assert len(dss) > len(stamped) and dss.startswith(stamped)
+    with running_tsa() as (url, _requests):
+        out = io.BytesIO()
+        signers.PdfTimeStamper(HTTPTimeStamper(url)).timestamp_pdf(
+            IncrementalPdfFileWriter(io.BytesIO(dss)), md_algorithm="sha256", output=out
+        )
+    sealed = out.getvalue()
+    assert len(PdfFileReader(io.BytesIO(sealed)).embedded_signatures) == 2
+    layout = revisions.read_updates(sealed, attacks._recorded_base_length(stamped))
+    assert layout.exact, layout.problem
+    assert len(layout.updates) == 3  # the stamp, the DSS, the document timestamp
+    result = verifier.verify(sealed, "sealed.pdf")
+    assert result.valid, [p.to_json() for p in result.problems]
