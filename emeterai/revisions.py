@@ -23,7 +23,7 @@ from typing import Any
 
 MAX_UPDATES = 64  # updates from a stamp's revision on; past it the file is unreadable
 MAX_NESTING = 64
-MAX_OBJECT_STREAM = 32 * 1024 * 1024
+MAX_OBJECT_STREAM = 4 * 1024 * 1024  # decoded bytes of one xref or object stream
 
 _WS = b"\x00\t\n\x0c\r "
 _SPACE = re.compile(rb"[\x00\t\n\x0c\r ]*")
@@ -319,6 +319,8 @@ def _xref_stream_entries(
     data = _decode(dictionary, raw, "an xref stream")
     w0, w1, w2 = widths
     width = w0 + w1 + w2
+    if width == 0 or sum(index[1::2]) * width > len(data):
+        raise LayoutError("an xref stream is shorter than its /Index says")
     entries: dict[int, tuple[int, int, int]] = {}
     pos = 0
     for start, count in zip(index[0::2], index[1::2], strict=True):
@@ -406,6 +408,11 @@ def _read_update(parser: _Parser, pos: int, expected_prev: int | None) -> Update
         raise LayoutError(
             f"a startxref says {int(m.group(1))}, but its xref section begins at {xref_offset}"
         )
+    if not isinstance(trailer.get(b"/Root"), Ref):
+        raise LayoutError(f"the update at offset {start} has no /Root in its trailer")
+    size = trailer.get(b"/Size")
+    if not isinstance(size, int) or any(num >= size for num in entries):
+        raise LayoutError(f"the update at offset {start} lists objects beyond its /Size")
     prev = trailer.get(b"/Prev")
     if prev is not None and not isinstance(prev, int):
         raise LayoutError("an update's /Prev is not a whole number")

@@ -468,7 +468,7 @@ def _layout_problems(emb: Any, data: bytes) -> tuple[list[Problem], bool]:
                 f"the stamp's revision does not follow the document it records exactly ({why})",
             )
         ], False
-    if own.prev is None or not revisions.points_at_xref(data, own.prev) or own.prev >= length:
+    if own.prev is None or own.prev != revisions.last_startxref(data, length):
         return [
             Problem(
                 SIGNATURE_INVALID,
