@@ -357,3 +357,64 @@ def test_validation_data_and_a_document_timestamp_after_the_stamp_stay_valid(sta
     assert len(layout.updates) == 3  # the stamp, the DSS, the document timestamp
     result = verifier.verify(sealed, "sealed.pdf")
     assert result.valid, [p.to_json() for p in result.problems]
+
+
+# -- found by an attacker's review of the checks above ------------------------------------------
+
+
+def test_a_stamp_revision_whose_prev_skips_the_documents_last_revision_is_signature_invalid(
+    issuer, verifier, tmp_path, monkeypatch
+):
+    """A stamp-file holder points the stamp's /Prev at an older xref section of the bound
+    document: readers then show that older revision, not the one the stamp binds."""
+    import re
+
+    from emeterai import sign
+
+    first = attacks.make_letter(tmp_path / "a.pdf").read_bytes()
+    full = attacks.append_page_text(attacks.page_font_resource(first), "TOTAL Rp 1.000")
+    oldest = int(re.search(rb"startxref\s+(\d+)", full).group(1))
+    key = attacks.stamp_key_from_issuer(issuer, PASSPHRASE, serials.generate(issuer.info.prefix))
+
+    class SkippingWriter(sign._Writer):  # type: ignore[misc,name-defined]
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.prev.last_startxref = oldest
+
+    monkeypatch.setattr(sign, "_Writer", SkippingWriter)
+    attacked = attacks.stamp_with_key(full, key)
+    monkeypatch.undo()
+    assert shown_by_readers(full, tmp_path, "TOTAL Rp 1.000") == {"poppler", "mupdf", "pdfium"}
+    assert shown_by_readers(attacked, tmp_path, "TOTAL Rp 1.000") == set()
+    detail = only(verifier.verify(attacked, "skip.pdf"), SIGNATURE_INVALID)
+    assert "cross-reference chain" in detail
+
+
+def test_an_update_whose_trailer_has_no_root_is_modified_after_stamp(stamped, verifier):
+    """Without /Root, poppler rebuilds the xref by scanning (and finds objects hidden in stream
+    data), while pyHanko takes /Root from an older trailer."""
+    attacked = attacks.hand_update(stamped, hidden_content=False)
+    at = attacked.rindex(b"/Root ")
+    end = attacked.index(b" R", at) + 2
+    attacked = attacked[:at] + b" " * (end - at) + attacked[end:]
+    detail = only(verifier.verify(attacked, "noroot.pdf"), MODIFIED_AFTER_STAMP)
+    assert "no /Root" in detail
+
+
+def test_an_xref_stream_with_zero_widths_and_a_huge_index_is_refused_at_once():
+    """A 100-byte xref stream with /W [0 0 0] and a count of a billion must not loop."""
+    import zlib
+
+    raw = zlib.compress(b"")
+    update = (
+        b"5 0 obj\n<< /Type /XRef /Size 1000000001 /Root 1 0 R /W [0 0 0] "
+        b"/Index [1 1000000000] /Filter /FlateDecode /Length %d >>\nstream\n"
+        % len(raw)
+        + raw
+        + b"\nendstream\nendobj\nstartxref\n9\n%%EOF\n"
+    )
+    data = b"%PDF-1.7\n" + update
+    started = time.perf_counter()
+    layout = revisions.read_updates(data, 9)
+    assert time.perf_counter() - started < 0.5
+    assert layout.problem == "an xref stream is shorter than its /Index says"
