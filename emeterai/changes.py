@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from emeterai.pdfobjects import ref_key
+
 MODIFIED_AFTER_STAMP = "modified-after-stamp"
 STAMP_NOT_SHOWN = "stamp-not-shown"
 
@@ -71,15 +73,6 @@ def _get(d: Any, key: str, default: Any = None) -> Any:
         return d[key] if key in d else default  # noqa: SIM401  (indexing decrypts)
     except Exception:
         return default
-
-
-def _key(raw: Any) -> tuple[int, int] | None:
-    if hasattr(raw, "idnum"):
-        return (int(raw.idnum), int(raw.generation))
-    ref = getattr(raw, "container_ref", None)
-    if ref is not None and hasattr(ref, "idnum"):
-        return (int(ref.idnum), int(ref.generation))
-    return None
 
 
 def _rect(annot: Any) -> tuple[float, float, float, float] | None:
@@ -129,7 +122,7 @@ def _pages(root: Any) -> Iterator[tuple[int, tuple[int, int] | None, Any]]:
     index = 0
     while stack and index < MAX_PAGES:
         raw, depth = stack.pop()
-        key = _key(raw)
+        key = ref_key(raw)
         if key is not None:
             if key in seen:
                 continue
@@ -151,7 +144,7 @@ def _annots(page: Any) -> list[tuple[tuple[int, int] | None, Any]]:
     out = []
     for i in range(min(len(arr), 10_000)):
         raw = arr.raw_get(i)
-        out.append((_key(raw), raw.get_object()))
+        out.append((ref_key(raw), raw.get_object()))
     return out
 
 
@@ -169,7 +162,7 @@ def _fields(root: Any) -> dict[tuple[int, int], Any]:
         arr, depth = stack.pop()
         for i in range(min(len(arr), MAX_FIELDS)):
             raw = arr.raw_get(i)
-            key = _key(raw)
+            key = ref_key(raw)
             if key is None or key in out:
                 continue
             obj = raw.get_object()
@@ -186,7 +179,7 @@ def _canon(value: Any, budget: list[int], depth: int = 0, skip: tuple[str, ...] 
     budget[0] -= 1
     if budget[0] < 0 or depth > 12:
         return "..."
-    raw_key = _key(value) if hasattr(value, "idnum") else None
+    raw_key = ref_key(value) if hasattr(value, "idnum") else None
     obj = value.get_object() if hasattr(value, "get_object") else value
     if raw_key is not None and depth > 0 and _get(obj, "/Type") in ("/Page", "/Pages"):
         return ("page", raw_key)
@@ -243,9 +236,9 @@ def _field_type(field: Any) -> Any:
 def _widgets(field: Any) -> list[tuple[tuple[int, int] | None, Any]]:
     kids = _get(field, "/Kids")
     if kids is None:
-        return [(_key(field), field)]
+        return [(ref_key(field), field)]
     arr = kids.get_object()
-    return [(_key(arr.raw_get(i)), arr.raw_get(i).get_object()) for i in range(len(arr))]
+    return [(ref_key(arr.raw_get(i)), arr.raw_get(i).get_object()) for i in range(len(arr))]
 
 
 def _embedded_files(root: Any) -> Any:
@@ -350,7 +343,7 @@ def after_stamp(reader: Any, emb: Any, widget: Any) -> Changes:
     signatures: dict[Any, Any] = {}
     for other in reader.embedded_signatures:
         if other.signed_revision > revision:
-            signatures[_key(other.sig_field)] = other
+            signatures[ref_key(other.sig_field)] = other
             signatures[str(other.field_name)] = other
     allowed_widgets: set[tuple[int, int] | None] = set()
     stamp_rect = _rect(widget)
@@ -402,7 +395,9 @@ def after_stamp(reader: Any, emb: Any, widget: Any) -> Changes:
             modified(f"signature field {name!r} added after the stamp is not intact")
         for _, w in widgets:
             r = _rect(w)
-            same_page = _key(_get(w, "/P")) == _key(stamp_page) if stamp_page is not None else True
+            same_page = (
+                ref_key(_get(w, "/P")) == ref_key(stamp_page) if stamp_page is not None else True
+            )
             hit = r is not None and stamp_rect is not None and _overlap(r, stamp_rect)
             if hit and same_page and _visible(w):
                 modified(f"signature field {name!r} added after the stamp overlaps the stamp")
@@ -414,7 +409,7 @@ def after_stamp(reader: Any, emb: Any, widget: Any) -> Changes:
 
     # -- annotations and their order (classes 2 and 4) --
     then_pages = {k: p for _, k, p in _pages(then_root) if k is not None}
-    stamp_key = _key(widget)
+    stamp_key = ref_key(widget)
     page_of: dict[tuple[int, int] | None, int] = {}
     for index, pkey, page in _pages(now_root):
         now_annots = _annots(page)
@@ -450,7 +445,7 @@ def after_stamp(reader: Any, emb: Any, widget: Any) -> Changes:
     found = []
     for sig, w in later:
         r = _rect(w)
-        page = page_of.get(_key(w))
+        page = page_of.get(ref_key(w))
         found.append(
             LaterSignature(
                 field=str(sig.field_name),

@@ -170,26 +170,7 @@ def _draw(
 ) -> None:
     """The drawing itself, on reportlab canvas ``c``; the QR code is given as its runs."""
     k = size_mm / DEFAULT_SIZE_MM  # everything is laid out for 25 mm and scaled
-    c.scale(k, k)
-    s = DEFAULT_SIZE_MM * MM
-    if rotation % 360:
-        c.translate(s / 2, s / 2)
-        c.rotate(rotation % 360)
-        c.translate(-s / 2, -s / 2)
-
-    c.setFillColorRGB(1, 1, 1)
-    c.rect(0, 0, s, s, stroke=0, fill=1)
-    c.setFillColorRGB(*PINK)
-    c.roundRect(1.2, 1.2, s - 2.4, s - 2.4, 3, stroke=0, fill=1)
-    c.setStrokeColorRGB(*MAGENTA)
-    c.setLineWidth(1.1)
-    c.roundRect(1.2, 1.2, s - 2.4, s - 2.4, 3, stroke=1, fill=0)
-    c.setLineWidth(0.35)
-    c.roundRect(3.0, 3.0, s - 6.0, s - 6.0, 2, stroke=1, fill=0)
-
-    c.setFillColorRGB(*MAGENTA)
-    c.setFont("Helvetica-Bold", 5.2)
-    c.drawCentredString(s / 2, s - 9.6, "METERAI ELEKTRONIK")
+    s = _frame(c, k, rotation)
 
     right = (5.0 + 35.0 + s - 4.0) / 2  # centre of the column right of the QR
     c.setFillColorRGB(*MAGENTA)
@@ -231,6 +212,33 @@ def _draw(
 
 _QR_SIZE = 35.0
 _QR_ORIGIN = (5.0, 12.5)
+
+
+def _frame(c: Any, k: float, rotation: int) -> float:
+    """The part every picture version draws alike: scale ``k`` and rotation about the centre,
+    the white square, the pink rounded frame and the title. Returns the 25 mm side in points
+    (the drawing's own units)."""
+    c.scale(k, k)
+    s = DEFAULT_SIZE_MM * MM
+    if rotation % 360:
+        c.translate(s / 2, s / 2)
+        c.rotate(rotation % 360)
+        c.translate(-s / 2, -s / 2)
+
+    c.setFillColorRGB(1, 1, 1)
+    c.rect(0, 0, s, s, stroke=0, fill=1)
+    c.setFillColorRGB(*PINK)
+    c.roundRect(1.2, 1.2, s - 2.4, s - 2.4, 3, stroke=0, fill=1)
+    c.setStrokeColorRGB(*MAGENTA)
+    c.setLineWidth(1.1)
+    c.roundRect(1.2, 1.2, s - 2.4, s - 2.4, 3, stroke=1, fill=0)
+    c.setLineWidth(0.35)
+    c.roundRect(3.0, 3.0, s - 6.0, s - 6.0, 2, stroke=1, fill=0)
+
+    c.setFillColorRGB(*MAGENTA)
+    c.setFont("Helvetica-Bold", 5.2)
+    c.drawCentredString(s / 2, s - 9.6, "METERAI ELEKTRONIK")
+    return s
 
 
 def _qr_geometry(runs: list[tuple[int, int, int]]) -> tuple[int, float, float, float, float]:
@@ -419,24 +427,7 @@ def _draw_v1(
 ) -> None:
     """``render`` as released in 0f27461, operator for operator (see ``appearance_v1``)."""
     k = size / (DEFAULT_SIZE_MM * MM)
-    c.scale(k, k)
-    s = DEFAULT_SIZE_MM * MM
-    if rotation % 360:
-        c.translate(s / 2, s / 2)
-        c.rotate(rotation % 360)
-        c.translate(-s / 2, -s / 2)
-    c.setFillColorRGB(1, 1, 1)
-    c.rect(0, 0, s, s, stroke=0, fill=1)
-    c.setFillColorRGB(*PINK)
-    c.roundRect(1.2, 1.2, s - 2.4, s - 2.4, 3, stroke=0, fill=1)
-    c.setStrokeColorRGB(*MAGENTA)
-    c.setLineWidth(1.1)
-    c.roundRect(1.2, 1.2, s - 2.4, s - 2.4, 3, stroke=1, fill=0)
-    c.setLineWidth(0.35)
-    c.roundRect(3.0, 3.0, s - 6.0, s - 6.0, 2, stroke=1, fill=0)
-    c.setFillColorRGB(*MAGENTA)
-    c.setFont("Helvetica-Bold", 5.2)
-    c.drawCentredString(s / 2, s - 9.6, "METERAI ELEKTRONIK")
+    s = _frame(c, k, rotation)
     n = len(matrix)
     qr_size = 35.0
     module = qr_size / (n + 4)

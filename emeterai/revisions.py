@@ -58,13 +58,11 @@ class Ref:
 
 @dataclass(frozen=True)
 class Update:
-    """One incremental update: its body, its xref section and where it ends."""
+    """One incremental update, read and checked: where its xref section is and where it ends."""
 
-    start: int  # first byte of its first object (or of its xref table)
     xref_offset: int  # what its startxref says, checked to be exact
     end: int  # just past its %%EOF
     prev: int | None  # the trailer's /Prev
-    objects: tuple[int, ...]  # object numbers its body defines
 
 
 @dataclass(frozen=True)
@@ -429,7 +427,7 @@ def _read_update(parser: _Parser, pos: int, expected_prev: int | None) -> Update
             entries.setdefault(num, entry)
         xref_num = stream_num
     _check_listing(body, entries, xref_num)
-    return Update(start, xref_offset, m.end(), prev, tuple(sorted(body.offsets)))
+    return Update(xref_offset, m.end(), prev)
 
 
 def _check_listing(
@@ -502,7 +500,7 @@ def read_updates(data: bytes, start: int, first_prev: int | None = None) -> Layo
             pos = update.end
     except LayoutError as exc:
         what = str(exc)
-        if updates and "offset" in what and pos < len(data):
+        if updates:
             what = f"{what} (after the %%EOF at offset {pos})"
         return Layout(tuple(updates), what)
     except (RecursionError, MemoryError, OverflowError, ValueError) as exc:
@@ -519,14 +517,3 @@ def last_startxref(data: bytes, end: int) -> int | None:
         return None
     m = re.compile(rb"startxref[\x00\t\n\x0c\r ]+(\d+)").match(data, at)
     return int(m.group(1)) if m else None
-
-
-def points_at_xref(data: bytes, offset: int) -> bool:
-    """Does ``offset`` begin an xref table or an xref stream object?"""
-    if data.startswith(b"xref", offset):
-        return True
-    m = _OBJ_HEAD.match(data, offset)
-    if m is None:
-        return False
-    head = data[m.end() : m.end() + 2048]
-    return re.search(rb"/Type[\x00\t\n\x0c\r ]*/XRef(?![A-Za-z])", head) is not None

@@ -431,6 +431,22 @@ def sign(
     )
 
 
+def stamp_style(background: Any) -> StaticStampStyle:
+    """pyHanko's appearance for a stamp: ``background`` stretched over the whole widget, no
+    border or text (``picture_check`` expects exactly the frame this draws)."""
+    return StaticStampStyle(
+        background=background,
+        border_width=0,
+        background_opacity=1,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins(),
+            inner_content_scaling=layout.InnerScaling.STRETCH_FILL,
+        ),
+    )
+
+
 def sign_update(
     data: bytes,
     stamp: StampKey,
@@ -471,18 +487,8 @@ def sign_update(
         reason=options.reason,
         subfilter=SigSeedSubFilter.PADES,
     )
-    style = StaticStampStyle(
-        background=(
-            _PdfPageBytes(picture) if isinstance(picture, bytes) else _AppearanceContent(picture)
-        ),
-        border_width=0,
-        background_opacity=1,
-        background_layout=layout.SimpleBoxLayoutRule(
-            x_align=layout.AxisAlignment.ALIGN_MID,
-            y_align=layout.AxisAlignment.ALIGN_MID,
-            margins=layout.Margins(),
-            inner_content_scaling=layout.InnerScaling.STRETCH_FILL,
-        ),
+    style = stamp_style(
+        _PdfPageBytes(picture) if isinstance(picture, bytes) else _AppearanceContent(picture)
     )
     pdf_signer = signers.PdfSigner(
         meta,

@@ -23,6 +23,7 @@ from cryptography import x509
 from emeterai import serial as serials
 from emeterai.changes import Changes, LaterSignature, after_stamp
 from emeterai.errors import EmeteraiError, first_line
+from emeterai.pdfobjects import ref_key
 from emeterai.picture_check import picture_problems
 from emeterai.x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST, stamp_info
 
@@ -339,20 +340,16 @@ class Verifier:
         problems.extend(layout_problems)
         if odd_range is not None:
             problems.append(Problem(SIGNATURE_INVALID, odd_range))
-        elif over_limit:
-            pass  # not hashed nor validated: the file is past what verify reads
-        else:
+        elif not over_limit:  # past the limit nothing is hashed nor validated
             try:
                 prefix_sha256 = _digest_once(emb, data)
             except Exception:  # pyHanko then hashes the range itself and judges it
                 prefix_sha256 = None
         status = None if over_limit else self._validate(emb, moment)
         genuine = False
-        if over_limit:
-            pass
-        elif status is None:
+        if status is None and not over_limit:
             problems.append(Problem(SIGNATURE_INVALID, "the signature could not be validated"))
-        else:
+        elif status is not None:
             if not (status.intact and status.valid):
                 problems.append(
                     Problem(SIGNATURE_INVALID, "the signature does not match the signed bytes")
@@ -493,7 +490,7 @@ def _ends_at(data: bytes, update: Any, end: int) -> bool:
 
 def _same_serial_twice(stamps: list[StampReport]) -> list[StampReport]:
     """A serial pays for one document: two stamps with one serial in one file are reuse."""
-    seen: dict[str, int] = {}
+    seen: set[str] = set()
     out = []
     for stamp in stamps:
         if stamp.serial is not None and stamp.serial in seen:
@@ -508,7 +505,7 @@ def _same_serial_twice(stamps: list[StampReport]) -> list[StampReport]:
                 ),
             )
         elif stamp.serial is not None:
-            seen[stamp.serial] = 1
+            seen.add(stamp.serial)
         out.append(stamp)
     return out
 
@@ -760,13 +757,6 @@ def _serial_problems(
     return problems
 
 
-def _ref_key(obj: Any) -> tuple[int, int] | None:
-    ref = getattr(obj, "container_ref", None) if not hasattr(obj, "idnum") else obj
-    if ref is None or not hasattr(ref, "idnum"):
-        return None
-    return (int(ref.idnum), int(ref.generation))
-
-
 def _lists_widget(page: Any, widget_key: tuple[int, int] | None, widget: Any) -> bool:
     annots = _get(page, "/Annots")
     if annots is None:
@@ -774,7 +764,7 @@ def _lists_widget(page: Any, widget_key: tuple[int, int] | None, widget: Any) ->
     annots = annots.get_object()
     for i in range(len(annots)):
         raw = annots.raw_get(i)
-        if widget_key is not None and _ref_key(raw) == widget_key:
+        if widget_key is not None and ref_key(raw) == widget_key:
             return True
         if raw.get_object() is widget:
             return True
@@ -788,8 +778,8 @@ def _find_page(reader: Any, widget: Any) -> tuple[int, Any] | None:
     where a node's /Count equals its number of kids, every kid is one page and need not be
     opened. The page must list the widget: a /P alone does not put an annotation on a page.
     """
-    widget_key = _ref_key(widget)
-    hint = _ref_key(widget.raw_get("/P")) if "/P" in widget else None
+    widget_key = ref_key(widget)
+    hint = ref_key(widget.raw_get("/P")) if "/P" in widget else None
     seen: set[tuple[int, int]] = set()
     shortcut = hint is not None
 
@@ -802,7 +792,7 @@ def _find_page(reader: Any, widget: Any) -> tuple[int, Any] | None:
         count = 0
         for i in range(len(kids)):
             raw = kids.raw_get(i)
-            key = _ref_key(raw)
+            key = ref_key(raw)
             if key is not None:
                 if key in seen:
                     continue

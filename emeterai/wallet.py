@@ -624,20 +624,13 @@ class Wallet:
                 if not dead:
                     continue
                 outcome = _settle(temp, output, output_sha, method)
-                if outcome == USED:
+                if outcome in (USED, UNSURE):
                     db.execute(
-                        "UPDATE stamps SET state = 'used', used_at = ?, token = NULL,"
+                        "UPDATE stamps SET state = ?, used_at = ?, token = NULL,"
                         " temp_path = NULL WHERE serial = ?",
-                        (now.isoformat(), serial),
+                        (outcome, now.isoformat(), serial),
                     )
-                    committed.append(serial)
-                elif outcome == UNSURE:
-                    db.execute(
-                        "UPDATE stamps SET state = 'unsure', used_at = ?, token = NULL,"
-                        " temp_path = NULL WHERE serial = ?",
-                        (now.isoformat(), serial),
-                    )
-                    unsure.append(serial)
+                    (committed if outcome == USED else unsure).append(serial)
                 else:
                     db.execute(_RELEASE + " WHERE serial = ?", (serial,))
                     released.append(serial)

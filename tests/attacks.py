@@ -431,13 +431,11 @@ def stamp_with_field(
     document digest), but into a field created here, so that the *signed* revision itself can
     carry a wrong widget: not printable, hidden (``tweak_widget(writer, widget)``), off the page.
     """
-    from pyhanko.pdf_utils import layout
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko.sign.fields import SigSeedSubFilter
-    from pyhanko.stamp import StaticStampStyle
 
-    from emeterai.sign import _PdfPageBytes, make_signer
+    from emeterai.sign import _PdfPageBytes, make_signer, stamp_style
 
     digest = hashlib.sha256(data).hexdigest()
     name = f"eMeterai_{key.serial}"
@@ -460,17 +458,7 @@ def stamp_with_field(
                 break
         else:
             raise AssertionError("field not created")
-    style = StaticStampStyle(
-        background=_PdfPageBytes(picture(key.serial, digest)),
-        border_width=0,
-        background_opacity=1,
-        background_layout=layout.SimpleBoxLayoutRule(
-            x_align=layout.AxisAlignment.ALIGN_MID,
-            y_align=layout.AxisAlignment.ALIGN_MID,
-            margins=layout.Margins(),
-            inner_content_scaling=layout.InnerScaling.STRETCH_FILL,
-        ),
-    )
+    style = stamp_style(_PdfPageBytes(picture(key.serial, digest)))
     meta = signers.PdfSignatureMetadata(
         field_name=name,
         md_algorithm="sha256",
@@ -518,26 +506,11 @@ def widget_on_optional_layer(writer: Any, field: Any) -> None:
 
 def cosign(data: bytes, name: str = "Budi Santoso", field: str = "Signature2") -> bytes:
     """A genuine later signature (PAdES, incremental, new visible field) by someone's own key."""
-    from asn1crypto import keys
-    from asn1crypto import x509 as ax509
-    from cryptography.hazmat.primitives import serialization
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko.sign.fields import SigSeedSubFilter
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-    key, cert = self_signed(name)
-    signer = signers.SimpleSigner(
-        signing_cert=ax509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
-        signing_key=keys.PrivateKeyInfo.load(
-            key.private_bytes(
-                serialization.Encoding.DER,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        ),
-        cert_registry=SimpleCertificateStore(),
-    )
+    signer = _pyhanko_signer(name)
     writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
     out = io.BytesIO()
     signers.PdfSigner(
@@ -857,13 +830,11 @@ def self_signed_field(
     made here at ``rect``: its appearance shows ``background`` (a one-page PDF, e.g. a white
     square or a copy of the stamp picture), and ``tweak(writer, field)`` may add to the field
     or the document (actions, kids, embedded files) inside the signed revision."""
-    from pyhanko.pdf_utils import layout
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko.sign.fields import SigSeedSubFilter
-    from pyhanko.stamp import StaticStampStyle
 
-    from emeterai.sign import _PdfPageBytes
+    from emeterai.sign import _PdfPageBytes, stamp_style
 
     writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
     fields.append_signature_field(writer, fields.SigFieldSpec(field, on_page=0, box=rect))  # type: ignore[arg-type]
@@ -876,17 +847,7 @@ def self_signed_field(
                 break
     style = None
     if background is not None:
-        style = StaticStampStyle(
-            background=_PdfPageBytes(background),
-            border_width=0,
-            background_opacity=1,
-            background_layout=layout.SimpleBoxLayoutRule(
-                x_align=layout.AxisAlignment.ALIGN_MID,
-                y_align=layout.AxisAlignment.ALIGN_MID,
-                margins=layout.Margins(),
-                inner_content_scaling=layout.InnerScaling.STRETCH_FILL,
-            ),
-        )
+        style = stamp_style(_PdfPageBytes(background))
     out = io.BytesIO()
     signers.PdfSigner(
         signers.PdfSignatureMetadata(

@@ -1,7 +1,8 @@
 """Shared fixtures and helpers for the emeterai test suite.
 
 Fixtures: ``passphrase``, ``home`` (isolated $EMETERAI_HOME), ``runner`` (Typer CliRunner),
-``issuer`` (a trusted specimen issuer), ``stamp_files`` and ``wallet_with_stamps`` (factories).
+``issuer`` (a trusted specimen issuer), ``verifier`` (trusting it), ``stamp_files`` and
+``wallet_with_stamps`` (factories).
 Helpers importable from test modules (``from conftest import require_tool, corpus_dir``):
 ``require_tool`` and ``corpus_dir`` skip locally when something is missing, but fail under CI.
 """
@@ -101,6 +102,14 @@ def issuer(home: Path) -> Issuer:
     created = Issuer.create(home / "issuer", PASSPHRASE, name="Test Issuer", specimen=True)
     TrustStore(home / "trust").add(created.root_pem(), "test issuer root")
     return created
+
+
+@pytest.fixture
+def verifier(home: Path, issuer: Issuer) -> Any:
+    """A Verifier that trusts the ``issuer`` fixture's root (as ``verify`` with its trust store)."""
+    from emeterai.verify import Verifier
+
+    return Verifier(TrustStore(home / "trust").certificates())
 
 
 @pytest.fixture

@@ -27,19 +27,12 @@ from test_verify import (
     stamp,
 )
 
-from emeterai.issuer import Issuer
-from emeterai.trust import TrustStore
-from emeterai.verify import MODIFIED_AFTER_STAMP, STAMP_NOT_SHOWN, Verifier
+from emeterai.verify import MODIFIED_AFTER_STAMP, STAMP_NOT_SHOWN
 from emeterai.wallet import Wallet
 
 DPI = 50
 PAGE_HEIGHT = 841.89
 ELSEWHERE = (80.0, 80.0, 151.0, 151.0)  # blank space low on the left of the sample letter
-
-
-@pytest.fixture
-def verifier(home: Path, issuer: Issuer) -> Verifier:
-    return Verifier(TrustStore(home / "trust").certificates())
 
 
 @pytest.fixture

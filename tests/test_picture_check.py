@@ -22,16 +22,10 @@ from emeterai import picture_check, render
 from emeterai import serial as serials
 from emeterai.issuer import Issuer
 from emeterai.render import qr_payload
-from emeterai.trust import TrustStore
-from emeterai.verify import SERIAL_MISMATCH, Verifier
+from emeterai.verify import SERIAL_MISMATCH
 
 SAMPLE = PROJECT_ROOT / "samples" / "lamaran.pdf"
 RECT = (412.5, 148.8, 483.4, 219.7)
-
-
-@pytest.fixture
-def verifier(home, issuer: Issuer) -> Verifier:
-    return Verifier(TrustStore(home / "trust").certificates())
 
 
 @pytest.fixture

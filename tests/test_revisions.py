@@ -46,11 +46,6 @@ def only(result: VerifyResult, code: str) -> str:
 
 
 @pytest.fixture
-def verifier(home: Path, issuer: Issuer) -> Verifier:
-    return Verifier(TrustStore(home / "trust").certificates())
-
-
-@pytest.fixture
 def wallet(wallet_with_stamps) -> Wallet:
     return wallet_with_stamps(3)
 

@@ -75,11 +75,6 @@ def assert_only(result: VerifyResult, code: str) -> None:
 
 
 @pytest.fixture
-def verifier(home: Path, issuer: Issuer) -> Verifier:
-    return Verifier(TrustStore(home / "trust").certificates())
-
-
-@pytest.fixture
 def wallet(wallet_with_stamps) -> Wallet:
     return wallet_with_stamps(4)
 
