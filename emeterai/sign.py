@@ -301,6 +301,25 @@ class _Writer(IncrementalPdfFileWriter):
             return
         super()._write_header(stream)
 
+    def _update_meta(self) -> None:
+        """pyHanko rewrites the document's XMP stream in place; the stamp writes the updated
+        XMP as a new object instead, so that the stamp's revision changes no stream of the
+        document (a stream may also serve as page content: see ``stamp_revision``)."""
+        try:
+            from pyhanko.pdf_utils.metadata import xmp_xml
+
+            meta = self.root["/Metadata"] if "/Metadata" in self.root else None  # noqa: SIM401  (get() does not resolve)
+            if isinstance(meta, xmp_xml.MetadataStream):
+                fresh = xmp_xml.MetadataStream.from_xmp(meta.xmp)
+                fresh._handler = self.security_handler
+                if self.security_handler is not None and not self.security_handler.encrypt_metadata:
+                    fresh.add_crypt_filter()
+                self.root["/Metadata"] = self.add_object(fresh)
+                self.update_root()
+        except Exception:  # unreadable XMP: pyHanko's own handling decides
+            pass
+        super()._update_meta()
+
     def _walk_page_tree(self, page_ix: int, retrieve_parent: bool) -> Any:
         hint = self.page_hint
         if hint is not None and not retrieve_parent and page_ix == hint[0]:

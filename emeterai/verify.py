@@ -393,6 +393,12 @@ class Verifier:
             rotation = _inherited(located[1], "/Rotate") if located else None
             problems.extend(_serial_problems(emb, widget, info, cert_serial, digest, rotation))
         problems.extend(_shown_problems(widget, located[1] if located else None))
+        own = (
+            ()
+            if over_limit or odd_range is not None
+            else _own_revision_problems(reader, emb, data, located[1] if located else None)
+        )
+        problems.extend(own)
         changed = Changes((), ()) if over_limit else after_stamp(reader, emb, widget)
         problems.extend(Problem(c.code, c.detail) for c in changed.problems)
 
@@ -407,6 +413,7 @@ class Verifier:
             problems=tuple(_dedupe(problems)),
             cert_serial_number=cert.serial_number,
             genuine=genuine
+            and not own
             and bound is not None
             and not any(p.code == SERIAL_MALFORMED for p in problems),
             bound_sha256=bound,
@@ -479,6 +486,21 @@ def _layout_problems(emb: Any, data: bytes) -> tuple[list[Problem], bool]:
     return [
         Problem(MODIFIED_AFTER_STAMP, f"not an exact incremental update: {layout.problem}")
     ], False
+
+
+def _own_revision_problems(reader: Any, emb: Any, data: bytes, page: Any) -> list[Problem]:
+    """The stamp's own revision adds the stamp and nothing else (see :mod:`stamp_revision`)."""
+    from emeterai import stamp_revision
+
+    try:
+        found = stamp_revision.problems(reader, emb, data, ref_key(page) if page else None)
+    except Exception as exc:  # a hostile structure: the revision cannot be shown to be a stamp
+        log.debug("own-revision check failed", exc_info=True)
+        found = (f"cannot be compared with the document ({first_line(exc)})",)
+    return [
+        Problem(SIGNATURE_INVALID, f"the stamp's revision {detail}, beyond adding the stamp")
+        for detail in found
+    ]
 
 
 def _ends_at(data: bytes, update: Any, end: int) -> bool:

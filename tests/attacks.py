@@ -295,6 +295,90 @@ def add_annotation_over_page(stamped: bytes, text: str = "LUNAS") -> bytes:
     return _incremental(stamped, change)
 
 
+def add_file_attachment(stamped: bytes) -> bytes:
+    """An incremental update that attaches a file to page 1 through a FileAttachment
+    annotation (its paperclip icon is drawn on the page; the file travels with the letter)."""
+    from pypdf.generic import (
+        ArrayObject,
+        DecodedStreamObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        NumberObject,
+        TextStringObject,
+    )
+
+    def change(writer: Any) -> None:
+        data = DecodedStreamObject()
+        data.set_data(b"surat asli yang sebenarnya")
+        data[NameObject("/Type")] = NameObject("/EmbeddedFile")
+        spec = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Filespec"),
+                NameObject("/F"): TextStringObject("asli.txt"),
+                NameObject("/EF"): DictionaryObject({NameObject("/F"): writer._add_object(data)}),
+            }
+        )
+        annot = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject("/FileAttachment"),
+                NameObject("/Rect"): ArrayObject([FloatObject(v) for v in (60, 700, 80, 720)]),
+                NameObject("/F"): NumberObject(4),
+                NameObject("/FS"): writer._add_object(spec),
+                NameObject("/Contents"): TextStringObject("asli.txt"),
+            }
+        )
+        page = writer.pages[0]
+        annots = page.get("/Annots")
+        ref = writer._add_object(annot)
+        if annots is None:
+            page[NameObject("/Annots")] = ArrayObject([ref])
+        else:
+            annots.get_object().append(ref)
+
+    return _incremental(stamped, change)
+
+
+def add_direct_annotation(stamped: bytes, text: str = "LUNAS", change_first: bool = False) -> bytes:
+    """An incremental update that writes a FreeText annotation *directly* into page 1's
+    /Annots array (no reference), or (``change_first``) rewrites the page's first direct
+    annotation's text in place."""
+    from pypdf.generic import (
+        ArrayObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        NumberObject,
+        TextStringObject,
+    )
+
+    def change(writer: Any) -> None:
+        page = writer.pages[0]
+        annots = page["/Annots"].get_object()
+        if change_first:
+            first = next(a for a in annots if not hasattr(a, "idnum"))
+            first[NameObject("/Contents")] = TextStringObject(text)
+        else:
+            annots.append(
+                DictionaryObject(
+                    {
+                        NameObject("/Type"): NameObject("/Annot"),
+                        NameObject("/Subtype"): NameObject("/FreeText"),
+                        NameObject("/Rect"): ArrayObject(
+                            [FloatObject(v) for v in (72, 600, 300, 640)]
+                        ),
+                        NameObject("/F"): NumberObject(4),
+                        NameObject("/DA"): TextStringObject("/Helv 24 Tf 0 g"),
+                        NameObject("/Contents"): TextStringObject(text),
+                    }
+                )
+            )
+        page[NameObject("/Annots")] = annots
+
+    return _incremental(stamped, change)
+
+
 def change_metadata(stamped: bytes, title: str = "Lamaran (final)") -> bytes:
     """An incremental update that changes only the document information dictionary."""
 
@@ -887,59 +971,6 @@ def javascript_aa(writer: Any, field: Any) -> None:
     )
 
 
-def extra_kid(writer: Any, field: Any) -> None:
-    """``tweak`` for :func:`self_signed_field`: a second widget of the field over the NIK."""
-    from pyhanko.pdf_utils import generic
-
-    page_ref = writer.find_page_for_modification(0)[0]
-    page = page_ref.get_object()
-    field_ref = next(
-        ref for ref in writer.root["/AcroForm"]["/Fields"] if ref.get_object() is field
-    )
-    box = generic.DictionaryObject(
-        {
-            generic.pdf_name("/Type"): generic.pdf_name("/XObject"),
-            generic.pdf_name("/Subtype"): generic.pdf_name("/Form"),
-            generic.pdf_name("/BBox"): generic.ArrayObject(
-                [generic.FloatObject(v) for v in (0, 0, 105, 17)]
-            ),
-        }
-    )
-    stream = generic.StreamObject(box, stream_data=WHITE_BOX % (105, 17))
-    kid = writer.add_object(
-        generic.DictionaryObject(
-            {
-                generic.pdf_name("/Type"): generic.pdf_name("/Annot"),
-                generic.pdf_name("/Subtype"): generic.pdf_name("/Widget"),
-                generic.pdf_name("/Rect"): generic.ArrayObject(
-                    [generic.FloatObject(v) for v in NIK_RECT]
-                ),
-                generic.pdf_name("/F"): generic.NumberObject(4),
-                generic.pdf_name("/P"): page_ref,
-                generic.pdf_name("/Parent"): field_ref,
-                generic.pdf_name("/AP"): generic.DictionaryObject(
-                    {generic.pdf_name("/N"): writer.add_object(stream)}
-                ),
-            }
-        )
-    )
-    # the field becomes a parent of its own widget and of the new one
-    own = writer.add_object(generic.DictionaryObject({}))
-    own_obj = own.get_object()
-    for k in ("/Type", "/Subtype", "/Rect", "/F", "/P", "/AP"):
-        if k in field:
-            own_obj[generic.pdf_name(k)] = field.raw_get(k)
-            del field[k]
-    own_obj[generic.pdf_name("/Parent")] = field_ref
-    field[generic.pdf_name("/Kids")] = generic.ArrayObject([own, kid])
-    annots = page["/Annots"]
-    for i in range(len(annots)):
-        if annots.raw_get(i).idnum == field_ref.idnum:
-            annots[i] = own
-    annots.append(kid)
-    writer.update_container(page)
-
-
 def embedded_file(writer: Any, field: Any) -> None:
     """``tweak`` for :func:`self_signed_field`: an attachment in the document's names tree."""
     from pyhanko.pdf_utils import generic
@@ -1430,3 +1461,222 @@ def widget_text(data: bytes, rect: tuple[float, float, float, float]) -> str:
     pdf.save(out)
     page = pdfium.PdfDocument(out.getvalue())[0]
     return str(page.get_textpage().get_text_bounded(*rect))
+
+
+# -- the stamp's own revision carries more than the stamp (issue 11, class 6) ---------------------
+#
+# A stamp-file holder writes the stamp's incremental update themselves. Each edit below runs on
+# pyHanko's incremental writer before the product's signer adds the stamp, so that the edit and
+# the stamp are one revision over the untouched bound document.
+
+
+def stamp_with_own_edit(original: bytes, key: StampKey, edit: Callable[[Any], None]) -> bytes:
+    """``original`` stamped through ``emeterai.sign`` with ``key``, the stamp's revision also
+    carrying ``edit(writer)``; the stamp records ``original`` as its document."""
+    from emeterai import sign
+
+    plain = sign._Writer
+
+    class Edited(plain):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            edit(self)
+
+    sign._Writer = Edited  # type: ignore[misc]
+    try:
+        return stamp_with_key(original, key)
+    finally:
+        sign._Writer = plain  # type: ignore[misc]
+
+
+def _first_page(writer: Any) -> Any:
+    return writer.root["/Pages"]["/Kids"][0].get_object()
+
+
+def rewrite_content_in_place(writer: Any) -> None:
+    """Page 1's content stream object, redefined with new text."""
+    from pyhanko.pdf_utils import generic
+
+    ref = _first_page(writer).raw_get("/Contents")
+    writer.mark_update(ref)  # before replacing: marking loads the object from the file
+    writer.objects[(ref.generation, ref.idnum)] = generic.StreamObject(
+        stream_data=_content_with_text()
+    )
+
+
+def append_content_stream(writer: Any) -> None:
+    """Page 1 gains a second content stream with new text."""
+    from pyhanko.pdf_utils import generic
+
+    page = _first_page(writer)
+    old = page.raw_get("/Contents")
+    new = writer.add_object(generic.StreamObject(stream_data=_content_with_text()))
+    page["/Contents"] = generic.ArrayObject([old, new])
+    writer.update_container(page)
+
+
+def replace_page_tree(writer: Any) -> None:
+    """The catalog points at a new page tree whose one page shows new text."""
+    from pyhanko.pdf_utils import generic
+
+    old_page = _first_page(writer)
+    pages_ref = writer.root.raw_get("/Pages")
+    content = writer.add_object(generic.StreamObject(stream_data=_content_with_text()))
+    page = generic.DictionaryObject(
+        {
+            generic.NameObject("/Type"): generic.NameObject("/Page"),
+            generic.NameObject("/MediaBox"): old_page["/MediaBox"],
+            generic.NameObject("/Resources"): old_page.raw_get("/Resources"),
+            generic.NameObject("/Contents"): content,
+        }
+    )
+    page_ref = writer.add_object(page)
+    tree = writer.add_object(
+        generic.DictionaryObject(
+            {
+                generic.NameObject("/Type"): generic.NameObject("/Pages"),
+                generic.NameObject("/Kids"): generic.ArrayObject([page_ref]),
+                generic.NameObject("/Count"): generic.NumberObject(1),
+            }
+        )
+    )
+    page["/Parent"] = tree
+    assert pages_ref is not None
+    writer.root["/Pages"] = tree
+    writer.update_root()
+
+
+def add_free_text(writer: Any) -> None:
+    """Page 1 gains a FreeText annotation whose appearance shows new text (before the stamp's
+    widget, which the signer appends after it)."""
+    from pyhanko.pdf_utils import generic
+
+    page = _first_page(writer)
+    font = generic.DictionaryObject(
+        {
+            generic.NameObject("/Type"): generic.NameObject("/Font"),
+            generic.NameObject("/Subtype"): generic.NameObject("/Type1"),
+            generic.NameObject("/BaseFont"): generic.NameObject("/Helvetica-Bold"),
+        }
+    )
+    look = generic.StreamObject(
+        {
+            generic.NameObject("/Type"): generic.NameObject("/XObject"),
+            generic.NameObject("/Subtype"): generic.NameObject("/Form"),
+            generic.NameObject("/BBox"): generic.ArrayObject(
+                [generic.NumberObject(v) for v in (0, 0, 500, 120)]
+            ),
+            generic.NameObject("/Resources"): generic.DictionaryObject(
+                {
+                    generic.NameObject("/Font"): generic.DictionaryObject(
+                        {generic.NameObject("/Helv"): writer.add_object(font)}
+                    )
+                }
+            ),
+        },
+        stream_data=f"BT /Helv 28 Tf 10 40 Td ({HIDDEN_TEXT}) Tj ET".encode("latin-1"),
+    )
+    annot = writer.add_object(
+        generic.DictionaryObject(
+            {
+                generic.NameObject("/Type"): generic.NameObject("/Annot"),
+                generic.NameObject("/Subtype"): generic.NameObject("/FreeText"),
+                generic.NameObject("/Rect"): generic.ArrayObject(
+                    [generic.NumberObject(v) for v in (60, 500, 560, 620)]
+                ),
+                generic.NameObject("/F"): generic.NumberObject(4),
+                generic.NameObject("/DA"): generic.pdf_string("/Helv 28 Tf 0 g"),
+                generic.NameObject("/Contents"): generic.pdf_string(HIDDEN_TEXT),
+                generic.NameObject("/AP"): generic.DictionaryObject(
+                    {generic.NameObject("/N"): writer.add_object(look)}
+                ),
+            }
+        )
+    )
+    annots = page.get("/Annots")
+    page["/Annots"] = generic.ArrayObject([*(annots or []), annot])
+    writer.update_container(page)
+
+
+_HELV = b"/Helv << /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold >>"
+
+
+def dangling_reference_letter() -> bytes:
+    """A one-page letter whose page lists, after its content stream, a second one that no
+    object defines (object 6, the first number pyHanko's writer gives a new object: the file's
+    /Size is 5): readers draw it as nothing."""
+    from producers import raw_pdf
+
+    content = b"BT /F1 12 Tf 72 720 Td (Surat lamaran) Tj ET"
+    return raw_pdf(
+        [
+            (1, b"<< /Type /Catalog /Pages 2 0 R >>"),
+            (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+            (
+                3,
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents [4 0 R 6 0 R]"
+                b" /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont"
+                b" /Helvetica >> " + _HELV + b" >> >> >>",
+            ),
+            (4, b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"),
+        ]
+    )
+
+
+def define_dangling_object(writer: Any) -> None:
+    """Defines the next free object number (which a dangling reference may name) as a content
+    stream with new text."""
+    from pyhanko.pdf_utils import generic
+
+    writer.add_object(generic.StreamObject(stream_data=_content_with_text()))
+
+
+_XMP = (
+    b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF'
+    b' xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/></x:xmpmeta>\n'
+    b'<?xpacket end="w"?>'
+)
+
+
+def metadata_as_content_letter() -> bytes:
+    """A one-page letter whose XMP metadata stream is also listed as the page's second content
+    stream (readers draw the XML as nothing)."""
+    from producers import raw_pdf
+
+    content = b"BT /F1 12 Tf 72 720 Td (Surat lamaran) Tj ET"
+    return raw_pdf(
+        [
+            (1, b"<< /Type /Catalog /Pages 2 0 R /Metadata 5 0 R >>"),
+            (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+            (
+                3,
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents [4 0 R 5 0 R]"
+                b" /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont"
+                b" /Helvetica >> " + _HELV + b" >> >> >>",
+            ),
+            (4, b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"),
+            (
+                5,
+                b"<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n" % len(_XMP)
+                + _XMP
+                + b"\nendstream",
+            ),
+        ]
+    )
+
+
+def rewrite_metadata_as_content(writer: Any) -> None:
+    """Rewrites the catalog's XMP stream (in place, still /Type /Metadata /Subtype /XML) with
+    content operators that draw new text."""
+    from pyhanko.pdf_utils import generic
+
+    ref = writer.root.raw_get("/Metadata")
+    writer.mark_update(ref)
+    writer.objects[(ref.generation, ref.idnum)] = generic.StreamObject(
+        {
+            generic.NameObject("/Type"): generic.NameObject("/Metadata"),
+            generic.NameObject("/Subtype"): generic.NameObject("/XML"),
+        },
+        stream_data=_content_with_text(),
+    )

@@ -1,0 +1,500 @@
+"""What a stamp's own revision may change (SPEC §6: the bound document is exactly the bytes
+before the stamp's own revision, and that revision adds the stamp and nothing else).
+
+A stamp is an incremental update over the bound document. A stamp-file holder writes that update
+themselves, so it may carry more than the stamp: new page content, a replaced font, a deleted
+object, an object that the bound document refers to but does not define (it reads as null before
+the stamp and as new content after). Readers then show a letter that the stamp's binding, its QR
+code and the ledger do not describe. So each object of the stamp's revision is compared with the
+bound document's, and only what emeterai's signer (pyHanko) writes is accepted:
+
+- new objects: the signature field, its widget, signature dictionary and appearance, a form
+  dictionary where there was none, XMP metadata, cross-reference and object streams; none of them
+  may be named by the bound document;
+- the catalog: only ``/AcroForm``, ``/Metadata``, ``/Version`` and ``/Extensions``;
+- the form: ``/Fields`` gaining this field at its end, ``/SigFlags``, and ``/NeedAppearances``
+  cleared (a signed form must not ask readers to redraw its fields);
+- the stamp's page: ``/Annots`` gaining the widget at its end;
+- the document information dictionary: ``/ModDate`` and ``/Producer``;
+- the catalog's XMP metadata stream.
+
+A changed array or stream could serve the document in another role too (an ``/Annots`` array
+that is also a page's ``/Contents``, XMP that is also a content stream), so those must have no
+other referrer in the bound document. Finding referrers means reading every object of the bound
+document; :func:`_referrers` reads each object's dictionary with a byte search, and only objects
+whose dictionary holds a string or a comment (which could hide a keyword) with the tokenizer of
+:mod:`emeterai.revisions`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from emeterai import pyhanko_hooks, revisions
+from emeterai.pdfobjects import ref_key
+
+_CATALOG_KEYS = frozenset({"/AcroForm", "/Metadata", "/Version", "/Extensions"})
+_FORM_KEYS = frozenset({"/Fields", "/SigFlags", "/NeedAppearances"})
+_INFO_KEYS = frozenset({"/ModDate", "/Producer"})
+_METADATA_KEYS = frozenset({"/Length", "/Filter", "/DecodeParms", "/Type", "/Subtype"})
+
+MAX_SLOW_READS = 1_000  # objects read through pyHanko when the tokenizer cannot place them
+
+# A reference's object number (without leading zeros; object 0 is never in use). Possessive
+# quantifiers and the look-behind keep the search linear on long runs of digits (a signature's
+# zero-padded /Contents is one).
+_REF = re.compile(rb"(?<![0-9])0*+([1-9][0-9]*+)[\x00\t\n\x0c\r ]++[0-9]++[\x00\t\n\x0c\r ]++R")
+_BEFORE_KEYWORD = frozenset(b"\x00\t\n\x0c\r >]")
+
+Key = tuple[int, int]
+
+
+class TooCostly(Exception):
+    """The bound document cannot be read within the check's limits (the message says why)."""
+
+
+def problems(reader: Any, emb: Any, data: bytes, page_key: Key | None) -> tuple[str, ...]:
+    """What the stamp's revision in ``data`` changes beyond adding the stamp (each the end of a
+    sentence that begins "the stamp's revision ..."), or nothing. ``page_key`` is the stamp's
+    page."""
+    revision = emb.signed_revision
+    if revision < 1:
+        return ("is the whole file, not an update of a document",)
+    return tuple(dict.fromkeys(_Check(reader, emb, data, revision, page_key).run()))
+
+
+class _Check:
+    def __init__(
+        self, reader: Any, emb: Any, data: bytes, revision: int, page_key: Key | None
+    ) -> None:
+        self.reader = reader
+        self.data = data
+        self.before = reader.get_historical_resolver(revision - 1)
+        self.after = reader.get_historical_resolver(revision)
+        self.revision = revision
+        self.page_key = page_key
+        self.field_key = ref_key(emb.sig_field)
+        kids = _get(emb.sig_field, "/Kids")
+        self.widget_key = _ref(kids.raw_get(0)) if kids else self.field_key
+        self.out: list[str] = []
+
+    def run(self) -> list[str]:
+        from pyhanko.pdf_utils import generic
+
+        xrefs = self.reader.xrefs
+        live = pyhanko_hooks.live_objects(self.reader, self.revision - 1)
+        live_numbers = {num for num, _ in live}
+        tb, ta = self.before.trailer_view, self.after.trailer_view
+        root_key = _ref(_raw(tb, "/Root"))
+        if root_key is None or _ref(_raw(ta, "/Root")) != root_key:
+            self.out.append("replaces the document catalog")
+        if _canon(_raw(tb, "/Encrypt")) != _canon(_raw(ta, "/Encrypt")):
+            self.out.append("changes the document's encryption")
+        info_key = _ref(_raw(tb, "/Info"))
+        if info_key is not None and _ref(_raw(ta, "/Info")) != info_key:
+            self.out.append("replaces the document information dictionary")
+
+        freed = {(r.idnum, r.generation) for r in xrefs.refs_freed_in_revision(self.revision)}
+        for key in sorted(freed):
+            if key in live:
+                self.out.append(f"deletes object {key[0]} of the document")
+        new: set[int] = set()
+        changed: list[Key] = []
+        for ref in xrefs.explicit_refs_in_revision(self.revision):
+            key = (int(ref.idnum), int(ref.generation))
+            if key in freed:
+                continue
+            if key not in live:
+                if key[0] in live_numbers:
+                    self.out.append(f"redefines object {key[0]} with another generation")
+                else:
+                    new.add(key[0])
+                continue
+            ref = generic.Reference(key[0], key[1])
+            if _canon(self.before.get_object(ref)) != _canon(self.after.get_object(ref)):
+                changed.append(key)
+        for own in (self.field_key, self.widget_key):
+            if own is None or own[0] not in new:
+                self.out.append("does not add the stamp's field and widget as new objects")
+                break
+        widget = (
+            self.after.get_object(generic.Reference(*self.widget_key))
+            if (self.widget_key is not None)
+            else None
+        )
+        if isinstance(widget, generic.StreamObject):
+            self.out.append("makes the stamp's widget a stream")
+
+        only_referred_by = self._judge(changed, root_key, info_key)
+        watched = set(new) | set(only_referred_by)
+        if watched:
+            found = _referrers(self.data, self.before, live, watched)
+            for num in sorted(new):
+                for who in sorted(found.get(num, ())):
+                    self.out.append(
+                        f"defines object {num}, which object {who} of the document refers to"
+                    )
+            for num, allowed in sorted(only_referred_by.items()):
+                others = sorted(found.get(num, set()) - allowed)
+                if others:
+                    self.out.append(
+                        f"changes object {num}, which object {others[0]} of the document also uses"
+                    )
+        return self.out
+
+    # -- the changed objects of the bound document --------------------------------------------
+
+    def _judge(
+        self, changed: list[Key], root_key: Key | None, info_key: Key | None
+    ) -> dict[int, set[int]]:
+        """Checks each changed object against its role; returns the changed arrays and streams
+        with the objects allowed to refer to them."""
+        old_root = self.before.root
+        form_raw = _raw(old_root, "/AcroForm")
+        form_key = _ref(form_raw) if form_raw is not None else None
+        old_form = form_raw.get_object() if form_raw is not None else None
+        fields_raw = _raw(old_form, "/Fields") if old_form is not None else None
+        fields_key = _ref(fields_raw) if fields_raw is not None else None
+        meta_key = _ref(_raw(old_root, "/Metadata"))
+        annots_key = None
+        if self.page_key is not None:
+            from pyhanko.pdf_utils import generic
+
+            old_page = self.before.get_object(generic.Reference(*self.page_key))
+            annots_raw = _raw(old_page, "/Annots")
+            annots_key = _ref(annots_raw) if annots_raw is not None else None
+        holder = form_key if form_key is not None else root_key
+        form_holder = {holder[0]} if holder is not None else set()
+        watched: dict[int, set[int]] = {}
+        from pyhanko.pdf_utils import generic
+
+        for key in changed:
+            ref = generic.Reference(*key)
+            old, now = self.before.get_object(ref), self.after.get_object(ref)
+            if key == root_key:
+                self._catalog(old, now)
+            elif key == form_key:  # (some files use one dictionary as form and information)
+                self._form(old, now, also=_INFO_KEYS if key == info_key else frozenset())
+            elif key == info_key:
+                self._keys(old, now, _INFO_KEYS, "the document information", strings=True)
+            elif key == fields_key:
+                self._appends(old, now, self.field_key, "the form's field list")
+                watched[key[0]] = form_holder
+            elif key == self.page_key:
+                self._page(old, now)
+            elif key == annots_key and self.page_key is not None:
+                self._appends(old, now, self.widget_key, "the page's annotation list")
+                watched[key[0]] = {self.page_key[0]}
+            elif key == meta_key and root_key is not None:
+                self._metadata(old, now)
+                watched[key[0]] = {root_key[0]}
+            else:
+                self.out.append(f"changes object {key[0]} of the document ({_kind(old)})")
+        return watched
+
+    def _keys(
+        self, old: Any, now: Any, allowed: frozenset[str], what: str, strings: bool = False
+    ) -> set[str]:
+        """Reports keys changed outside ``allowed``; returns the changed keys."""
+        from pyhanko.pdf_utils import generic
+
+        stream = isinstance(old, generic.StreamObject)
+        if (
+            not isinstance(now, generic.DictionaryObject)
+            or isinstance(now, generic.StreamObject) is not stream
+        ):
+            self.out.append(f"turns {what} into another kind of object")
+            return set()
+        diff = {str(k) for k in set(old) | set(now) if _canon(_raw(old, k)) != _canon(_raw(now, k))}
+        for k in sorted(diff - allowed):
+            self.out.append(f"changes {k} in {what}")
+        if strings:
+            for k in sorted(diff & allowed):
+                if k in now and not isinstance(
+                    _raw(now, k), generic.TextStringObject | generic.ByteStringObject
+                ):
+                    self.out.append(f"sets {k} in {what} to something other than text")
+        return diff
+
+    def _catalog(self, old: Any, now: Any) -> None:
+        from pyhanko.pdf_utils import generic
+
+        diff = self._keys(old, now, _CATALOG_KEYS, "the catalog")
+        if "/AcroForm" in diff:
+            before = _raw(old, "/AcroForm")
+            if before is not None and _ref(before) is not None:
+                self.out.append("replaces the form dictionary")
+            else:
+                after = _raw(now, "/AcroForm")
+                if after is None:
+                    self.out.append("removes the form")
+                else:
+                    empty = generic.DictionaryObject()
+                    self._form(
+                        before.get_object() if before is not None else empty, after.get_object()
+                    )
+        if "/Metadata" in diff:
+            meta = _raw(now, "/Metadata")
+            stream = meta.get_object() if meta is not None else None
+            if not isinstance(stream, generic.StreamObject) or _get(stream, "/Type") != "/Metadata":
+                self.out.append("sets the catalog's /Metadata to something other than XMP")
+        if "/Version" in diff and not isinstance(_raw(now, "/Version"), generic.NameObject):
+            self.out.append("sets the catalog's /Version to something other than a name")
+
+    def _form(self, old: Any, now: Any, also: frozenset[str] = frozenset()) -> None:
+        from pyhanko.pdf_utils import generic
+
+        diff = self._keys(old, now, _FORM_KEYS | also, "the form")
+        if "/Fields" in diff:
+            before, after = _raw(old, "/Fields"), _raw(now, "/Fields")
+            if before is not None and _ref(before) is not None:
+                self.out.append("replaces the form's field list")
+            elif after is not None:
+                empty = generic.ArrayObject()
+                self._appends(
+                    before if before is not None else empty,
+                    after.get_object(),
+                    self.field_key,
+                    "the form's field list",
+                )
+        if "/NeedAppearances" in diff and _raw(now, "/NeedAppearances") not in (None, False):
+            self.out.append("sets the form's /NeedAppearances")  # the signer only clears it
+        if "/SigFlags" in diff and not isinstance(_raw(now, "/SigFlags"), int):
+            self.out.append("sets the form's /SigFlags to something other than a number")
+
+    def _page(self, old: Any, now: Any) -> None:
+        from pyhanko.pdf_utils import generic
+
+        diff = self._keys(old, now, frozenset({"/Annots"}), "the stamp's page")
+        if "/Annots" in diff:
+            before, after = _raw(old, "/Annots"), _raw(now, "/Annots")
+            if before is not None and _ref(before) is not None:
+                self.out.append("replaces the page's annotation list")
+            elif after is not None:
+                empty = generic.ArrayObject()
+                self._appends(
+                    before if before is not None else empty,
+                    after.get_object(),
+                    self.widget_key,
+                    "the page's annotation list",
+                )
+
+    def _metadata(self, old: Any, now: Any) -> None:
+        self._keys(old, now, _METADATA_KEYS, "the XMP metadata")
+        if _get(now, "/Type") != "/Metadata" or _get(now, "/Subtype") != "/XML":
+            self.out.append("turns the XMP metadata into another kind of stream")
+
+    def _appends(self, old: Any, now: Any, item: Key | None, what: str) -> None:
+        """``now`` must be ``old`` with ``item`` appended (and nothing else)."""
+        from pyhanko.pdf_utils import generic
+
+        if not isinstance(old, generic.ArrayObject) or not isinstance(now, generic.ArrayObject):
+            self.out.append(f"turns {what} into another kind of object")
+            return
+        first = [_canon(old.raw_get(i)) for i in range(len(old))]
+        then = [_canon(now.raw_get(i)) for i in range(len(now))]
+        if item is None or then != [*first, ("R", *item)]:
+            self.out.append(f"changes {what} beyond adding the stamp at its end")
+
+
+# -- referrers in the bound document ----------------------------------------------------------
+
+
+def _referrers(
+    data: bytes, before: Any, live: dict[Key, pyhanko_hooks.Location], targets: set[int]
+) -> dict[int, set[int]]:
+    """Target object number -> the numbers of the live objects that refer to it.
+
+    Each object's value is searched as bytes for references; an object that may name a target
+    (or whose value a byte search cannot delimit) is read exactly."""
+    digits = {b"%d" % t for t in targets}
+    found: dict[int, set[int]] = {}
+    in_streams: dict[int, list[tuple[Key, int]]] = {}
+    slow = [0]
+
+    def pyhanko_refs(key: Key) -> list[int]:
+        slow[0] += 1
+        if slow[0] > MAX_SLOW_READS:
+            raise TooCostly(
+                f"more than {MAX_SLOW_READS} objects are not where the cross-reference table says"
+            )
+        return _pyhanko_refs(before, key)
+
+    def hit(key: Key, nums: Iterable[int]) -> None:
+        for num in nums:
+            if num in targets:
+                found.setdefault(num, set()).add(key[0])
+
+    in_file = sorted((loc, key) for key, loc in live.items() if isinstance(loc, int))
+    for i, (loc, key) in enumerate(in_file):
+        head = revisions._OBJ_HEAD.match(data, loc)
+        if head is None:
+            hit(key, pyhanko_refs(key))
+            continue
+        start = head.end()
+        limit = in_file[i + 1][0] if i + 1 < len(in_file) else len(data)
+        if not _may_name(data, start, limit, digits):
+            continue
+        hit(key, _exact_refs(data, start, pyhanko_refs, key))
+
+    for key, place in live.items():
+        if isinstance(place, pyhanko_hooks.InStream):
+            in_streams.setdefault(place.stream, []).append((key, place.index))
+    for stream_num, members in in_streams.items():
+        table = _object_stream(before, stream_num)
+        for key, index in members:
+            region = table.get(index) if table is not None else None
+            if region is None:
+                hit(key, pyhanko_refs(key))
+                continue
+            body, start, end = region
+            if _may_name(body, start, end, digits, keyword=False):
+                hit(key, _exact_refs(body, start, pyhanko_refs, key))
+    return found
+
+
+def _may_name(
+    data: bytes, start: int, limit: int, digits: set[bytes], keyword: bool = True
+) -> bool:
+    """Could the value at ``start`` refer to an object numbered as in ``digits``? Searches its
+    bytes up to its ``stream`` or ``endobj`` keyword (or ``limit``); True (read it exactly) when
+    a string or comment could hide a keyword, or the end is not found."""
+    end = limit
+    if keyword:
+        s = data.find(b"stream", start, limit)
+        e = data.find(b"endobj", start, s if s >= 0 else limit)
+        end = e if e >= 0 else s
+        if end < 0 or data[end - 1] not in _BEFORE_KEYWORD:
+            return True
+    if data.find(b"(", start, end) >= 0 or data.find(b"%", start, end) >= 0:
+        return True
+    return not digits.isdisjoint(_REF.findall(data, start, end))
+
+
+def _exact_refs(
+    data: bytes, start: int, fallback: Callable[[Key], list[int]], key: Key
+) -> list[int]:
+    """Object numbers referred to by the value at ``start``, read by the tokenizer (pyHanko's
+    reading of the object when the tokenizer cannot read it)."""
+    try:
+        value, _ = revisions._Parser(data).value(start)
+    except (revisions.LayoutError, RecursionError, ValueError):
+        return fallback(key)
+    out: list[int] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, revisions.Ref):
+            out.append(item.num)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return out
+
+
+def _pyhanko_refs(before: Any, key: Key) -> list[int]:
+    from pyhanko.pdf_utils import generic
+
+    try:
+        value = before.get_object(generic.Reference(*key))
+    except Exception:
+        return []
+    out: list[int] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, generic.IndirectObject):
+            out.append(int(item.idnum))
+        elif isinstance(item, generic.DictionaryObject):
+            stack.extend(item.raw_get(k) for k in item)
+        elif isinstance(item, generic.ArrayObject):
+            stack.extend(item.raw_get(i) for i in range(len(item)))
+    return out
+
+
+def _object_stream(before: Any, num: int) -> dict[int, tuple[bytes, int, int]] | None:
+    """Member index -> (decoded stream, start, end) of an object stream, or None."""
+    from pyhanko.pdf_utils import generic
+
+    try:
+        stream = before.get_object(generic.Reference(num, 0))
+        body = stream.data
+        first = int(stream["/First"])
+        count = int(stream["/N"])
+        head = body[:first].split()
+        offsets = [first + int(head[2 * i + 1]) for i in range(count)]
+    except Exception:
+        return None
+    ends = sorted(set(offsets)) + [len(body)]
+    out = {}
+    for index, start in enumerate(offsets):
+        end = ends[bisect.bisect_right(ends, start)] if start < len(body) else len(body)
+        out[index] = (body, start, end)
+    return out
+
+
+# -- values ---------------------------------------------------------------------------------
+
+
+def _get(d: Any, key: str, default: Any = None) -> Any:
+    try:
+        return d[key] if key in d else default  # noqa: SIM401  (indexing decrypts)
+    except Exception:
+        return default
+
+
+def _ref(raw: Any) -> Key | None:
+    """(number, generation) of a reference; None for a direct value (even one read from
+    inside an indirect object, which pyHanko marks with its container's reference)."""
+    from pyhanko.pdf_utils import generic
+
+    if isinstance(raw, generic.IndirectObject):
+        return (int(raw.idnum), int(raw.generation))
+    return None
+
+
+def _raw(d: Any, key: str) -> Any:
+    try:
+        return d.raw_get(key) if d is not None and key in d else None
+    except Exception:
+        return None
+
+
+def _kind(obj: Any) -> str:
+    from pyhanko.pdf_utils import generic
+
+    kind = _get(obj, "/Type") if isinstance(obj, generic.DictionaryObject) else None
+    if isinstance(obj, generic.StreamObject):
+        return f"a {kind} stream" if kind else "a stream"
+    if kind:
+        return f"a {kind} dictionary"
+    return f"a {type(obj).__name__.removesuffix('Object').lower() or 'value'}"
+
+
+def _canon(value: Any, depth: int = 0) -> Any:
+    """A comparable form of a value without following references (a stream by its raw data)."""
+    from pyhanko.pdf_utils import generic
+
+    if depth > 32:
+        return ("deep",)
+    if isinstance(value, generic.IndirectObject):
+        return ("R", int(value.idnum), int(value.generation))
+    if isinstance(value, generic.StreamObject):
+        return (
+            "S",
+            _canon(generic.DictionaryObject({k: value.raw_get(k) for k in value}), depth + 1),
+            bytes(value.encoded_data),
+        )
+    if isinstance(value, generic.DictionaryObject):
+        return ("D", tuple(sorted((str(k), _canon(value.raw_get(k), depth + 1)) for k in value)))
+    if isinstance(value, generic.ArrayObject):
+        return ("A", tuple(_canon(value.raw_get(i), depth + 1) for i in range(len(value))))
+    if value is None or isinstance(value, generic.NullObject):
+        return ("null",)
+    if isinstance(value, int | generic.FloatObject) and not isinstance(value, bool):
+        return ("num", value)  # 0 and 0.0 are one value (pyHanko writes 0.0 back as 0)
+    return (type(value).__name__, bytes(value) if isinstance(value, bytes) else value)
