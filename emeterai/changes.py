@@ -136,15 +136,24 @@ def _pages(root: Any) -> Iterator[tuple[int, tuple[int, int] | None, Any]]:
             index += 1
 
 
-def _annots(page: Any) -> list[tuple[tuple[int, int] | None, Any]]:
+def _annots(page: Any) -> list[tuple[Any, Any]]:
+    """(key, annotation) for each entry of a page's /Annots. The key is the reference, or for
+    an annotation written directly into the array a digest of its content (and how many equal
+    ones came before it), so that direct annotations are compared like the others."""
     annots = _get(page, "/Annots")
     if annots is None:
         return []
     arr = annots.get_object()
-    out = []
+    out: list[tuple[Any, Any]] = []
+    seen: dict[str, int] = {}
     for i in range(min(len(arr), 10_000)):
         raw = arr.raw_get(i)
-        out.append((ref_key(raw), raw.get_object()))
+        key: Any = ref_key(raw) if hasattr(raw, "idnum") else None
+        if key is None:
+            digest = hashlib.sha256(repr(_canon(raw, [_CANON_BUDGET])).encode()).hexdigest()
+            seen[digest] = seen.get(digest, 0) + 1
+            key = ("direct", digest[:32], seen[digest])
+        out.append((key, raw.get_object()))
     return out
 
 
@@ -410,7 +419,7 @@ def after_stamp(reader: Any, emb: Any, widget: Any) -> Changes:
     # -- annotations and their order (classes 2 and 4) --
     then_pages = {k: p for _, k, p in _pages(then_root) if k is not None}
     stamp_key = ref_key(widget)
-    page_of: dict[tuple[int, int] | None, int] = {}
+    page_of: dict[Any, int] = {}
     for index, pkey, page in _pages(now_root):
         now_annots = _annots(page)
         for akey, _a in now_annots:

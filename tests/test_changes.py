@@ -335,3 +335,37 @@ def test_opaque_annotation_added_over_the_stamp_is_modified_and_not_shown(
     assert_readers_show_change(
         stamped.data, attacked, SAMPLE_STAMP_RECT, tmp_path, ANNOTS_ORDER_READERS
     )
+
+
+def test_a_file_attachment_annotation_after_the_stamp_is_modified_after_stamp(stamped, verifier):
+    attacked = attacks.add_file_attachment(stamped.data)
+    result = verifier.verify(attacked, "attached.pdf")
+    assert_only(result, MODIFIED_AFTER_STAMP)
+    assert any(
+        "FileAttachment annotation was added" in d for d in details(result, MODIFIED_AFTER_STAMP)
+    ), details(result, MODIFIED_AFTER_STAMP)
+
+
+@pytest.mark.parametrize("change_first", [False, True], ids=["added", "rewritten"])
+def test_a_direct_annotation_added_or_rewritten_after_the_stamp_is_modified_after_stamp(
+    wallet, verifier, tmp_path, change_first
+):
+    """Annotations written straight into /Annots (no reference) were all one key (None): on a
+    page that had one before the stamp, another one added later passed unnoticed."""
+    import io
+
+    import pypdf
+    from pdfmakers import direct_annotation_pdf
+
+    src = direct_annotation_pdf(tmp_path / "noted.pdf")
+    stamped = stamp(src, tmp_path / "noted.emeterai.pdf", wallet)
+    assert verifier.verify(stamped.data, "noted.pdf").valid
+    attacked = attacks.add_direct_annotation(stamped.data, change_first=change_first)
+    annots = pypdf.PdfReader(io.BytesIO(attacked)).pages[0]["/Annots"]
+    assert len(annots) == (2 if change_first else 3)
+    result = verifier.verify(attacked, "noted-attacked.pdf")
+    assert_only(result, MODIFIED_AFTER_STAMP)
+    expected = "removed" if change_first else "FreeText annotation was added"
+    assert any(expected in d for d in details(result, MODIFIED_AFTER_STAMP)), details(
+        result, MODIFIED_AFTER_STAMP
+    )
