@@ -24,6 +24,7 @@ from typing import Any
 MAX_UPDATES = 64  # updates from a stamp's revision on; past it the file is unreadable
 MAX_NESTING = 64
 MAX_OBJECT_STREAM = 4 * 1024 * 1024  # decoded bytes of one xref or object stream
+MAX_PREDICTED = 1024 * 1024  # decoded bytes of one stream with a PNG predictor (undone in Python)
 
 _WS = b"\x00\t\n\x0c\r "
 _SPACE = re.compile(rb"[\x00\t\n\x0c\r ]*")
@@ -267,6 +268,8 @@ def _decode(dictionary: dict[bytes, Any], raw: bytes, what: str) -> bytes:
     columns = params.get(b"/Columns", 1)
     if not isinstance(columns, int) or columns < 1:
         raise LayoutError(f"{what} has unusable /Columns")
+    if len(data) > MAX_PREDICTED:
+        raise LayoutError(f"{what} is too large for its predictor")
     return _png_unpredict(data, columns, what)
 
 
@@ -287,6 +290,18 @@ def _png_unpredict(data: bytes, columns: int, what: str) -> bytes:
         elif kind == 2:
             for j in range(columns):
                 cur[j] = (cur[j] + prev[j]) & 0xFF
+        elif kind == 3:
+            for j in range(columns):
+                left = cur[j - 1] if j else 0
+                cur[j] = (cur[j] + (left + prev[j]) // 2) & 0xFF
+        elif kind == 4:
+            for j in range(columns):
+                left = cur[j - 1] if j else 0
+                corner = prev[j - 1] if j else 0
+                guess = left + prev[j] - corner
+                pa, pb, pc = abs(guess - left), abs(guess - prev[j]), abs(guess - corner)
+                near = left if pa <= pb and pa <= pc else prev[j] if pb <= pc else corner
+                cur[j] = (cur[j] + near) & 0xFF
         else:
             raise LayoutError(f"{what} uses an unsupported PNG predictor row")
         out += cur

@@ -413,3 +413,42 @@ def test_an_xref_stream_with_zero_widths_and_a_huge_index_is_refused_at_once():
     layout = revisions.read_updates(data, 9)
     assert time.perf_counter() - started < 0.5
     assert layout.problem == "an xref stream is shorter than its /Index says"
+
+
+@pytest.mark.parametrize("kind", [0, 1, 2, 3, 4], ids=["none", "sub", "up", "average", "paeth"])
+def test_png_predictor_rows_decode_as_pypdf_decodes_them(kind):
+    """Each PNG predictor row type of an xref stream is undone exactly as pypdf (an independent
+    implementation) undoes it."""
+    import random
+    import zlib
+
+    from pypdf.filters import FlateDecode
+    from pypdf.generic import DictionaryObject, NameObject, NumberObject
+
+    rng = random.Random(kind)
+    columns = 5
+    rows = b"".join(bytes([kind]) + rng.randbytes(columns) for _ in range(200))
+    raw = zlib.compress(rows)
+    params = {b"/Predictor": 12, b"/Columns": columns}
+    ours = revisions._decode({b"/Filter": b"/FlateDecode", b"/DecodeParms": params}, raw, "x")
+    theirs = FlateDecode.decode(
+        raw,
+        DictionaryObject(
+            {
+                NameObject("/Predictor"): NumberObject(12),
+                NameObject("/Columns"): NumberObject(columns),
+            }
+        ),
+    )
+    assert ours == theirs
+
+
+def test_a_predicted_stream_past_its_limit_is_refused():
+    import zlib
+
+    rows = (b"\x02" + b"\x00" * 5) * (revisions.MAX_PREDICTED // 6 + 1)
+    params = {b"/Predictor": 12, b"/Columns": 5}
+    with pytest.raises(revisions.LayoutError, match="too large for its predictor"):
+        revisions._decode(
+            {b"/Filter": b"/FlateDecode", b"/DecodeParms": params}, zlib.compress(rows), "x"
+        )
