@@ -436,7 +436,11 @@ def _read_update(parser: _Parser, pos: int, expected_prev: int | None) -> Update
     hybrid = trailer.get(b"/XRefStm")
     if hybrid is not None:
         stream_num = next((n for n, off in body.offsets.items() if off == hybrid), None)
-        if stream_num is None or stream_num not in body.streams:
+        if (
+            stream_num is None
+            or stream_num not in body.streams
+            or body.streams[stream_num][0].get(b"/Type") != b"/XRef"
+        ):
             raise LayoutError("an update's /XRefStm does not point at an xref stream in it")
         for num, entry in _xref_stream_entries(*body.streams[stream_num]).items():
             entries.setdefault(num, entry)

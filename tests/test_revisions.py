@@ -452,3 +452,23 @@ def test_a_predicted_stream_past_its_limit_is_refused():
         revisions._decode(
             {b"/Filter": b"/FlateDecode", b"/DecodeParms": params}, zlib.compress(rows), "x"
         )
+
+
+def test_a_hybrid_update_whose_xrefstm_names_an_object_stream_is_not_exact():
+    """/XRefStm must name the update's own cross-reference stream, not another stream of it
+    (here an object stream holding a new /Info)."""
+    from producers import one_page_pdf
+
+    base = one_page_pdf()
+    members = b"5 0\n<< /Title (x) >>"
+    out = bytearray(base)
+    at = len(out)
+    out += b"6 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Length %d >>\nstream\n" % len(members)
+    out += members + b"\nendstream\nendobj\n"
+    xref = len(out)
+    prev = revisions.last_startxref(base, len(base))
+    out += b"xref\n0 1\n0000000000 65535 f\r\n6 1\n%010d 00000 n\r\n" % at
+    out += b"trailer\n<< /Size 7 /Root 1 0 R /Info 5 0 R /Prev %d /XRefStm %d >>\n" % (prev, at)
+    out += b"startxref\n%d\n%%%%EOF\n" % xref
+    layout = revisions.read_updates(bytes(out), len(base))
+    assert layout.problem == "an update's /XRefStm does not point at an xref stream in it"
