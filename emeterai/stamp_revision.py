@@ -245,42 +245,32 @@ class _Check:
             self.out.append("sets the catalog's /Version to something other than a name")
 
     def _form(self, old: Any, now: Any, also: frozenset[str] = frozenset()) -> None:
-        from pyhanko.pdf_utils import generic
-
         diff = self._keys(old, now, _FORM_KEYS | also, "the form")
         if "/Fields" in diff:
-            before, after = _raw(old, "/Fields"), _raw(now, "/Fields")
-            if before is not None and _ref(before) is not None:
-                self.out.append("replaces the form's field list")
-            elif after is not None:
-                empty = generic.ArrayObject()
-                self._appends(
-                    before if before is not None else empty,
-                    after.get_object(),
-                    self.field_key,
-                    "the form's field list",
-                )
+            self._list_entry(old, now, "/Fields", self.field_key, "the form's field list")
         if "/NeedAppearances" in diff and _raw(now, "/NeedAppearances") not in (None, False):
             self.out.append("sets the form's /NeedAppearances")  # the signer only clears it
         if "/SigFlags" in diff and not isinstance(_raw(now, "/SigFlags"), int):
             self.out.append("sets the form's /SigFlags to something other than a number")
 
     def _page(self, old: Any, now: Any) -> None:
-        from pyhanko.pdf_utils import generic
-
         diff = self._keys(old, now, frozenset({"/Annots"}), "the stamp's page")
         if "/Annots" in diff:
-            before, after = _raw(old, "/Annots"), _raw(now, "/Annots")
-            if before is not None and _ref(before) is not None:
-                self.out.append("replaces the page's annotation list")
-            elif after is not None:
-                empty = generic.ArrayObject()
-                self._appends(
-                    before if before is not None else empty,
-                    after.get_object(),
-                    self.widget_key,
-                    "the page's annotation list",
-                )
+            self._list_entry(old, now, "/Annots", self.widget_key, "the page's annotation list")
+
+    def _list_entry(self, old: Any, now: Any, key: str, item: Key | None, what: str) -> None:
+        """``now[key]``, a direct list or a new object, must be ``old[key]`` (a direct list, or
+        none) with ``item`` appended; a list that is its own object is judged as one."""
+        from pyhanko.pdf_utils import generic
+
+        before, after = _raw(old, key), _raw(now, key)
+        if before is not None and _ref(before) is not None:
+            self.out.append(f"replaces {what}")
+        elif after is None:
+            self.out.append(f"removes {what}")
+        else:
+            old_list = before if before is not None else generic.ArrayObject()
+            self._appends(old_list, after.get_object(), item, what)
 
     def _metadata(self, old: Any, now: Any) -> None:
         self._keys(old, now, _METADATA_KEYS, "the XMP metadata")

@@ -1601,16 +1601,15 @@ def add_free_text(writer: Any) -> None:
 _HELV = b"/Helv << /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold >>"
 
 
-def dangling_reference_letter() -> bytes:
-    """A one-page letter whose page lists, after its content stream, a second one that no
-    object defines (object 6, the first number pyHanko's writer gives a new object: the file's
-    /Size is 5): readers draw it as nothing."""
+def _two_content_letter(catalog_extra: bytes, extra_objects: list[tuple[int, bytes]]) -> bytes:
+    """A one-page letter (objects 1 to 4) whose page lists content streams 4 and 6, and has the
+    fonts /F1 and /Helv."""
     from producers import raw_pdf
 
     content = b"BT /F1 12 Tf 72 720 Td (Surat lamaran) Tj ET"
     return raw_pdf(
         [
-            (1, b"<< /Type /Catalog /Pages 2 0 R >>"),
+            (1, b"<< /Type /Catalog /Pages 2 0 R" + catalog_extra + b" >>"),
             (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
             (
                 3,
@@ -1619,8 +1618,16 @@ def dangling_reference_letter() -> bytes:
                 b" /Helvetica >> " + _HELV + b" >> >> >>",
             ),
             (4, b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"),
+            *extra_objects,
         ]
     )
+
+
+def dangling_reference_letter() -> bytes:
+    """A one-page letter whose page lists, after its content stream, a second one that no
+    object defines (object 6, the first number pyHanko's writer gives a new object: the file's
+    /Size is 5): readers draw it as nothing."""
+    return _two_content_letter(b"", [])
 
 
 def define_dangling_object(writer: Any) -> None:
@@ -1640,30 +1647,10 @@ _XMP = (
 
 
 def metadata_as_content_letter() -> bytes:
-    """A one-page letter whose XMP metadata stream is also listed as the page's second content
-    stream (readers draw the XML as nothing)."""
-    from producers import raw_pdf
-
-    content = b"BT /F1 12 Tf 72 720 Td (Surat lamaran) Tj ET"
-    return raw_pdf(
-        [
-            (1, b"<< /Type /Catalog /Pages 2 0 R /Metadata 5 0 R >>"),
-            (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
-            (
-                3,
-                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents [4 0 R 5 0 R]"
-                b" /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont"
-                b" /Helvetica >> " + _HELV + b" >> >> >>",
-            ),
-            (4, b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"),
-            (
-                5,
-                b"<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n" % len(_XMP)
-                + _XMP
-                + b"\nendstream",
-            ),
-        ]
-    )
+    """A one-page letter whose XMP metadata stream (object 6) is also listed as the page's
+    second content stream (readers draw the XML as nothing)."""
+    stream = b"<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n" % len(_XMP)
+    return _two_content_letter(b" /Metadata 6 0 R", [(6, stream + _XMP + b"\nendstream")])
 
 
 def rewrite_metadata_as_content(writer: Any) -> None:
