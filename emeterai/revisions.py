@@ -34,7 +34,7 @@ _TOKEN = re.compile(
     rb"|(?P<num>[+-]?(?:\d+\.?\d*|\.\d+))"
     rb"|(?P<name>/[^\x00\t\n\x0c\r ()<>\[\]{}/%]*)"
     rb"|(?P<dict><<|>>)"
-    rb"|(?P<hex><[0-9A-Fa-f\x00\t\n\x0c\r ]*>)"
+    rb"|(?P<hex><[^<>]*>)"  # readers skip what is not hex and end the string at ">"
     rb"|(?P<str>\()"
     rb"|(?P<arr>[\[\]])"
     rb"|(?P<kw>[A-Za-z]+)"
@@ -86,16 +86,17 @@ class _Parser:
     """Reads PDF objects from ``data``; values are ints, floats, bytes (names, with their slash),
     :class:`Ref`, lists, dicts and ``str`` for strings' kind (their content is not needed)."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, end: int | None = None) -> None:
         self.data = data
+        self.end = len(data) if end is None else end  # nothing at or past it is read
 
     def token(self, pos: int) -> tuple[str, bytes, int]:
         while True:
-            m = _TOKEN.match(self.data, pos)
+            m = _TOKEN.match(self.data, pos, self.end)
             if m is None or m.lastgroup is None:
-                end = _SPACE.match(self.data, pos)
+                end = _SPACE.match(self.data, pos, self.end)
                 at = end.end() if end else pos
-                if at >= len(self.data):
+                if at >= self.end:
                     raise LayoutError("an update ends in the middle of an object")
                 raise LayoutError(f"unexpected bytes at offset {at}")
             if m.lastgroup == "comment":
@@ -156,6 +157,10 @@ class _Parser:
                     raise LayoutError(f"a dictionary key is not a name, near offset {pos}")
                 keys[-1] = item
             else:
+                if keys[-1] in top:  # readers disagree on which of the two counts
+                    raise LayoutError(
+                        f"a dictionary names {keys[-1].decode('latin-1')} twice, near offset {pos}"
+                    )
                 top[keys[-1]] = item
                 keys[-1] = None
 
@@ -163,7 +168,7 @@ class _Parser:
         depth = 1
         data = self.data
         while True:
-            m = _PAREN.search(data, pos)
+            m = _PAREN.search(data, pos, self.end)
             if m is None:
                 raise LayoutError("an update holds a string that never ends")
             c = m.group()
@@ -182,7 +187,7 @@ _REF_TAIL = re.compile(rb"[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+R(?![A-Za-z])
 
 
 def _maybe_ref(parser: _Parser, num: int, pos: int) -> tuple[Ref, int] | None:
-    m = _REF_TAIL.match(parser.data, pos)
+    m = _REF_TAIL.match(parser.data, pos, parser.end)
     if m is None:
         return None
     return Ref(num, int(m.group(1))), m.end()
@@ -383,7 +388,19 @@ def _object_stream_members(num: int, dictionary: dict[bytes, Any], raw: bytes) -
     header = data[:first].split()
     if len(header) < 2 * n or not all(v.isdigit() for v in header[: 2 * n]):
         raise LayoutError(f"object stream {num} has a malformed header")
-    return [int(v) for v in header[0 : 2 * n : 2]]
+    members = [int(v) for v in header[0 : 2 * n : 2]]
+    if len(set(members)) != len(members):
+        raise LayoutError(f"object stream {num} lists an object twice")
+    starts = [first + int(v) for v in header[1 : 2 * n : 2]]
+    if starts != sorted(starts):
+        raise LayoutError(f"object stream {num} lists its objects out of order")
+    for i, start in enumerate(starts):  # each member one value (no duplicate keys), then space
+        stop = starts[i + 1] if i + 1 < len(starts) else len(data)
+        parser = _Parser(data, stop)
+        _, after = parser.value(start)
+        if data[after:stop].strip(_WS):
+            raise LayoutError(f"object {members[i]} in object stream {num} is not one value")
+    return members
 
 
 def _read_update(parser: _Parser, pos: int, expected_prev: int | None) -> Update:

@@ -21,16 +21,20 @@ bound document's, and only what emeterai's signer (pyHanko) writes is accepted:
 A changed array or stream could serve the document in another role too (an ``/Annots`` array
 that is also a page's ``/Contents``, XMP that is also a content stream), so those must have no
 other referrer in the bound document. Finding referrers means reading every object of the bound
-document; :func:`_referrers` reads each object's dictionary with a byte search, and only objects
-whose dictionary holds a string or a comment (which could hide a keyword) with the tokenizer of
-:mod:`emeterai.revisions`.
+document. :func:`_referrers` first searches each object's bytes (up to the next object, or to
+the ``stream`` keyword of a plain stream dictionary) for any whole number equal to a watched
+object number; only an object holding one is read with the tokenizer of
+:mod:`emeterai.revisions`, strictly and within its own bytes. Whatever the tokenizer cannot read
+with certainty (an unknown keyword, a duplicate key, anything after the value but ``endobj``, an
+object stream whose header disagrees with the cross-reference table) makes the revision
+uncomparable (:class:`Uncomparable`): the check never takes an unreadable object for one that
+refers to nothing.
 """
 
 from __future__ import annotations
 
-import bisect
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from emeterai import pyhanko_hooks, revisions
@@ -42,18 +46,20 @@ _INFO_KEYS = frozenset({"/ModDate", "/Producer"})
 _METADATA_KEYS = frozenset({"/Length", "/Filter", "/DecodeParms", "/Type", "/Subtype"})
 
 MAX_SLOW_READS = 1_000  # objects read through pyHanko when the tokenizer cannot place them
+MAX_DEPTH = 64  # nesting of one object's value
 
-# A reference's object number (without leading zeros; object 0 is never in use). Possessive
-# quantifiers and the look-behind keep the search linear on long runs of digits (a signature's
-# zero-padded /Contents is one).
-_REF = re.compile(rb"(?<![0-9])0*+([1-9][0-9]*+)[\x00\t\n\x0c\r ]++[0-9]++[\x00\t\n\x0c\r ]++R")
-_BEFORE_KEYWORD = frozenset(b"\x00\t\n\x0c\r >]")
+# Every whole number (leading zeros and a sign aside; object 0 is never in use): a superset of
+# the object numbers that any reader may take for a reference. Possessive quantifiers and the
+# look-behind keep the search linear on long runs of digits (a signature's zero-padded /Contents).
+_NUMBER = re.compile(rb"(?<![0-9.])0*+([1-9][0-9]*+)(?![0-9.])")
+_EOL = (b"\r", b"\n")
 
 Key = tuple[int, int]
 
 
-class TooCostly(Exception):
-    """The bound document cannot be read within the check's limits (the message says why)."""
+class Uncomparable(Exception):
+    """The bound document or the stamp's revision cannot be read with certainty, or not within
+    the check's limits (the message says why)."""
 
 
 def problems(reader: Any, emb: Any, data: bytes, page_key: Key | None) -> tuple[str, ...]:
@@ -296,19 +302,16 @@ class _Check:
 def _referrers(
     data: bytes, before: Any, live: dict[Key, pyhanko_hooks.Location], targets: set[int]
 ) -> dict[int, set[int]]:
-    """Target object number -> the numbers of the live objects that refer to it.
-
-    Each object's value is searched as bytes for references; an object that may name a target
-    (or whose value a byte search cannot delimit) is read exactly."""
+    """Target object number -> the numbers of the live objects that refer to it (see the
+    module's docstring); raises :class:`Uncomparable`."""
     digits = {b"%d" % t for t in targets}
     found: dict[int, set[int]] = {}
-    in_streams: dict[int, list[tuple[Key, int]]] = {}
     slow = [0]
 
     def pyhanko_refs(key: Key) -> list[int]:
         slow[0] += 1
         if slow[0] > MAX_SLOW_READS:
-            raise TooCostly(
+            raise Uncomparable(
                 f"more than {MAX_SLOW_READS} objects are not where the cross-reference table says"
             )
         return _pyhanko_refs(before, key)
@@ -320,59 +323,74 @@ def _referrers(
 
     in_file = sorted((loc, key) for key, loc in live.items() if isinstance(loc, int))
     for i, (loc, key) in enumerate(in_file):
-        head = revisions._OBJ_HEAD.match(data, loc)
-        if head is None:
+        limit = in_file[i + 1][0] if i + 1 < len(in_file) else len(data)
+        head = revisions._OBJ_HEAD.match(data, loc, limit)
+        if head is None or (int(head.group(1)), int(head.group(2))) != key:
             hit(key, pyhanko_refs(key))
             continue
         start = head.end()
-        limit = in_file[i + 1][0] if i + 1 < len(in_file) else len(data)
-        if not _may_name(data, start, limit, digits):
-            continue
-        hit(key, _exact_refs(data, start, pyhanko_refs, key))
+        if _names_a_number(data, start, _value_end(data, start, limit), digits):
+            hit(key, _exact_refs(data, start, limit, key, in_stream=False))
 
+    in_streams: dict[int, list[tuple[Key, int]]] = {}
     for key, place in live.items():
         if isinstance(place, pyhanko_hooks.InStream):
             in_streams.setdefault(place.stream, []).append((key, place.index))
     for stream_num, members in in_streams.items():
-        table = _object_stream(before, stream_num)
+        table = _object_stream(data, before, live, stream_num)
         for key, index in members:
-            region = table.get(index) if table is not None else None
-            if region is None:
-                hit(key, pyhanko_refs(key))
-                continue
-            body, start, end = region
-            if _may_name(body, start, end, digits, keyword=False):
-                hit(key, _exact_refs(body, start, pyhanko_refs, key))
+            if index not in table or table[index][0] != key[0]:
+                raise Uncomparable(
+                    f"object stream {stream_num} does not hold object {key[0]} where the "
+                    "cross-reference table says"
+                )
+            _, body, start, end = table[index]
+            if _names_a_number(body, start, end, digits):
+                hit(key, _exact_refs(body, start, end, key, in_stream=True))
     return found
 
 
-def _may_name(
-    data: bytes, start: int, limit: int, digits: set[bytes], keyword: bool = True
-) -> bool:
-    """Could the value at ``start`` refer to an object numbered as in ``digits``? Searches its
-    bytes up to its ``stream`` or ``endobj`` keyword (or ``limit``); True (read it exactly) when
-    a string or comment could hide a keyword, or the end is not found."""
-    end = limit
-    if keyword:
-        s = data.find(b"stream", start, limit)
-        e = data.find(b"endobj", start, s if s >= 0 else limit)
-        end = e if e >= 0 else s
-        if end < 0 or data[end - 1] not in _BEFORE_KEYWORD:
-            return True
-    if data.find(b"(", start, end) >= 0 or data.find(b"%", start, end) >= 0:
-        return True
-    return not digits.isdisjoint(_REF.findall(data, start, end))
+def _value_end(data: bytes, start: int, limit: int) -> int:
+    """Where the search for references in the object at ``start`` may stop: at the ``stream``
+    keyword of a dictionary that every reader ends there (it begins with ``<<``, ends with
+    ``>>``, holds as many ``<<`` as ``>>`` and no string or comment), else at ``limit``."""
+    s = data.find(b"stream", start, limit)
+    if s < 0 or data[s + 6 : s + 7] not in _EOL:
+        return limit
+    head = data[start:s].strip(b"\x00\t\n\x0c\r ")
+    if not (head.startswith(b"<<") and head.endswith(b">>")):
+        return limit
+    if b"(" in head or b"%" in head or head.count(b"<<") != head.count(b">>"):
+        return limit
+    return s
 
 
-def _exact_refs(
-    data: bytes, start: int, fallback: Callable[[Key], list[int]], key: Key
-) -> list[int]:
-    """Object numbers referred to by the value at ``start``, read by the tokenizer (pyHanko's
-    reading of the object when the tokenizer cannot read it)."""
+def _names_a_number(data: bytes, start: int, end: int, digits: set[bytes]) -> bool:
+    return not digits.isdisjoint(_NUMBER.findall(data, start, end))
+
+
+def _exact_refs(data: bytes, start: int, end: int, key: Key, in_stream: bool) -> list[int]:
+    """Object numbers referred to by the value at ``start``, read by the tokenizer within
+    ``data[:end]``; the value must be followed by ``endobj`` (or ``stream`` after a dictionary),
+    or in an object stream by nothing. Raises :class:`Uncomparable` otherwise."""
+    parser = revisions._Parser(data, end)
     try:
-        value, _ = revisions._Parser(data).value(start)
-    except (revisions.LayoutError, RecursionError, ValueError):
-        return fallback(key)
+        value, after = parser.value(start)
+        if in_stream:
+            if data[after:end].strip(b"\x00\t\n\x0c\r "):
+                raise revisions.LayoutError("more than one value")
+        else:
+            kind, text, _ = parser.token(after)
+            if (
+                kind != "kw"
+                or text not in (b"endobj", b"stream")
+                or (text == b"stream" and not isinstance(value, dict))
+            ):
+                raise revisions.LayoutError("more than one value")
+    except (revisions.LayoutError, RecursionError, ValueError) as exc:
+        raise Uncomparable(
+            f"object {key[0]} of the document cannot be read exactly ({exc})"
+        ) from exc
     out: list[int] = []
     stack = [value]
     while stack:
@@ -387,12 +405,14 @@ def _exact_refs(
 
 
 def _pyhanko_refs(before: Any, key: Key) -> list[int]:
+    """The references in an object that pyHanko found away from its xref offset; raises
+    :class:`Uncomparable` when pyHanko cannot read it either."""
     from pyhanko.pdf_utils import generic
 
     try:
         value = before.get_object(generic.Reference(*key))
-    except Exception:
-        return []
+    except Exception as exc:
+        raise Uncomparable(f"object {key[0]} of the document cannot be read") from exc
     out: list[int] = []
     stack = [value]
     while stack:
@@ -406,25 +426,60 @@ def _pyhanko_refs(before: Any, key: Key) -> list[int]:
     return out
 
 
-def _object_stream(before: Any, num: int) -> dict[int, tuple[bytes, int, int]] | None:
-    """Member index -> (decoded stream, start, end) of an object stream, or None."""
+def _object_stream(
+    data: bytes, before: Any, live: dict[Key, pyhanko_hooks.Location], num: int
+) -> dict[int, tuple[int, bytes, int, int]]:
+    """Member index -> (object number, decoded stream, start, end) of an object stream whose
+    /Length ends at its ``endstream`` and whose header names each object once, in order;
+    raises :class:`Uncomparable` otherwise."""
     from pyhanko.pdf_utils import generic
 
+    where = live.get((num, 0))
+    if not isinstance(where, int) or not _length_is_exact(data, where, live):
+        raise Uncomparable(f"object stream {num}'s /Length does not end at its endstream")
     try:
         stream = before.get_object(generic.Reference(num, 0))
         body = stream.data
         first = int(stream["/First"])
         count = int(stream["/N"])
         head = body[:first].split()
+        numbers = [int(head[2 * i]) for i in range(count)]
         offsets = [first + int(head[2 * i + 1]) for i in range(count)]
-    except Exception:
-        return None
-    ends = sorted(set(offsets)) + [len(body)]
-    out = {}
-    for index, start in enumerate(offsets):
-        end = ends[bisect.bisect_right(ends, start)] if start < len(body) else len(body)
-        out[index] = (body, start, end)
-    return out
+    except Exception as exc:
+        raise Uncomparable(f"object stream {num} cannot be read") from exc
+    if len(set(numbers)) != count or offsets != sorted(offsets) or len(set(offsets)) != count:
+        raise Uncomparable(f"object stream {num} lists an object twice or out of order")
+    ends = [*offsets[1:], len(body)]
+    return {i: (numbers[i], body, offsets[i], ends[i]) for i in range(count)}
+
+
+def _length_is_exact(data: bytes, offset: int, live: dict[Key, pyhanko_hooks.Location]) -> bool:
+    """Does the stream object at ``offset`` have a /Length (direct, or an indirect whole number
+    in the file) that ends exactly at its ``endstream``?"""
+    head = revisions._OBJ_HEAD.match(data, offset)
+    if head is None:
+        return False
+    try:
+        value, after = revisions._Parser(data).value(head.end())
+        kind, text, after = revisions._Parser(data).token(after)
+    except revisions.LayoutError:
+        return False
+    if not isinstance(value, dict) or text != b"stream":
+        return False
+    start = after + (2 if data[after : after + 2] == b"\r\n" else 1)
+    length = value.get(b"/Length")
+    if isinstance(length, revisions.Ref):
+        where = live.get((length.num, length.gen))
+        if not isinstance(where, int):
+            return False
+        inner = revisions._OBJ_HEAD.match(data, where)
+        try:
+            length, _ = revisions._Parser(data).value(inner.end()) if inner else (None, 0)
+        except revisions.LayoutError:
+            return False
+    if not isinstance(length, int) or isinstance(length, bool) or length < 0:
+        return False
+    return re.compile(rb"[\x00\t\n\x0c\r ]*endstream").match(data, start + length) is not None
 
 
 # -- values ---------------------------------------------------------------------------------
@@ -469,8 +524,8 @@ def _canon(value: Any, depth: int = 0) -> Any:
     """A comparable form of a value without following references (a stream by its raw data)."""
     from pyhanko.pdf_utils import generic
 
-    if depth > 32:
-        return ("deep",)
+    if depth > MAX_DEPTH:
+        raise Uncomparable("an object of the stamp's revision is nested too deeply")
     if isinstance(value, generic.IndirectObject):
         return ("R", int(value.idnum), int(value.generation))
     if isinstance(value, generic.StreamObject):

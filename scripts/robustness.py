@@ -134,6 +134,7 @@ EXPECTED_REJECTIONS: dict[str, Expect] = {
     ),
     "corpus:pyhanko-test-pdfs/broken-objstream2.pdf": _e("damaged", "object stream", False),
     "corpus:pyhanko-test-pdfs/broken-objstream3.pdf": _e("damaged", "object stream", False),
+    "corpus:pyhanko-test-pdfs/broken-objstream4.pdf": _e("damaged", "object stream", False),
     "corpus:pyhanko-test-pdfs/broken-objstream6.pdf": _e(
         "damaged", "Invalid object in /Pages", False
     ),

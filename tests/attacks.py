@@ -1667,3 +1667,128 @@ def rewrite_metadata_as_content(writer: Any) -> None:
         },
         stream_data=_content_with_text(),
     )
+
+
+def array_contents_letter(entry: bytes) -> bytes:
+    """A one-page letter whose page's /Contents is object 5, an array ``[4 0 R <entry>]``:
+    ``entry`` names object 7 (the stamp's first new object: /Size is 6) in a syntax that some
+    readers take for a reference, or hides it behind a stray token."""
+    from producers import raw_pdf
+
+    content = b"BT /F1 12 Tf 72 720 Td (Surat lamaran) Tj ET"
+    return raw_pdf(
+        [
+            (1, b"<< /Type /Catalog /Pages 2 0 R >>"),
+            (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+            (
+                3,
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 5 0 R"
+                b" /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont"
+                b" /Helvetica >> " + _HELV + b" >> >> >>",
+            ),
+            (4, b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"),
+            (5, b"[4 0 R " + entry + b"]"),
+        ]
+    )
+
+
+def object_stream_letter(members: list[bytes], length_delta: int = 0) -> bytes:
+    """A one-page letter whose page's /Contents is object 6, stored in object stream 5 as each
+    of ``members`` in turn (the header lists object 6 once per member; the xref stream names the
+    last); the object stream's /Length may be ``length_delta`` bytes off."""
+    import struct
+
+    content = b"BT /F1 12 Tf 72 720 Td (Surat lamaran) Tj ET"
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets: dict[int, int] = {}
+
+    def obj(num: int, body: bytes) -> None:
+        offsets[num] = len(out)
+        out.extend(b"%d 0 obj\n" % num + body + b"\nendobj\n")
+
+    obj(1, b"<< /Type /Catalog /Pages 2 0 R >>")
+    obj(2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
+    obj(
+        3,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 6 0 R /Resources"
+        b" << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> "
+        + _HELV
+        + b" >> >> >>",
+    )
+    obj(4, b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+    head = body = b""
+    for member in members:
+        head += b"6 %d " % len(body)
+        body += member + b" "
+    packed = head + body
+    obj(
+        5,
+        b"<< /Type /ObjStm /N %d /First %d /Length %d >>\nstream\n"
+        % (len(members), len(head), len(packed) + length_delta)
+        + packed
+        + b"\nendstream",
+    )
+    rows = [(0, 0, 255)] + [(1, offsets[i], 0) for i in (1, 2, 3, 4, 5)]
+    rows += [(2, 5, len(members) - 1), (1, len(out), 0)]
+    raw = b"".join(struct.pack(">BIH", *r) for r in rows)
+    xref_at = len(out)
+    out += b"7 0 obj\n<< /Type /XRef /Size 8 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n" % len(
+        raw
+    )
+    out += raw + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_at
+    return bytes(out)
+
+
+def stamp_with_duplicate_page_key(original: bytes, key: StampKey) -> bytes:
+    """The stamp's revision rewrites the stamp's page with /Annots gaining the widget, as the
+    signer does, and a second /Contents key naming new text: pyHanko keeps the first /Contents,
+    readers the second."""
+    from pyhanko.pdf_utils import generic
+
+    made: dict[str, Any] = {}
+    plain = generic.DictionaryObject.write_to_stream
+
+    def write(self: Any, stream: Any, handler: Any = None, container_ref: Any = None) -> None:
+        if self.get("/Type") != "/Page" or "/Annots" not in self or "new" not in made:
+            return plain(self, stream, handler, container_ref)
+        buf = io.BytesIO()
+        plain(self, buf, handler, container_ref)
+        text = buf.getvalue()
+        at = text.rindex(b">>")
+        stream.write(text[:at] + b"\n/Contents %d 0 R\n" % made["new"].idnum + text[at:])
+
+    def edit(writer: Any) -> None:
+        made["new"] = writer.add_object(generic.StreamObject(stream_data=_content_with_text()))
+
+    generic.DictionaryObject.write_to_stream = write  # type: ignore[method-assign]
+    try:
+        return stamp_with_own_edit(original, key, edit)
+    finally:
+        generic.DictionaryObject.write_to_stream = plain  # type: ignore[method-assign]
+
+
+def unterminated_strings_letter(count: int) -> bytes:
+    """A one-page letter whose objects 5 on each open a string, all closed only at the end of
+    the file: read one by one to the end of the file, the work would be quadratic."""
+    content = b"BT /F1 12 Tf 72 720 Td (Surat lamaran) Tj ET"
+    out = bytearray(b"%PDF-1.7\n")
+    offsets: dict[int, int] = {}
+    for num, body in (
+        (1, b"<< /Type /Catalog /Pages 2 0 R >>"),
+        (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+        (3, b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>"),
+        (4, b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"),
+    ):
+        offsets[num] = len(out)
+        out += b"%d 0 obj\n" % num + body + b"\nendobj\n"
+    for num in range(5, 5 + count):
+        offsets[num] = len(out)
+        out += b"%d 0 obj\n(" % num
+    out += b")" * count + b"\nendobj\n"
+    size = 5 + count
+    xref_at = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
+    for num in range(1, size):
+        out += b"%010d 00000 n \n" % offsets[num]
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, xref_at)
+    return bytes(out)
