@@ -502,11 +502,15 @@ def self_check(
             failures += [(f"the new stamp {stamp.serial}", p) for p in report.problems]
         elif report.serial in valid_before:
             failures += [(f"the earlier stamp {report.serial}", p) for p in report.problems]
+    # an earlier stamp that can no longer be read has no serial in the report
+    unnamed = [p for s in after.stamps if s.serial is None for p in s.problems]
+    for serial in sorted(valid_before - {s.serial for s in after.stamps}):
+        failures.append((f"the earlier stamp {serial}", unnamed[0] if unnamed else None))
     if not failures:
         return
     what, problem = failures[0]
     if problem is None:
-        detail = "no-stamp: the verifier does not find the new stamp"
+        detail = f"no-stamp: the verifier does not find {what}"
     else:
         detail = f"{problem.code}: {problem.detail}"
     raise SelfCheckFailed(

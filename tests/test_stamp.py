@@ -1413,6 +1413,23 @@ def test_a_second_stamp_that_would_break_the_first_spends_nothing(kit, make, cod
     assert kit.verifier().verify(once.read_bytes(), str(once)).valid
 
 
+def test_a_second_stamp_that_leaves_the_first_unreadable_spends_nothing(kit):
+    """pyHanko's coverage-anomalies/base.pdf takes a first stamp; after a second one, the first
+    stamp's signature can no longer be parsed, and its report carries no serial. The self-check
+    used to match earlier stamps by serial only, so it spent a stamp on that output."""
+    from conftest import corpus_dir
+
+    source = corpus_dir() / "pyhanko-test-pdfs" / "coverage-anomalies" / "base.pdf"
+    if not source.exists():
+        pytest.skip("corpus file missing")
+    folder = kit.folder("unreadable-first")
+    copy = folder / "base.pdf"
+    copy.write_bytes(source.read_bytes())
+    once, first = _stamped_once(kit, copy)
+    _refused_without_spending(kit, once, "signature-invalid")
+    assert _states(kit.wallet)[first] == "used"
+
+
 def test_a_second_stamp_on_fields_without_names_keeps_both_valid(kit):
     folder = kit.folder("fields-without-t")
     once, first = _stamped_once(kit, pdfmakers.form_fields_pdf(folder / "x.pdf", [None, "nik"]))
