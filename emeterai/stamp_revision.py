@@ -48,10 +48,6 @@ _METADATA_KEYS = frozenset({"/Length", "/Filter", "/DecodeParms", "/Type", "/Sub
 MAX_SLOW_READS = 1_000  # objects read through pyHanko when the tokenizer cannot place them
 MAX_DEPTH = 64  # nesting of one object's value
 
-# Every whole number (leading zeros and a sign aside; object 0 is never in use): a superset of
-# the object numbers that any reader may take for a reference. Possessive quantifiers and the
-# look-behind keep the search linear on long runs of digits (a signature's zero-padded /Contents).
-_NUMBER = re.compile(rb"(?<![0-9.])0*+([1-9][0-9]*+)(?![0-9.])")
 _EOL = (b"\r", b"\n")
 
 Key = tuple[int, int]
@@ -79,7 +75,9 @@ class _Check:
         self.reader = reader
         self.data = data
         self.before = reader.get_historical_resolver(revision - 1)
-        self.after = reader.get_historical_resolver(revision)
+        last = revision == reader.xrefs.total_revisions - 1
+        # the reader itself when nothing follows the stamp: its objects are already parsed
+        self.after = reader if last else reader.get_historical_resolver(revision)
         self.revision = revision
         self.page_key = page_key
         self.field_key = ref_key(emb.sig_field)
@@ -304,7 +302,7 @@ def _referrers(
 ) -> dict[int, set[int]]:
     """Target object number -> the numbers of the live objects that refer to it (see the
     module's docstring); raises :class:`Uncomparable`."""
-    digits = {b"%d" % t for t in targets}
+    watch = watched_numbers(targets)
     found: dict[int, set[int]] = {}
     slow = [0]
 
@@ -329,7 +327,7 @@ def _referrers(
             hit(key, pyhanko_refs(key))
             continue
         start = head.end()
-        if _names_a_number(data, start, _value_end(data, start, limit), digits):
+        if watch.search(data, start, _value_end(data, start, limit)):
             hit(key, _exact_refs(data, start, limit, key, in_stream=False))
 
     in_streams: dict[int, list[tuple[Key, int]]] = {}
@@ -345,7 +343,7 @@ def _referrers(
                     "cross-reference table says"
                 )
             _, body, start, end = table[index]
-            if _names_a_number(body, start, end, digits):
+            if watch.search(body, start, end):
                 hit(key, _exact_refs(body, start, end, key, in_stream=True))
     return found
 
@@ -365,8 +363,13 @@ def _value_end(data: bytes, start: int, limit: int) -> int:
     return s
 
 
-def _names_a_number(data: bytes, start: int, end: int, digits: set[bytes]) -> bool:
-    return not digits.isdisjoint(_NUMBER.findall(data, start, end))
+def watched_numbers(targets: set[int]) -> re.Pattern[bytes]:
+    """A search for any whole number equal to one of ``targets`` (leading zeros and a sign
+    aside): a superset of the references to them that any reader may see. The look-arounds and
+    the possessive quantifier keep it linear on long runs of digits (a signature's zero-padded
+    /Contents is one)."""
+    alternatives = b"|".join(b"%d" % t for t in sorted(targets, reverse=True) if t > 0)
+    return re.compile(rb"(?<![0-9.])0*+(?:" + (alternatives or b"(?!)") + rb")(?![0-9.])")
 
 
 def _exact_refs(data: bytes, start: int, end: int, key: Key, in_stream: bool) -> list[int]:

@@ -240,8 +240,10 @@ def test_the_byte_search_is_linear_on_long_runs_of_digits():
 
     value = b"<< /Contents <" + b"0" * 400_000 + b"> /V 0012 0 R >>\nendobj\n"
     started = time.perf_counter()
-    assert stamp_revision._names_a_number(value, 0, len(value), {b"12"})
-    assert not stamp_revision._names_a_number(value, 0, len(value), {b"13"})
+    assert stamp_revision.watched_numbers({12}).search(value)
+    assert not stamp_revision.watched_numbers({13}).search(value)
+    assert not stamp_revision.watched_numbers({12}).search(b"[112 0 R 12.5 120 0 R]")
+    assert stamp_revision.watched_numbers({12}).search(b"[-012 0 R]")
     assert time.perf_counter() - started < 2.0
 
 
