@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from emeterai.pdfobjects import entry as _get
 from emeterai.pdfobjects import ref_key
 
 MODIFIED_AFTER_STAMP = "modified-after-stamp"
@@ -66,13 +67,6 @@ class LaterSignature:
 class Changes:
     problems: tuple[Change, ...]
     later_signatures: tuple[LaterSignature, ...]
-
-
-def _get(d: Any, key: str, default: Any = None) -> Any:
-    try:
-        return d[key] if key in d else default  # noqa: SIM401  (indexing decrypts)
-    except Exception:
-        return default
 
 
 def _rect(annot: Any) -> tuple[float, float, float, float] | None:

@@ -12,3 +12,12 @@ def ref_key(obj: Any) -> tuple[int, int] | None:
     if ref is None or not hasattr(ref, "idnum"):
         return None
     return (int(ref.idnum), int(ref.generation))
+
+
+def entry(d: Any, key: str, default: Any = None) -> Any:
+    """``d[key]``, or ``default`` when it is missing or cannot be read. Indexing, unlike
+    ``get``, resolves references and decrypts values in encrypted files."""
+    try:
+        return d[key] if key in d else default  # noqa: SIM401
+    except Exception:
+        return default

@@ -209,10 +209,9 @@ def _compare(widget: Any, expected: Expected, verdict: PictureVerdict) -> str | 
         )
     from pyhanko.pdf_utils import layout
 
-    fit = _layout().fit(
-        layout.BoxConstraints(width=w, height=h),
-        layout.BoxConstraints(width=size_pt, height=size_pt).width,
-        layout.BoxConstraints(width=size_pt, height=size_pt).height,
+    picture = layout.BoxConstraints(width=size_pt, height=size_pt)  # whole points, as pyHanko
+    fit = picture_layout().fit(
+        layout.BoxConstraints(width=w, height=h), picture.width, picture.height
     )
     wrapper = b"q q /BackgroundGS gs %s %s Do Q Q" % (fit.as_cm(), str(name).encode("latin-1"))
     outer_content = _decoded(outer, len(wrapper), verdict)
@@ -224,8 +223,10 @@ def _compare(widget: Any, expected: Expected, verdict: PictureVerdict) -> str | 
     return _compare_picture(inner, size_pt, expected, verdict)
 
 
-def _layout() -> Any:
-    """The layout rule ``emeterai.sign.sign_update`` gives pyHanko for the picture."""
+def picture_layout() -> Any:
+    """How the picture sits in the stamp's widget: centred and stretched to fill it. The signer
+    gives pyHanko this rule (``emeterai.sign.stamp_style``); the check recomputes the wrapper
+    pyHanko draws from it."""
     from pyhanko.pdf_utils import layout
 
     return layout.SimpleBoxLayoutRule(

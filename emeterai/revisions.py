@@ -41,7 +41,8 @@ _TOKEN = re.compile(
     rb")"
 )
 _PAREN = re.compile(rb"[()\\]")
-_OBJ_HEAD = re.compile(rb"(\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+obj(?![A-Za-z])")
+OBJECT_HEADER = re.compile(rb"(\d+)[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+obj(?![A-Za-z])")
+ENDSTREAM = re.compile(rb"[\x00\t\n\x0c\r ]*endstream(?![A-Za-z])")
 _EOF = re.compile(rb"[\x00\t\n\x0c\r ]*startxref[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+%%EOF")
 _XREF_ENTRY = re.compile(rb"[\x00\t\n\x0c\r ]*(\d{1,10})[ ]+(\d{1,5})[ ]+([nf])")
 _SUBSECTION = re.compile(rb"[\x00\t\n\x0c\r ]*(\d+)[ ]+(\d+)(?=[\x00\t\n\x0c\r ])")
@@ -82,7 +83,7 @@ class Layout:
 # -- tokenizer --------------------------------------------------------------------------------
 
 
-class _Parser:
+class Parser:
     """Reads PDF objects from ``data``; values are ints, floats, bytes (names, with their slash),
     :class:`Ref`, lists, dicts and ``str`` for strings' kind (their content is not needed)."""
 
@@ -186,7 +187,7 @@ class _Parser:
 _REF_TAIL = re.compile(rb"[\x00\t\n\x0c\r ]+(\d+)[\x00\t\n\x0c\r ]+R(?![A-Za-z])")
 
 
-def _maybe_ref(parser: _Parser, num: int, pos: int) -> tuple[Ref, int] | None:
+def _maybe_ref(parser: Parser, num: int, pos: int) -> tuple[Ref, int] | None:
     m = _REF_TAIL.match(parser.data, pos, parser.end)
     if m is None:
         return None
@@ -203,10 +204,10 @@ class _Body:
     streams: dict[int, tuple[dict[bytes, Any], bytes]]  # object streams and xref streams
 
 
-def _object(parser: _Parser, pos: int, body: _Body) -> tuple[dict[bytes, Any] | None, int, int]:
+def _object(parser: Parser, pos: int, body: _Body) -> tuple[dict[bytes, Any] | None, int, int]:
     """Reads ``N G obj ... endobj`` at ``pos``; returns its dictionary (if any), its number and
     the position just past ``endobj``."""
-    m = _OBJ_HEAD.match(parser.data, pos)
+    m = OBJECT_HEADER.match(parser.data, pos)
     if m is None:
         raise LayoutError(f"expected an object or an xref section at offset {pos}")
     num, gen = int(m.group(1)), int(m.group(2))
@@ -223,7 +224,7 @@ def _object(parser: _Parser, pos: int, body: _Body) -> tuple[dict[bytes, Any] | 
         length = value.get(b"/Length")
         if isinstance(length, int) and length >= 0 and start + length <= len(data):
             stop = start + length
-            tail = re.compile(rb"[\x00\t\n\x0c\r ]*endstream(?![A-Za-z])").match(data, stop)
+            tail = ENDSTREAM.match(data, stop)
             if tail is None:
                 raise LayoutError(f"object {num}'s stream is not as long as its /Length says")
             after = tail.end()
@@ -355,7 +356,7 @@ def _xref_stream_entries(
     return entries
 
 
-def _xref_table(parser: _Parser, pos: int) -> tuple[dict[int, tuple[int, int, int]], int]:
+def _xref_table(parser: Parser, pos: int) -> tuple[dict[int, tuple[int, int, int]], int]:
     """Entries of a table starting just past ``xref``, and the position just past ``trailer``."""
     data = parser.data
     entries: dict[int, tuple[int, int, int]] = {}
@@ -396,14 +397,14 @@ def _object_stream_members(num: int, dictionary: dict[bytes, Any], raw: bytes) -
         raise LayoutError(f"object stream {num} lists its objects out of order")
     for i, start in enumerate(starts):  # each member one value (no duplicate keys), then space
         stop = starts[i + 1] if i + 1 < len(starts) else len(data)
-        parser = _Parser(data, stop)
+        parser = Parser(data, stop)
         _, after = parser.value(start)
         if data[after:stop].strip(_WS):
             raise LayoutError(f"object {members[i]} in object stream {num} is not one value")
     return members
 
 
-def _read_update(parser: _Parser, pos: int, expected_prev: int | None) -> Update:
+def _read_update(parser: Parser, pos: int, expected_prev: int | None) -> Update:
     data = parser.data
     start = _SPACE.match(data, pos).end()  # type: ignore[union-attr]
     body = _Body({}, {}, {})
@@ -515,7 +516,7 @@ def read_updates(data: bytes, start: int, first_prev: int | None = None) -> Layo
     ``first_prev`` is the /Prev the first update must name (None: not checked). Each later
     update must name the one before. After the last ``%%EOF`` only whitespace may follow.
     """
-    parser = _Parser(data)
+    parser = Parser(data)
     updates: list[Update] = []
     pos = start
     expected = first_prev

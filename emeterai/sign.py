@@ -453,16 +453,13 @@ def sign(
 def stamp_style(background: Any) -> StaticStampStyle:
     """pyHanko's appearance for a stamp: ``background`` stretched over the whole widget, no
     border or text (``picture_check`` expects exactly the frame this draws)."""
+    from emeterai.picture_check import picture_layout
+
     return StaticStampStyle(
         background=background,
         border_width=0,
         background_opacity=1,
-        background_layout=layout.SimpleBoxLayoutRule(
-            x_align=layout.AxisAlignment.ALIGN_MID,
-            y_align=layout.AxisAlignment.ALIGN_MID,
-            margins=layout.Margins(),
-            inner_content_scaling=layout.InnerScaling.STRETCH_FILL,
-        ),
+        background_layout=picture_layout(),
     )
 
 

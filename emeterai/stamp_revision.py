@@ -34,10 +34,13 @@ refers to nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from pyhanko.pdf_utils import generic
+
 from emeterai import pyhanko_hooks, revisions
+from emeterai.pdfobjects import entry as _get
 from emeterai.pdfobjects import ref_key
 
 _CATALOG_KEYS = frozenset({"/AcroForm", "/Metadata", "/Version", "/Extensions"})
@@ -86,8 +89,6 @@ class _Check:
         self.out: list[str] = []
 
     def run(self) -> list[str]:
-        from pyhanko.pdf_utils import generic
-
         xrefs = self.reader.xrefs
         live = pyhanko_hooks.live_objects(self.reader, self.revision - 1)
         live_numbers = {num for num, _ in live}
@@ -124,12 +125,9 @@ class _Check:
             if own is None or own[0] not in new:
                 self.out.append("does not add the stamp's field and widget as new objects")
                 break
-        widget = (
-            self.after.get_object(generic.Reference(*self.widget_key))
-            if (self.widget_key is not None)
-            else None
-        )
-        if isinstance(widget, generic.StreamObject):
+        if self.widget_key is not None and isinstance(
+            self.after.get_object(generic.Reference(*self.widget_key)), generic.StreamObject
+        ):
             self.out.append("makes the stamp's widget a stream")
 
         only_referred_by = self._judge(changed, root_key, info_key)
@@ -158,23 +156,17 @@ class _Check:
         with the objects allowed to refer to them."""
         old_root = self.before.root
         form_raw = _raw(old_root, "/AcroForm")
-        form_key = _ref(form_raw) if form_raw is not None else None
+        form_key = _ref(form_raw)
         old_form = form_raw.get_object() if form_raw is not None else None
-        fields_raw = _raw(old_form, "/Fields") if old_form is not None else None
-        fields_key = _ref(fields_raw) if fields_raw is not None else None
+        fields_key = _ref(_raw(old_form, "/Fields"))
         meta_key = _ref(_raw(old_root, "/Metadata"))
         annots_key = None
         if self.page_key is not None:
-            from pyhanko.pdf_utils import generic
-
             old_page = self.before.get_object(generic.Reference(*self.page_key))
-            annots_raw = _raw(old_page, "/Annots")
-            annots_key = _ref(annots_raw) if annots_raw is not None else None
+            annots_key = _ref(_raw(old_page, "/Annots"))
         holder = form_key if form_key is not None else root_key
         form_holder = {holder[0]} if holder is not None else set()
         watched: dict[int, set[int]] = {}
-        from pyhanko.pdf_utils import generic
-
         for key in changed:
             ref = generic.Reference(*key)
             old, now = self.before.get_object(ref), self.after.get_object(ref)
@@ -203,8 +195,6 @@ class _Check:
         self, old: Any, now: Any, allowed: frozenset[str], what: str, strings: bool = False
     ) -> set[str]:
         """Reports keys changed outside ``allowed``; returns the changed keys."""
-        from pyhanko.pdf_utils import generic
-
         stream = isinstance(old, generic.StreamObject)
         if (
             not isinstance(now, generic.DictionaryObject)
@@ -224,22 +214,11 @@ class _Check:
         return diff
 
     def _catalog(self, old: Any, now: Any) -> None:
-        from pyhanko.pdf_utils import generic
-
         diff = self._keys(old, now, _CATALOG_KEYS, "the catalog")
         if "/AcroForm" in diff:
-            before = _raw(old, "/AcroForm")
-            if before is not None and _ref(before) is not None:
-                self.out.append("replaces the form dictionary")
-            else:
-                after = _raw(now, "/AcroForm")
-                if after is None:
-                    self.out.append("removes the form")
-                else:
-                    empty = generic.DictionaryObject()
-                    self._form(
-                        before.get_object() if before is not None else empty, after.get_object()
-                    )
+            self._entry(
+                old, now, "/AcroForm", "the form dictionary", generic.DictionaryObject(), self._form
+            )
         if "/Metadata" in diff:
             meta = _raw(now, "/Metadata")
             stream = meta.get_object() if meta is not None else None
@@ -263,18 +242,32 @@ class _Check:
             self._list_entry(old, now, "/Annots", self.widget_key, "the page's annotation list")
 
     def _list_entry(self, old: Any, now: Any, key: str, item: Key | None, what: str) -> None:
-        """``now[key]``, a direct list or a new object, must be ``old[key]`` (a direct list, or
-        none) with ``item`` appended; a list that is its own object is judged as one."""
-        from pyhanko.pdf_utils import generic
+        """``now[key]`` must be ``old[key]`` with ``item`` appended."""
 
+        def appends(before: Any, after: Any) -> None:
+            self._appends(before, after, item, what)
+
+        self._entry(old, now, key, what, generic.ArrayObject(), appends)
+
+    def _entry(
+        self,
+        old: Any,
+        now: Any,
+        key: str,
+        what: str,
+        empty: Any,
+        judge: Callable[[Any, Any], None],
+    ) -> None:
+        """A changed ``key`` whose value is direct, or new: ``judge(before, after)`` with
+        ``empty`` standing for a missing old value. A value that is an object of the document
+        keeps its reference (the object itself is judged as a changed object)."""
         before, after = _raw(old, key), _raw(now, key)
-        if before is not None and _ref(before) is not None:
+        if _ref(before) is not None:
             self.out.append(f"replaces {what}")
         elif after is None:
             self.out.append(f"removes {what}")
         else:
-            old_list = before if before is not None else generic.ArrayObject()
-            self._appends(old_list, after.get_object(), item, what)
+            judge(before if before is not None else empty, after.get_object())
 
     def _metadata(self, old: Any, now: Any) -> None:
         self._keys(old, now, _METADATA_KEYS, "the XMP metadata")
@@ -283,8 +276,6 @@ class _Check:
 
     def _appends(self, old: Any, now: Any, item: Key | None, what: str) -> None:
         """``now`` must be ``old`` with ``item`` appended (and nothing else)."""
-        from pyhanko.pdf_utils import generic
-
         if not isinstance(old, generic.ArrayObject) or not isinstance(now, generic.ArrayObject):
             self.out.append(f"turns {what} into another kind of object")
             return
@@ -319,10 +310,17 @@ def _referrers(
             if num in targets:
                 found.setdefault(num, set()).add(key[0])
 
-    in_file = sorted((loc, key) for key, loc in live.items() if isinstance(loc, int))
+    in_file: list[tuple[int, Key]] = []
+    in_streams: dict[int, list[tuple[Key, int]]] = {}
+    for key, place in live.items():
+        if isinstance(place, pyhanko_hooks.InStream):
+            in_streams.setdefault(place.stream, []).append((key, place.index))
+        else:
+            in_file.append((place, key))
+    in_file.sort()
     for i, (loc, key) in enumerate(in_file):
         limit = in_file[i + 1][0] if i + 1 < len(in_file) else len(data)
-        head = revisions._OBJ_HEAD.match(data, loc, limit)
+        head = revisions.OBJECT_HEADER.match(data, loc, limit)
         if head is None or (int(head.group(1)), int(head.group(2))) != key:
             hit(key, pyhanko_refs(key))
             continue
@@ -330,10 +328,6 @@ def _referrers(
         if watch.search(data, start, _value_end(data, start, limit)):
             hit(key, _exact_refs(data, start, limit, key, in_stream=False))
 
-    in_streams: dict[int, list[tuple[Key, int]]] = {}
-    for key, place in live.items():
-        if isinstance(place, pyhanko_hooks.InStream):
-            in_streams.setdefault(place.stream, []).append((key, place.index))
     for stream_num, members in in_streams.items():
         table = _object_stream(data, before, live, stream_num)
         for key, index in members:
@@ -376,7 +370,7 @@ def _exact_refs(data: bytes, start: int, end: int, key: Key, in_stream: bool) ->
     """Object numbers referred to by the value at ``start``, read by the tokenizer within
     ``data[:end]``; the value must be followed by ``endobj`` (or ``stream`` after a dictionary),
     or in an object stream by nothing. Raises :class:`Uncomparable` otherwise."""
-    parser = revisions._Parser(data, end)
+    parser = revisions.Parser(data, end)
     try:
         value, after = parser.value(start)
         if in_stream:
@@ -410,8 +404,6 @@ def _exact_refs(data: bytes, start: int, end: int, key: Key, in_stream: bool) ->
 def _pyhanko_refs(before: Any, key: Key) -> list[int]:
     """The references in an object that pyHanko found away from its xref offset; raises
     :class:`Uncomparable` when pyHanko cannot read it either."""
-    from pyhanko.pdf_utils import generic
-
     try:
         value = before.get_object(generic.Reference(*key))
     except Exception as exc:
@@ -435,8 +427,6 @@ def _object_stream(
     """Member index -> (object number, decoded stream, start, end) of an object stream whose
     /Length ends at its ``endstream`` and whose header names each object once, in order;
     raises :class:`Uncomparable` otherwise."""
-    from pyhanko.pdf_utils import generic
-
     where = live.get((num, 0))
     if not isinstance(where, int) or not _length_is_exact(data, where, live):
         raise Uncomparable(f"object stream {num}'s /Length does not end at its endstream")
@@ -459,12 +449,13 @@ def _object_stream(
 def _length_is_exact(data: bytes, offset: int, live: dict[Key, pyhanko_hooks.Location]) -> bool:
     """Does the stream object at ``offset`` have a /Length (direct, or an indirect whole number
     in the file) that ends exactly at its ``endstream``?"""
-    head = revisions._OBJ_HEAD.match(data, offset)
+    head = revisions.OBJECT_HEADER.match(data, offset)
     if head is None:
         return False
+    parser = revisions.Parser(data)
     try:
-        value, after = revisions._Parser(data).value(head.end())
-        kind, text, after = revisions._Parser(data).token(after)
+        value, after = parser.value(head.end())
+        _, text, after = parser.token(after)
     except revisions.LayoutError:
         return False
     if not isinstance(value, dict) or text != b"stream":
@@ -475,31 +466,22 @@ def _length_is_exact(data: bytes, offset: int, live: dict[Key, pyhanko_hooks.Loc
         where = live.get((length.num, length.gen))
         if not isinstance(where, int):
             return False
-        inner = revisions._OBJ_HEAD.match(data, where)
+        inner = revisions.OBJECT_HEADER.match(data, where)
         try:
-            length, _ = revisions._Parser(data).value(inner.end()) if inner else (None, 0)
+            length, _ = parser.value(inner.end()) if inner else (None, 0)
         except revisions.LayoutError:
             return False
     if not isinstance(length, int) or isinstance(length, bool) or length < 0:
         return False
-    return re.compile(rb"[\x00\t\n\x0c\r ]*endstream").match(data, start + length) is not None
+    return revisions.ENDSTREAM.match(data, start + length) is not None
 
 
 # -- values ---------------------------------------------------------------------------------
 
 
-def _get(d: Any, key: str, default: Any = None) -> Any:
-    try:
-        return d[key] if key in d else default  # noqa: SIM401  (indexing decrypts)
-    except Exception:
-        return default
-
-
 def _ref(raw: Any) -> Key | None:
     """(number, generation) of a reference; None for a direct value (even one read from
     inside an indirect object, which pyHanko marks with its container's reference)."""
-    from pyhanko.pdf_utils import generic
-
     if isinstance(raw, generic.IndirectObject):
         return (int(raw.idnum), int(raw.generation))
     return None
@@ -513,8 +495,6 @@ def _raw(d: Any, key: str) -> Any:
 
 
 def _kind(obj: Any) -> str:
-    from pyhanko.pdf_utils import generic
-
     kind = _get(obj, "/Type") if isinstance(obj, generic.DictionaryObject) else None
     if isinstance(obj, generic.StreamObject):
         return f"a {kind} stream" if kind else "a stream"
@@ -525,8 +505,6 @@ def _kind(obj: Any) -> str:
 
 def _canon(value: Any, depth: int = 0) -> Any:
     """A comparable form of a value without following references (a stream by its raw data)."""
-    from pyhanko.pdf_utils import generic
-
     if depth > MAX_DEPTH:
         raise Uncomparable("an object of the stamp's revision is nested too deeply")
     if isinstance(value, generic.IndirectObject):

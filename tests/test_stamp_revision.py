@@ -116,9 +116,7 @@ def test_genuine_stamps_on_the_crafted_letters(key, verifier):
     assert any("defines object 6" in d for d in own_revision_details(result))
 
 
-def test_a_second_stamp_and_a_stamp_over_an_indirect_annotation_list_are_valid(
-    letter, key, issuer, verifier
-):
+def test_a_second_stamp_keeps_both_stamps_valid(letter, key, issuer, verifier):
     once = attacks.stamp_with_key(letter, key)
     other = attacks.stamp_key_from_issuer(issuer, PASSPHRASE, serials.generate(issuer.info.prefix))
     twice = attacks.stamp_with_key(once, other, rect=(100, 100, 171, 171))
