@@ -34,7 +34,7 @@ def main() -> None:
     os.environ["EMETERAI_HOME"] = str(work / "home")
     import run as bench
 
-    from emeterai import stamp_revision
+    from emeterai import _stamp_revision as stamp_revision
     from emeterai.issuer import Issuer
     from emeterai.stamp import StampOptions, stamp_file
     from emeterai.trust import TrustStore

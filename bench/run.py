@@ -635,14 +635,14 @@ def bench_cold_stamp(
 # (label, module, attribute, is a coroutine): the stamping pipeline's phases, timed by wrapping.
 PHASES = [
     ("read the input", "emeterai.stamp", "read_input", False),
-    ("analyse: strict structure check (pyHanko)", "emeterai.repair", "structure_problem", False),
+    ("analyse: strict structure check (pyHanko)", "emeterai._repair", "structure_problem", False),
     ("analyse: pypdf reader + page list", "emeterai.stamp", "_reader", False),
-    ("analyse: placement (placeholder text search)", "emeterai.place", "choose", False),
+    ("analyse: placement (placeholder text search)", "emeterai._place", "choose", False),
     ("analyse, in all (also SHA-256 of the input)", "emeterai.stamp", "analyse", False),
     ("wallet: reserve", "emeterai.wallet", "Wallet.reserve", False),
     ("wallet: unwrap stamp key", "emeterai.wallet", "Wallet.stamp_key", False),
     ("picture from the cached template", "emeterai.stamp", "appearance_for", False),
-    ("sign (pyHanko), in all", "emeterai.sign", "sign_update", False),
+    ("sign (pyHanko), in all", "emeterai._sign", "sign_update", False),
     (
         "  of which CMS + ECDSA (pyHanko perform_signature)",
         "pyhanko.sign.signers.pdf_signer",

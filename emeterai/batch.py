@@ -18,12 +18,21 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from emeterai.errors import EmeteraiError, NoStampAvailable, PassphraseError, library_logging
+from emeterai.errors import (
+    EmeteraiError,
+    NoStampAvailable,
+    NotStamped,
+    PassphraseError,
+    library_logging,
+)
 from emeterai.verify import UNREADABLE, Problem, Verifier, VerifyResult
 
 if TYPE_CHECKING:  # stamping's modules are imported when stamping: verify starts faster
-    from emeterai.stamp import StampOptions, StampResult
+    from emeterai.ledger import Ledger
+    from emeterai.stamp import StampFailure, StampOptions, StampResult
     from emeterai.wallet import Wallet, WalletKey
+
+__all__ = ["MIN_FILES_FOR_POOL", "StampJob", "stamp_files", "verify_files", "verify_path"]
 
 # Below this many files a pool costs more than it saves.
 MIN_FILES_FOR_POOL = 4
@@ -74,44 +83,44 @@ def _work(path: str) -> VerifyResult:
 
 
 def verify_files(
+    verifier: Verifier,
     files: list[Path],
-    roots: list[x509.Certificate],
-    crl: bytes | None,
     password: str | None,
     jobs: int,
+    ledger: Ledger | None = None,
 ) -> Iterator[VerifyResult]:
-    """Results for ``files`` in order; ``jobs`` worker processes when worth it."""
+    """Results for ``files`` in order; ``jobs`` worker processes when worth it. With a
+    ``ledger``, each result is recorded in it in that order (a ledger failure becomes the
+    file's ``ledger-unavailable`` problem)."""
     import gc
 
-    verifier = Verifier(roots, crl)  # also validates the CRL before any work starts
+    from emeterai.ledger import record
+
     gc.freeze()  # see _settle
     try:
-        yield from _verify_all(verifier, files, roots, crl, password, jobs)
+        for result in _verify_all(verifier, files, password, jobs):
+            yield result if ledger is None else record(result, ledger)
     finally:
         gc.unfreeze()
 
 
 def _verify_all(
-    verifier: Verifier,
-    files: list[Path],
-    roots: list[x509.Certificate],
-    crl: bytes | None,
-    password: str | None,
-    jobs: int,
+    verifier: Verifier, files: list[Path], password: str | None, jobs: int
 ) -> Iterator[VerifyResult]:
     if jobs <= 1 or len(files) < MIN_FILES_FOR_POOL:
         for path in files:
             yield verify_path(verifier, path, password)
         return
-    roots_der = [r.public_bytes(serialization.Encoding.DER) for r in roots]
-    with ProcessPoolExecutor(
-        max_workers=jobs, initializer=_init, initargs=(roots_der, crl, password, _verbose())
-    ) as pool:
+    roots_der = [r.public_bytes(serialization.Encoding.DER) for r in verifier.trust_roots]
+    initargs = (roots_der, verifier.crl, password, _verbose())
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init, initargs=initargs) as pool:
         yield from pool.map(_work, [str(f) for f in files], chunksize=8)
 
 
 @dataclass(frozen=True)
 class StampJob:
+    """One document to stamp into ``output`` (``serial``: spend this stamp)."""
+
     source: Path
     output: Path
     serial: str | None = None
@@ -125,8 +134,8 @@ _stamper: tuple[Wallet, WalletKey, StampOptions] | None = None
 
 def _stamp_one(
     wallet: Wallet, key: WalletKey, options: StampOptions, job: StampJob
-) -> tuple[StampResult | str, bool]:
-    from emeterai.stamp import stamp_file
+) -> tuple[StampResult | StampFailure, bool]:
+    from emeterai.stamp import StampFailure, stamp_file
 
     try:
         return stamp_file(
@@ -135,7 +144,8 @@ def _stamp_one(
     except EmeteraiError as exc:
         # --verbose shows why, traceback included; otherwise library logging is silenced.
         logging.getLogger(__name__).info("%s: not stamped", job.source, exc_info=True)
-        return exc.message, isinstance(exc, _FATAL)
+        exc.__traceback__ = None  # results cross process boundaries
+        return StampFailure(str(job.source), exc.at(job.source)), isinstance(exc, _FATAL)
 
 
 def _settle() -> None:
@@ -149,7 +159,7 @@ def _settle() -> None:
     """
     import gc
 
-    import emeterai.sign  # noqa: F401  pyHanko
+    import emeterai._sign  # noqa: F401  pyHanko
     import emeterai.stamp  # noqa: F401  pypdf, the wallet
 
     gc.freeze()
@@ -168,7 +178,7 @@ def _stamp_init(
     gc.freeze()  # the worker's inheritance from the parent is not walked by the collector
 
 
-def _stamp_work(job: StampJob) -> tuple[StampResult | str, bool]:
+def _stamp_work(job: StampJob) -> tuple[StampResult | StampFailure, bool]:
     assert _stamper is not None
     wallet, key, options = _stamper
     return _stamp_one(wallet, key, options, job)
@@ -181,8 +191,8 @@ def stamp_files(
     options: StampOptions,
     jobs: int,
     key: WalletKey | None = None,
-) -> Iterator[tuple[StampJob, StampResult | str]]:
-    """Stamp each job, yielding its result or its one-line error, in input order.
+) -> Iterator[tuple[StampJob, StampResult | StampFailure]]:
+    """Stamp each job, yielding its result or its failure, in input order.
 
     After a fatal error (wallet empty, wrong passphrase) the remaining jobs are reported as not
     stamped instead of being tried.
@@ -203,19 +213,24 @@ def _stamp_all(
     options: StampOptions,
     jobs: int,
     key: WalletKey | None,
-) -> Iterator[tuple[StampJob, StampResult | str]]:
-    from emeterai.stamp import StampResult
+) -> Iterator[tuple[StampJob, StampResult | StampFailure]]:
+    from emeterai.stamp import StampFailure
 
-    fatal: str | None = None
+    fatal: EmeteraiError | None = None
+
+    def skipped(job: StampJob) -> StampFailure:
+        assert fatal is not None
+        return StampFailure(str(job.source), NotStamped(fatal, path=job.source))
+
     if jobs <= 1 or len(jobs_list) < 2:
         key = key or wallet.unlock(secret)
         for job in jobs_list:
             if fatal is not None:
-                yield job, f"{job.source}: not stamped: {fatal}"
+                yield job, skipped(job)
                 continue
             outcome, is_fatal = _stamp_one(wallet, key, options, job)
-            if is_fatal:
-                fatal = str(outcome)
+            if is_fatal and isinstance(outcome, StampFailure):
+                fatal = outcome.error
             yield job, outcome
         return
     with ProcessPoolExecutor(
@@ -226,8 +241,8 @@ def _stamp_all(
         for job, (outcome, is_fatal) in zip(
             jobs_list, pool.map(_stamp_work, jobs_list, chunksize=2), strict=True
         ):
-            if fatal is not None and not isinstance(outcome, StampResult):
-                outcome = f"{job.source}: not stamped: {fatal}"
-            elif is_fatal:
-                fatal = str(outcome)
+            if fatal is not None and isinstance(outcome, StampFailure):
+                outcome = skipped(job)
+            elif is_fatal and isinstance(outcome, StampFailure):
+                fatal = outcome.error
             yield job, outcome

@@ -1,14 +1,33 @@
 """One exception root for every failure a user can act on.
 
 Each class is one kind of failure; its message is written for the user and must never contain
-key material or passphrases. The CLI turns them into one stderr line and an exit code.
+key material or passphrases. An error names the file it is about once, through ``path``; what
+the user could do differently is a :class:`Hint`, which each skin words its own way (the command
+line names its flags). The command line turns an error into one stderr line and an exit code.
 """
 
 from __future__ import annotations
 
+import copy
+import enum
 import logging
+import os
 import re
 import sys
+from typing import Any, Self
+
+
+class Hint(enum.StrEnum):
+    """What the user can change to get past an error; a skin words it (a flag, a form field)."""
+
+    FORCE = "force"  # overwrite an existing output
+    PASSWORD = "password"  # the document's password
+    OWNER_PASSWORD = "owner-password"  # an owner-only protected document
+    SIZE = "size"  # a smaller stamp
+    SIZE_RANGE = "size-range"  # a stamp size within the limits
+    PAGE = "page"  # another page
+    ALLOW_UNTRUSTED = "allow-untrusted"  # import from an issuer not trusted
+    OUTPUT = "output"  # another output name
 
 
 class EmeteraiError(Exception):
@@ -16,12 +35,25 @@ class EmeteraiError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self, message: str, path: str | os.PathLike[str] | None = None, hint: Hint | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.path = None if path is None else os.fspath(path)
+        self.hint = hint
 
     def __str__(self) -> str:
-        return self.message
+        return self.message if self.path is None else f"{self.path}: {self.message}"
+
+    def at(self, path: str | os.PathLike[str]) -> Self:
+        """This error about ``path``, unless it already names a file."""
+        if self.path is not None:
+            return self
+        named = copy.copy(self)
+        named.path = os.fspath(path)
+        named.__traceback__ = self.__traceback__
+        return named
 
 
 class UsageError(EmeteraiError):
@@ -82,6 +114,17 @@ class SelfCheckFailed(PdfError):
     """The stamped output would not verify valid: it is not written and no stamp is spent."""
 
 
+class NotStamped(EmeteraiError):
+    """A document not tried because an earlier one hit a failure that stops the run."""
+
+    def __init__(self, cause: EmeteraiError, path: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(f"not stamped: {cause.message}", path=path, hint=cause.hint)
+        self.cause = cause
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.cause, self.path))
+
+
 class StampPossiblyUsed(WalletError):
     """An interrupted stamp may have published an output with this serial: never spent again."""
 
@@ -92,6 +135,12 @@ class SigningError(EmeteraiError):
 
 class LedgerError(EmeteraiError):
     """The ledger asked for cannot be consulted."""
+
+
+class ConfigError(EmeteraiError):
+    """Verification cannot start: bad CRL or trust input (a usage error: exit 2)."""
+
+    exit_code = 2
 
 
 def first_line(exc: BaseException, limit: int = 160) -> str:

@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from emeterai import serial as serials
+from emeterai._files import discard, write_atomic
+from emeterai._x509util import OID_SPECIMEN, OID_VALUE, der_integer, fingerprint, to_pem
 from emeterai.errors import IssuerError, PassphraseError, SerialError
-from emeterai.files import discard, write_atomic
-from emeterai.x509util import OID_SPECIMEN, OID_VALUE, der_integer, fingerprint, to_pem
 
 DEFAULT_NAME = "emeterai Issuer"
 MAX_NAME = 56  # X.509 names allow 64 characters, and the root's CN adds " Root CA"
@@ -212,11 +212,11 @@ class Issuer:
         which suits throwaway issuers (demo, tests) only.
         """
         if count < 1:
-            raise IssuerError("--count must be at least 1")
+            raise IssuerError("the count must be at least 1")
         if value < 1:
-            raise IssuerError("--value must be a positive number of rupiah")
+            raise IssuerError("the value must be a positive number of rupiah")
         if valid_days < 1:
-            raise IssuerError("--valid-days must be at least 1")
+            raise IssuerError("the validity in days must be at least 1")
         ca_key = self._key(passphrase)
         p12_pass = (stamp_passphrase or passphrase).encode()
         root_ski = self.root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value

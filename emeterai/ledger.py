@@ -18,16 +18,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emeterai.errors import LedgerError, first_line
-from emeterai.verify import SERIAL_REUSED, Problem, VerifyResult
+from emeterai.errors import EmeteraiError, LedgerError, first_line
+from emeterai.verify import LEDGER_UNAVAILABLE, SERIAL_REUSED, Problem, VerifyResult
 
 
 @dataclass(frozen=True)
 class Sighting:
+    """A serial seen on a document, first at ``first_seen``."""
+
     serial: str
     document_sha256: str
     file: str
     first_seen: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "document_sha256": self.document_sha256,
+            "file": self.file,
+            "first_seen": self.first_seen,
+        }
+
+
+class Reuse(tuple[Sighting, ...]):
+    """One serial seen on several documents: its sightings, first first."""
+
+    __slots__ = ()
+
+    @property
+    def serial(self) -> str:
+        return self[0].serial
+
+    def to_json(self) -> dict[str, Any]:
+        return {"serial": self.serial, "documents": [s.to_json() for s in self]}
 
 
 @dataclass(frozen=True)
@@ -35,6 +57,13 @@ class LedgerStats:
     serials: int
     documents: int
     reused_serials: int
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "serials": self.serials,
+            "documents": self.documents,
+            "reused_serials": self.reused_serials,
+        }
 
 
 class SqliteLedger:
@@ -87,7 +116,7 @@ class SqliteLedger:
     def close(self) -> None:
         """Nothing to do: every call opens and closes its own connection."""
 
-    def reused(self) -> list[list[Sighting]]:
+    def reused(self) -> list[Reuse]:
         """Every serial seen on more than one document, with all its documents, first first."""
         db = self._connect()
         try:
@@ -103,7 +132,7 @@ class SqliteLedger:
         groups: dict[str, list[Sighting]] = {}
         for row in rows:
             groups.setdefault(row[0], []).append(Sighting(*row))
-        return list(groups.values())
+        return [Reuse(g) for g in groups.values()]
 
     def stats(self) -> LedgerStats:
         db = self._connect()
@@ -219,7 +248,7 @@ class PostgresLedger:
         s, d, f, seen = rows[0]
         return Sighting(s, d, f, seen.isoformat())
 
-    def reused(self) -> list[list[Sighting]]:
+    def reused(self) -> list[Reuse]:
         rows = self._run(
             "SELECT serial, document_sha256, file, first_seen FROM emeterai_sightings WHERE serial IN"
             " (SELECT serial FROM emeterai_sightings GROUP BY serial HAVING COUNT(*) > 1)"
@@ -228,7 +257,7 @@ class PostgresLedger:
         groups: dict[str, list[Sighting]] = {}
         for s, d, f, seen in rows:
             groups.setdefault(s, []).append(Sighting(s, d, f, seen.isoformat()))
-        return list(groups.values())
+        return [Reuse(g) for g in groups.values()]
 
     def stats(self) -> LedgerStats:
         ((serials, documents),) = self._run(
@@ -259,6 +288,16 @@ def open_ledger(location: str, create: bool = True) -> Ledger:
     if path.is_dir():
         raise LedgerError(f"ledger {location}: is a folder; give a file path for the SQLite ledger")
     return SqliteLedger(path)
+
+
+def record(result: VerifyResult, ledger: Ledger) -> VerifyResult:
+    """:func:`apply`, with a ledger that fails turned into a ``ledger-unavailable`` problem of
+    the file (its verdict is then invalid: reuse could not be ruled out)."""
+    try:
+        return apply(result, ledger)
+    except EmeteraiError as exc:
+        problem = Problem(LEDGER_UNAVAILABLE, exc.message)
+        return VerifyResult(result.file, result.stamps, (*result.file_problems, problem))
 
 
 def apply(result: VerifyResult, ledger: Ledger) -> VerifyResult:

@@ -15,31 +15,43 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emeterai import place
+from emeterai import _place as place
+from emeterai._files import discard, rename_into_place, sync_folder, temp_path_for, write_temp
+from emeterai._render import DEFAULT_SIZE_MM, MAX_SIZE_MM, MIN_SIZE_MM
+from emeterai._repair import unparseable_object
+from emeterai._x509util import stamp_info
 from emeterai.errors import (
     EmeteraiError,
+    Hint,
     OutputNotDurable,
     PdfError,
     SelfCheckFailed,
     SigningError,
+    UsageError,
     first_line,
 )
-from emeterai.files import discard, rename_into_place, sync_folder, temp_path_for, write_temp
-from emeterai.render import DEFAULT_SIZE_MM, MAX_SIZE_MM, MIN_SIZE_MM
-from emeterai.repair import unparseable_object
-from emeterai.wallet import StampKey, Wallet, WalletKey
-from emeterai.x509util import stamp_info
+from emeterai.wallet import Reservation, StampKey, Wallet, WalletKey
 
 FIELD_PREFIX = "eMeterai"
 
 
 @dataclass(frozen=True)
 class StampOptions:
+    """How to stamp: where (a page, a centre) and how big; the documents' password; a TSA."""
+
     page: int | None = None  # 1-based, -1 = last; None: search for a placeholder
-    at_mm: tuple[float, float] | None = None
+    at_mm: tuple[float, float] | None = None  # centre, mm from the top-left of the page as read
     size_mm: float = DEFAULT_SIZE_MM
     password: str | None = None
     tsa_url: str | None = None
+
+    def check(self) -> None:
+        """Refuse options no document could be stamped with, before any is read."""
+        if not MIN_SIZE_MM <= self.size_mm <= MAX_SIZE_MM:
+            raise UsageError(
+                f"the stamp size must be between {MIN_SIZE_MM:g} and {MAX_SIZE_MM:g} mm",
+                hint=Hint.SIZE_RANGE,
+            )
 
 
 @dataclass(frozen=True)
@@ -62,37 +74,117 @@ class Analysis:
     page_ref: tuple[int, int] | None = None  # the stamp page's (object number, generation)
 
 
+def _record(
+    file: str,
+    *,
+    output: str | None = None,
+    serial: str | None = None,
+    page: int | None = None,
+    rect_pt: tuple[float, float, float, float] | None = None,
+    placement: str | None = None,
+    document_sha256: str | None = None,
+    bytes_added: int | None = None,
+) -> dict[str, Any]:
+    """The one shape of a stamp record (``stamp --json``): stamped, failed or dry run."""
+    return {
+        "file": file,
+        "output": output,
+        "serial": serial,
+        "page": page,
+        "rect_pt": None if rect_pt is None else list(rect_pt),
+        "placement": placement,
+        "document_sha256": document_sha256,
+        "bytes_added": bytes_added,
+    }
+
+
+def rounded_rect(rect: place.Box) -> tuple[float, float, float, float]:
+    return (round(rect.x0, 2), round(rect.y0, 2), round(rect.x1, 2), round(rect.y1, 2))
+
+
 @dataclass(frozen=True)
 class StampResult:
+    """A document stamped: where the output is and which stamp it carries."""
+
     file: str
     output: str | None
     serial: str
     page: int
     rect_pt: tuple[float, float, float, float]
-    placement: str
+    placement: place.Method
     document_sha256: str
     bytes_added: int
     center_mm: tuple[float, float]
     repair: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        return _record(
+            self.file,
+            output=self.output,
+            serial=self.serial,
+            page=self.page,
+            rect_pt=self.rect_pt,
+            placement=self.placement,
+            document_sha256=self.document_sha256,
+            bytes_added=self.bytes_added,
+        )
+
+    def moved_mm(self, asked: tuple[float, float] | None) -> float:
+        """How far the stamp's centre was moved from an asked-for centre to keep it on the page."""
+        if asked is None:
+            return 0.0
+        got = self.center_mm
+        return float(((asked[0] - got[0]) ** 2 + (asked[1] - got[1]) ** 2) ** 0.5)
+
+
+@dataclass(frozen=True)
+class StampFailure:
+    """A document not stamped, and why; no stamp was spent on it."""
+
+    file: str
+    error: EmeteraiError
+
+    def to_json(self, message: str | None = None) -> dict[str, Any]:
+        """The record with every key null and ``error``: ``message``, else the error's text."""
+        if message is None:
+            message = str(self.error)
+            if self.error.path != self.file:
+                message = f"{self.file}: {message}"
+        return {**_record(self.file), "error": message}
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """Where a document would be stamped; nothing signed, nothing spent."""
+
+    file: str
+    page: int
+    rect_pt: tuple[float, float, float, float]
+    placement: place.Method
+    center_mm: tuple[float, float]
+    document_sha256: str
+    repair: str | None = None
+    preview_png: bytes | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
         return {
-            "file": self.file,
-            "output": self.output,
-            "serial": self.serial,
-            "page": self.page,
-            "rect_pt": list(self.rect_pt),
-            "placement": self.placement,
-            "document_sha256": self.document_sha256,
-            "bytes_added": self.bytes_added,
+            **_record(
+                self.file,
+                page=self.page,
+                rect_pt=self.rect_pt,
+                placement=self.placement,
+                document_sha256=self.document_sha256,
+                bytes_added=0,
+            ),
+            "dry_run": True,
         }
 
 
 def _check_header(data: bytes, source: str) -> None:
     if not data:
-        raise PdfError(f"{source}: the file is empty")
+        raise PdfError("the file is empty", path=source)
     if b"%PDF-" not in data[:1024]:
-        raise PdfError(f"{source}: not a PDF (no %PDF- header)")
+        raise PdfError("not a PDF (no %PDF- header)", path=source)
 
 
 class _SharedBytesIO(io.BytesIO):
@@ -118,12 +210,13 @@ def _reader(data: bytes, source: str, password: str | None) -> Any:
         if reader.is_encrypted:
             result = reader.decrypt(password or "")
             if not result:
-                what = "wrong --password" if password else "it needs a password: use --password"
-                raise PdfError(f"{source}: the PDF is encrypted and {what}")
+                what = "the password is wrong" if password else "it needs a password"
+                raise PdfError(f"the PDF is encrypted and {what}", path=source, hint=Hint.PASSWORD)
             if result == pypdf.PasswordType.USER_PASSWORD and not _may_sign(reader):
                 raise PdfError(
-                    f"{source}: the PDF's owner does not allow form fields (a stamp is one) to be "
-                    "added; give the owner password with --password to stamp it"
+                    "the PDF's owner does not allow form fields (a stamp is one) to be added",
+                    path=source,
+                    hint=Hint.OWNER_PASSWORD,
                 )
         pages = list(reader.pages)
     except PdfError:
@@ -138,9 +231,9 @@ def _reader(data: bytes, source: str, password: str | None) -> Any:
         RecursionError,
         NotImplementedError,
     ) as exc:
-        raise PdfError(f"{source}: cannot read the PDF ({first_line(exc)})") from exc
+        raise PdfError(f"cannot read the PDF ({first_line(exc)})", path=source) from exc
     if not pages:
-        raise PdfError(f"{source}: the PDF has no pages")
+        raise PdfError("the PDF has no pages", path=source)
     return reader
 
 
@@ -168,15 +261,12 @@ def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
     except EmeteraiError:
         raise
     except Exception as exc:
-        raise PdfError(f"{source}: cannot read the PDF ({first_line(exc)})") from exc
+        raise PdfError(f"cannot read the PDF ({first_line(exc)})", path=source) from exc
 
 
 def _analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
-    if not MIN_SIZE_MM <= options.size_mm <= MAX_SIZE_MM:
-        from emeterai.errors import UsageError
-
-        raise UsageError(f"--size must be between {MIN_SIZE_MM:g} and {MAX_SIZE_MM:g} mm")
-    from emeterai.repair import repair, structure_problem
+    options.check()
+    from emeterai._repair import repair, structure_problem
 
     _check_header(data, source)
     problem = structure_problem(data, walk_pages=False)
@@ -197,10 +287,10 @@ def _analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
     except EmeteraiError as exc:
         if exc.message.startswith(source):
             raise
-        raise type(exc)(f"{source}: {exc.message}") from exc
+        raise type(exc)(f"{exc.message}", path=source) from exc
     except Exception as exc:
         raise PdfError(
-            f"{source}: the page's boxes or resources are damaged ({first_line(exc)})"
+            f"the page's boxes or resources are damaged ({first_line(exc)})", path=source
         ) from exc
     given = hashlib.sha256(data)
     return Analysis(
@@ -225,7 +315,7 @@ def _refuse_odd_page_tree(pages: list[Any], source: str) -> None:
             # pypdf takes it for a page, pyHanko and verify for a node above pages: which page
             # the stamp is shown on would depend on the reader
             raise PdfError(
-                f"{source}: the PDF is damaged: its page tree is ambiguous (a page with /Kids)"
+                "the PDF is damaged: its page tree is ambiguous (a page with /Kids)", path=source
             )
         own = getattr(page.indirect_reference, "idnum", None)
         chain: list[int] = [own] if own is not None else []
@@ -235,7 +325,7 @@ def _refuse_odd_page_tree(pages: list[Any], source: str) -> None:
             if ref is not None and ref in ended:
                 break
             if ref is not None and ref in chain or len(chain) > 64:
-                raise PdfError(f"{source}: the PDF is damaged: its page tree is cyclic (/Parent)")
+                raise PdfError("the PDF is damaged: its page tree is cyclic (/Parent)", path=source)
             if ref is not None:
                 chain.append(ref)
             node = node.get_object()
@@ -260,15 +350,16 @@ def _refuse_locked_certification(reader: Any, source: str) -> None:
             params = ref.get_object().get("/TransformParams")
             if params is not None and int(params.get_object().get("/P", 2)) == 1:
                 raise PdfError(
-                    f"{source}: the document is certified by its author with no changes allowed; "
-                    "a stamp would break that certification (ask for an uncertified copy)"
+                    "the document is certified by its author with no changes allowed; "
+                    "a stamp would break that certification (ask for an uncertified copy)",
+                    path=source,
                 )
     except (KeyError, TypeError, ValueError, AttributeError):
         return
 
 
 def _describe_repair(repaired: Any) -> str | None:
-    from emeterai.repair import APPENDED
+    from emeterai._repair import APPENDED
 
     if repaired is None:
         return None
@@ -286,7 +377,7 @@ def _describe_repair(repaired: Any) -> str | None:
 def picture_for(
     analysis: Analysis, serial: str, value: int, issuer: str, specimen: bool, size_mm: float
 ) -> bytes:
-    from emeterai.render import render
+    from emeterai._render import render
 
     return render(
         serial,
@@ -303,7 +394,7 @@ def appearance_for(
     analysis: Analysis, serial: str, value: int, issuer: str, specimen: bool, size_mm: float
 ) -> Any:
     """The drawing ``picture_for`` renders, made from the cached template (serial and QR only)."""
-    from emeterai.render import appearance
+    from emeterai._render import appearance
 
     return appearance(
         serial,
@@ -325,9 +416,9 @@ def read_input(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except IsADirectoryError:
-        raise PdfError(f"{path}: is a folder, not a PDF") from None
+        raise PdfError("is a folder, not a PDF", path=path) from None
     except OSError as exc:
-        raise PdfError(f"{path}: cannot read ({exc.strerror})") from None
+        raise PdfError(f"cannot read ({exc.strerror})", path=path) from None
 
 
 def stamp_file(
@@ -339,59 +430,28 @@ def stamp_file(
     serial: str | None = None,
     force: bool = False,
 ) -> StampResult:
-    """Stamp ``source`` into ``output``, spending one stamp from ``wallet`` only on success."""
+    """Stamp ``source`` into ``output``, spending one stamp from ``wallet`` only on success.
+
+    The stamp is reserved, the output signed and checked (it must verify), the wallet told
+    where it is about to appear, the file written atomically, and only then the stamp marked
+    used (docs/architecture.md, "Stamping").
+    """
     data = read_input(source)
     if output.resolve() == source.resolve():
-        raise PdfError(f"{source}: the output would replace the input; choose another -o")
+        raise PdfError("the output would replace the input", path=source, hint=Hint.OUTPUT)
     analysis = analyse(data, str(source), options)
     if output.exists() and not force:
         from emeterai.errors import OutputError
 
-        raise OutputError(f"{output}: already exists (use --force to overwrite)")
+        raise OutputError("already exists", path=output, hint=Hint.FORCE)
 
     reservation = wallet.reserve(serial)
     published = False
     tmp = temp_path_for(output)
     try:
-        stamp = wallet.stamp_key(reservation.serial, wallet_key)
-        info = stamp_info(stamp.certificate)
-        picture = appearance_for(
-            analysis, stamp.serial, info.value, info.issuer_name, info.specimen, options.size_mm
-        )
-        rect = analysis.placement.rect
-        from emeterai.sign import SignOptions, sign_update
-
-        rewritten = analysis.data is not data and not analysis.data.startswith(data)
-        update = sign_update(
-            analysis.data,
-            stamp,
-            picture,
-            bytes.fromhex(analysis.document_sha256),
-            SignOptions(
-                field_name=f"{FIELD_PREFIX}_{stamp.serial}",
-                reason=f"[{stamp.serial}] e-Meterai Rp{info.value}",
-                page_index=analysis.placement.page_index,
-                rect=(rect.x0, rect.y0, rect.x1, rect.y1),
-                tsa_url=options.tsa_url,
-                password=options.password,
-                page_ref=analysis.page_ref,
-            ),
-            base_length=len(analysis.data) if rewritten else len(data),
-            base_digest=analysis.data_hash.digest() if rewritten else None,
-        )
-        # The output is analysis.data + update: sign_update refuses to change a byte of it.
-        signed = (analysis.data, update)
-        if not update:
-            raise SigningError(f"{source}: internal check failed: the signer added nothing")
-        unreadable = unparseable_object(signed, options.password, rewritten_only=True)
-        if unreadable is not None:
-            # e.g. a name that pyHanko writes in a way that no strict reader parses back
-            raise SigningError(
-                f"{source}: cannot stamp: the stamped file would not be readable ({unreadable}); "
-                "re-save the PDF with its producer and try again"
-            )
+        update = _signed_update(data, analysis, wallet.stamp_key(reservation.serial, wallet_key),
+                                options, source)  # fmt: skip
         stamped = analysis.data + update
-        self_check(data, stamped, str(source), stamp, options.password)
         digest = analysis.data_hash.copy()
         digest.update(update)
         wallet.mark_written(
@@ -402,7 +462,6 @@ def stamp_file(
             str(tmp.absolute()),
             digest.hexdigest(),
         )
-        del signed
         write_temp(output, stamped, tmp=tmp)
         rename_into_place(
             tmp,
@@ -414,25 +473,7 @@ def stamp_file(
         sync_folder(output)
         wallet.commit(reservation)
     except BaseException as exc:
-        discard(tmp)
-        if not published:
-            # No output appeared (rename_into_place raises only when the move did not happen):
-            # the stamp goes back.
-            wallet.release(reservation)
-        else:
-            # The output is in place and carries the serial: whatever failed after the move
-            # (the folder's fsync, an interrupt, the commit), the stamp is spent. If even this
-            # commit fails, recover() settles the reservation as used or unsure, never available.
-            with contextlib.suppress(Exception):
-                wallet.commit(reservation)
-        if isinstance(exc, OutputNotDurable):
-            raise OutputNotDurable(
-                f"{exc.message}; stamp {reservation.serial} is spent on it (check the disk)"
-            ) from None
-        if isinstance(exc, EmeteraiError | KeyboardInterrupt | SystemExit):
-            raise
-        if isinstance(exc, Exception):
-            raise SigningError(f"{source}: cannot stamp ({first_line(exc)})") from exc
+        _settle(exc, wallet, reservation, tmp, published, source)
         raise
     p = analysis.placement
     return StampResult(
@@ -440,18 +481,92 @@ def stamp_file(
         output=str(output),
         serial=reservation.serial,
         page=p.page_index + 1,
-        rect_pt=(
-            round(p.rect.x0, 2),
-            round(p.rect.y0, 2),
-            round(p.rect.x1, 2),
-            round(p.rect.y1, 2),
-        ),
+        rect_pt=rounded_rect(p.rect),
         placement=p.method,
         document_sha256=analysis.document_sha256,
         bytes_added=len(stamped) - len(data),
         center_mm=p.center_mm,
         repair=analysis.repair,
     )
+
+
+def _signed_update(
+    data: bytes, analysis: Analysis, stamp: StampKey, options: StampOptions, source: Path
+) -> bytes:
+    """The stamp's incremental update to ``analysis.data``, checked: readable, and the output
+    verifies with every earlier stamp still valid."""
+    from emeterai import _pyhanko
+    from emeterai._sign import SignOptions, sign_update
+
+    info = stamp_info(stamp.certificate)
+    picture = appearance_for(
+        analysis, stamp.serial, info.value, info.issuer_name, info.specimen, options.size_mm
+    )
+    rect = analysis.placement.rect
+    rewritten = analysis.data is not data and not analysis.data.startswith(data)
+    sign_options = SignOptions(
+        field_name=f"{FIELD_PREFIX}_{stamp.serial}",
+        reason=f"[{stamp.serial}] e-Meterai Rp{info.value}",
+        page_index=analysis.placement.page_index,
+        rect=(rect.x0, rect.y0, rect.x1, rect.y1),
+        tsa_url=options.tsa_url,
+        password=options.password,
+        page_ref=analysis.page_ref,
+    )
+    with _pyhanko.patched():
+        update = sign_update(
+            analysis.data,
+            stamp,
+            picture,
+            bytes.fromhex(analysis.document_sha256),
+            sign_options,
+            base_length=len(analysis.data) if rewritten else len(data),
+            base_digest=analysis.data_hash.digest() if rewritten else None,
+        )
+        # The output is analysis.data + update: sign_update refuses to change a byte of it.
+        if not update:
+            raise SigningError("internal check failed: the signer added nothing", path=source)
+        signed = (analysis.data, update)
+        unreadable = unparseable_object(signed, options.password, rewritten_only=True)
+        if unreadable is not None:
+            # e.g. a name that pyHanko writes in a way that no strict reader parses back
+            raise SigningError(
+                f"cannot stamp: the stamped file would not be readable ({unreadable}); "
+                "re-save the PDF with its producer and try again",
+                path=source,
+            )
+        self_check(data, analysis.data + update, str(source), stamp, options.password)
+    return update
+
+
+def _settle(
+    exc: BaseException,
+    wallet: Wallet,
+    reservation: Reservation,
+    tmp: Path,
+    published: bool,
+    source: Path,
+) -> None:
+    """After a failed stamping: the stamp back (no output appeared) or spent (it did); the
+    failure as the user's error. Returns only when ``exc`` should be re-raised as it is."""
+    discard(tmp)
+    if not published:
+        # No output appeared (rename_into_place raises only when the move did not happen):
+        # the stamp goes back.
+        wallet.release(reservation)
+    else:
+        # The output is in place and carries the serial: whatever failed after the move
+        # (the folder's fsync, an interrupt, the commit), the stamp is spent. If even this
+        # commit fails, recover() settles the reservation as used or unsure, never available.
+        with contextlib.suppress(Exception):
+            wallet.commit(reservation)
+    if isinstance(exc, OutputNotDurable):
+        raise OutputNotDurable(
+            f"{exc.message}; stamp {reservation.serial} is spent on it (check the disk)",
+            path=exc.path,
+        ) from None
+    if isinstance(exc, Exception) and not isinstance(exc, EmeteraiError):
+        raise SigningError(f"cannot stamp ({first_line(exc)})", path=source) from exc
 
 
 def issuer_roots(stamp: StampKey) -> list[Any]:
@@ -488,7 +603,7 @@ def self_check(
     judged again: the new stamp cannot repair them and does not make them worse.
     """
     if not issuer_roots(stamp):
-        raise SelfCheckFailed(f"{source}: cannot check the output: the stamp has no issuer chain")
+        raise SelfCheckFailed("cannot check the output: the stamp has no issuer chain", path=source)
     verifier = _verifier_for(stamp)
     before = verifier.verify(given, source, password)
     valid_before = {s.serial for s in before.stamps if s.serial and not s.problems}
@@ -514,8 +629,8 @@ def self_check(
     else:
         detail = f"{problem.code}: {problem.detail}"
     raise SelfCheckFailed(
-        f"{source}: not stamped, no stamp spent: the stamped output would not verify "
-        f"({what}: {detail})"
+        f"not stamped, no stamp spent: the stamped output would not verify ({what}: {detail})",
+        path=source,
     )
 
 

@@ -8,18 +8,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 
-from emeterai.errors import TrustError
-from emeterai.files import write_atomic
-from emeterai.x509util import (
+from emeterai._files import write_atomic
+from emeterai._x509util import (
     fingerprint,
     is_specimen,
     load_certificates,
     subject_display_name,
     to_pem,
 )
+from emeterai.errors import TrustError
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,14 @@ class TrustedRoot:
     specimen: bool
     not_after: dt.datetime
     certificate: x509.Certificate
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "name": self.name,
+            "specimen": self.specimen,
+            "not_after": self.not_after.isoformat(),
+        }
 
 
 def _describe(cert: x509.Certificate) -> TrustedRoot:
@@ -46,16 +55,16 @@ def parse_root(data: bytes, source: str) -> x509.Certificate:
     try:
         certs = load_certificates(data)
     except ValueError as exc:
-        raise TrustError(f"{source}: not a PEM or DER certificate") from exc
+        raise TrustError("not a PEM or DER certificate", path=source) from exc
     if len(certs) != 1:
-        raise TrustError(f"{source}: expected one certificate, found {len(certs)}")
+        raise TrustError(f"expected one certificate, found {len(certs)}", path=source)
     cert = certs[0]
     try:
         ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
         ca = False
     if not ca:
-        raise TrustError(f"{source}: not a CA certificate (an issuer root is needed)")
+        raise TrustError("not a CA certificate (an issuer root is needed)", path=source)
     return cert
 
 
@@ -83,7 +92,7 @@ class TrustStore:
                 certs = load_certificates(path.read_bytes())
             except (OSError, ValueError) as exc:
                 raise TrustError(
-                    f"{path}: unreadable trusted root ({exc}); remove the file"
+                    f"unreadable trusted root ({exc}); remove the file", path=path
                 ) from None
             roots.extend(_describe(c) for c in certs)
         return roots

@@ -12,6 +12,7 @@ compared, run by run, with the rectangles drawn in the stamp's appearance.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import io
 import logging
 import re
@@ -21,24 +22,44 @@ from typing import Any
 from cryptography import x509
 
 from emeterai import serial as serials
-from emeterai.changes import Changes, LaterSignature, after_stamp
-from emeterai.errors import EmeteraiError, first_line
-from emeterai.pdfobjects import ref_key
-from emeterai.picture_check import picture_problems
-from emeterai.x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST, stamp_info
+from emeterai._changes import Changes, LaterSignature, after_stamp
+from emeterai._pdfobjects import ref_key
+from emeterai._picture_check import picture_problems
+from emeterai._x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST, stamp_info
+from emeterai.errors import ConfigError, EmeteraiError, first_line
 
-UNREADABLE = "unreadable"
-NO_STAMP = "no-stamp"
-SIGNATURE_INVALID = "signature-invalid"
-UNTRUSTED_ISSUER = "untrusted-issuer"
-STAMP_EXPIRED = "stamp-expired"
-SIGNING_TIME_INVALID = "signing-time-invalid"
-REVOKED = "revoked"
-SERIAL_MALFORMED = "serial-malformed"
-SERIAL_MISMATCH = "serial-mismatch"
-STAMP_NOT_SHOWN = "stamp-not-shown"
-MODIFIED_AFTER_STAMP = "modified-after-stamp"
-SERIAL_REUSED = "serial-reused"
+
+class Code(enum.StrEnum):
+    """A problem verify reports (README, "Problem codes"); the JSON carries the value."""
+
+    UNREADABLE = "unreadable"
+    NO_STAMP = "no-stamp"
+    SIGNATURE_INVALID = "signature-invalid"
+    UNTRUSTED_ISSUER = "untrusted-issuer"
+    STAMP_EXPIRED = "stamp-expired"
+    SIGNING_TIME_INVALID = "signing-time-invalid"
+    REVOKED = "revoked"
+    SERIAL_MALFORMED = "serial-malformed"
+    SERIAL_MISMATCH = "serial-mismatch"
+    STAMP_NOT_SHOWN = "stamp-not-shown"
+    MODIFIED_AFTER_STAMP = "modified-after-stamp"
+    SERIAL_REUSED = "serial-reused"
+    LEDGER_UNAVAILABLE = "ledger-unavailable"
+
+
+UNREADABLE = Code.UNREADABLE
+NO_STAMP = Code.NO_STAMP
+SIGNATURE_INVALID = Code.SIGNATURE_INVALID
+UNTRUSTED_ISSUER = Code.UNTRUSTED_ISSUER
+STAMP_EXPIRED = Code.STAMP_EXPIRED
+SIGNING_TIME_INVALID = Code.SIGNING_TIME_INVALID
+REVOKED = Code.REVOKED
+SERIAL_MALFORMED = Code.SERIAL_MALFORMED
+SERIAL_MISMATCH = Code.SERIAL_MISMATCH
+STAMP_NOT_SHOWN = Code.STAMP_NOT_SHOWN
+MODIFIED_AFTER_STAMP = Code.MODIFIED_AFTER_STAMP
+SERIAL_REUSED = Code.SERIAL_REUSED
+LEDGER_UNAVAILABLE = Code.LEDGER_UNAVAILABLE
 
 CLOCK_SKEW = dt.timedelta(minutes=5)
 MM = 72 / 25.4
@@ -50,7 +71,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Problem:
-    code: str
+    code: Code
     detail: str
 
     def to_json(self) -> dict[str, str]:
@@ -131,12 +152,6 @@ class VerifyResult:
         return out
 
 
-class ConfigError(EmeteraiError):
-    """Verification cannot start: bad CRL or trust input (a usage error: exit 2)."""
-
-    exit_code = 2
-
-
 def _diff_policy() -> Any:
     """pyHanko's default policy without generic form filling: SPEC §6 allows only signatures,
     their validation data and metadata after a stamp."""
@@ -189,10 +204,8 @@ class Verifier:
         from asn1crypto import x509 as ax509
         from cryptography.hazmat.primitives import serialization
 
-        from emeterai.speedups import install
-
-        install()
         self.trust_roots = trust_roots
+        self.crl = crl
         self._now = now
         self._roots_asn1 = [
             ax509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in trust_roots
@@ -207,10 +220,10 @@ class Verifier:
             else:
                 crl = x509.load_der_x509_crl(data)
         except ValueError as exc:
-            raise ConfigError("the --crl file is not an X.509 CRL (PEM or DER)") from exc
+            raise ConfigError("not an X.509 CRL (PEM or DER)") from exc
         signers = [r for r in self.trust_roots if r.subject == crl.issuer]
         if not any(crl.is_signature_valid(r.public_key()) for r in signers):  # type: ignore[arg-type]
-            raise ConfigError("the --crl file is not signed by a trusted issuer root")
+            raise ConfigError("the CRL is not signed by a trusted issuer root")
         return [_Crl(crl.issuer, frozenset(r.serial_number for r in crl))]
 
     def _context(self, moment: dt.datetime) -> Any:
@@ -225,8 +238,11 @@ class Verifier:
 
     def verify(self, data: bytes, source: str, password: str | None = None) -> VerifyResult:
         """Check every stamp in ``data``; never raises for a bad document."""
+        from emeterai import _pyhanko
+
         try:
-            return self._verify(data, source, password)
+            with _pyhanko.patched():
+                return self._verify(data, source, password)
         except RecursionError:
             return VerifyResult(
                 source, (), (Problem(UNREADABLE, "object structure nested too deeply"),)
@@ -244,7 +260,7 @@ class Verifier:
             if reader.encrypted:
                 result = reader.decrypt(password or "")
                 if result.status.name == "FAILED":
-                    what = "wrong --password" if password else "it needs --password"
+                    what = "the password is wrong" if password else "it needs a password"
                     return VerifyResult(
                         source, (), (Problem(UNREADABLE, f"the PDF is encrypted and {what}"),)
                     )
@@ -400,7 +416,7 @@ class Verifier:
         )
         problems.extend(own)
         changed = Changes((), ()) if over_limit else after_stamp(reader, emb, widget)
-        problems.extend(Problem(c.code, c.detail) for c in changed.problems)
+        problems.extend(Problem(Code(c.code), c.detail) for c in changed.problems)
 
         return StampReport(
             serial=cert_serial,
@@ -440,7 +456,7 @@ def _layout_problems(emb: Any, data: bytes) -> tuple[list[Problem], bool]:
     """
     from asn1crypto import core
 
-    from emeterai import revisions
+    from emeterai import _revisions as revisions
 
     length = _attribute(emb, OID_BASE_LENGTH, core.Integer)
     _, _, gap_end, last = (int(v) for v in emb.byte_range)
@@ -452,7 +468,7 @@ def _layout_problems(emb: Any, data: bytes) -> tuple[list[Problem], bool]:
     if not _ends_at(data, own, signed_end):
         # A damaged document is stamped after emeterai's own appended repair: a cross-reference
         # section rebuilt from its objects. Only exactly that section may lie between the two.
-        from emeterai.repair import append_rebuilt_xref
+        from emeterai._repair import append_rebuilt_xref
 
         try:
             repaired = append_rebuilt_xref(data[:length])
@@ -490,7 +506,7 @@ def _layout_problems(emb: Any, data: bytes) -> tuple[list[Problem], bool]:
 
 def _own_revision_problems(reader: Any, emb: Any, data: bytes, page: Any) -> list[Problem]:
     """The stamp's own revision adds the stamp and nothing else (see :mod:`stamp_revision`)."""
-    from emeterai import stamp_revision
+    from emeterai import _stamp_revision as stamp_revision
 
     try:
         found = stamp_revision.problems(reader, emb, data, ref_key(page) if page else None)
@@ -856,7 +872,7 @@ def _inherited(page: Any, key: str) -> Any:
 
 
 def _shown_problems(widget: Any, page: Any) -> list[Problem]:
-    from emeterai.place import Box
+    from emeterai._place import Box
 
     def problem(detail: str) -> list[Problem]:
         return [Problem(STAMP_NOT_SHOWN, detail)]

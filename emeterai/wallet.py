@@ -15,6 +15,7 @@ temp file is still there); otherwise ``unsure`` ("possibly used"), a state never
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 import hashlib
 import json
@@ -27,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -37,8 +39,11 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from emeterai import serial as serials
+from emeterai._files import ATOMIC_METHODS, discard
+from emeterai._x509util import stamp_info
 from emeterai.errors import (
     EmeteraiError,
+    Hint,
     NoStampAvailable,
     PassphraseError,
     SerialError,
@@ -48,8 +53,6 @@ from emeterai.errors import (
     UntrustedStampError,
     WalletError,
 )
-from emeterai.files import ATOMIC_METHODS, discard
-from emeterai.x509util import stamp_info
 
 STALE_AFTER = dt.timedelta(hours=1)
 _SCRYPT = {"n": 2**15, "r": 8, "p": 1}
@@ -90,26 +93,76 @@ def _utc(moment: dt.datetime | None) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
+class State(enum.StrEnum):
+    """A stamp's spending state: available -> reserved -> used; a reserved stamp whose output
+    may or may not have been published when its process died becomes unsure, and is never
+    reserved again."""
+
+    AVAILABLE = "available"
+    RESERVED = "reserved"
+    USED = "used"
+    UNSURE = "unsure"
+
+
+AVAILABLE, RESERVED, USED, UNSURE = State.AVAILABLE, State.RESERVED, State.USED, State.UNSURE
+
+
 @dataclass(frozen=True)
 class WalletEntry:
+    """One stamp in the wallet, as ``wallet list`` shows it."""
+
     serial: str
     value: int
     issuer: str
     specimen: bool
     not_after: dt.datetime
-    state: str
+    state: State
     used_file: str | None
     used_sha256: str | None
     used_at: str | None
     output_path: str | None
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "serial": self.serial,
+            "value": self.value,
+            "issuer": self.issuer,
+            "specimen": self.specimen,
+            "expires": self.not_after.isoformat(),
+            "state": self.state,
+            "file": self.used_file,
+            "document_sha256": self.used_sha256,
+            "output": self.output_path,
+            "used_at": self.used_at,
+        }
+
+
+class ImportStatus(enum.StrEnum):
+    IMPORTED = "imported"
+    DUPLICATE = "duplicate"
+    ERROR = "error"
+
 
 @dataclass(frozen=True)
 class ImportOutcome:
+    """What became of one stamp file on import; ``error`` says why it was refused."""
+
     source: str
     serial: str | None
-    status: str  # "imported", "duplicate", "error"
-    detail: str = ""
+    status: ImportStatus
+    error: EmeteraiError | None = None
+
+    @property
+    def detail(self) -> str:
+        """One line for the user: why the file was refused, or what else became of it."""
+        if self.error is not None:
+            return str(self.error)
+        return "already in the wallet" if self.status == ImportStatus.DUPLICATE else ""
+
+    @property
+    def locked(self) -> bool:
+        """Refused only because no passphrase given opened the file."""
+        return isinstance(self.error, PassphraseError)
 
 
 @dataclass(frozen=True)
@@ -126,11 +179,6 @@ class StampKey:
     key: ec.EllipticCurvePrivateKey
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...]
-
-
-# States: available -> reserved -> used; a reserved stamp whose output may or may not have been
-# published when its process died becomes unsure, and is never reserved again.
-AVAILABLE, RESERVED, USED, UNSURE = "available", "reserved", "used", "unsure"
 
 
 @dataclass(frozen=True)
@@ -204,9 +252,9 @@ def _load_p12(data: bytes, passphrase: str, source: str) -> pkcs12.PKCS12KeyAndC
     try:
         bundle = pkcs12.load_pkcs12(data, passphrase.encode())
     except ValueError as exc:
-        raise PassphraseError(f"{source}: wrong passphrase, or not a PKCS#12 stamp file") from exc
+        raise PassphraseError("wrong passphrase, or not a PKCS#12 stamp file", path=source) from exc
     if bundle.key is None or bundle.cert is None:
-        raise StampFileError(f"{source}: the stamp file holds no key or no certificate")
+        raise StampFileError("the stamp file holds no key or no certificate", path=source)
     return bundle
 
 
@@ -226,23 +274,23 @@ def check_stamp_file(
     cert = bundle.cert.certificate
     chain = tuple(c.certificate for c in bundle.additional_certs)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise StampFileError(f"{source}: the stamp key is not an EC key")
+        raise StampFileError("the stamp key is not an EC key", path=source)
     if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
-        raise StampFileError(f"{source}: the key does not belong to the certificate")
+        raise StampFileError("the key does not belong to the certificate", path=source)
     try:
         info = stamp_info(cert)
     except ValueError as exc:
-        raise StampFileError(f"{source}: {exc}") from exc
+        raise StampFileError(f"{exc}", path=source) from exc
     try:
         serial = serials.parse(info.serial)
     except SerialError as exc:
-        raise StampFileError(f"{source}: malformed serial {info.serial!r}: {exc}") from exc
+        raise StampFileError(f"malformed serial {info.serial!r}: {exc}", path=source) from exc
     if now < info.not_before:
         raise StampFileError(
-            f"{source}: stamp {serial} is not valid before {info.not_before:%Y-%m-%d}"
+            f"stamp {serial} is not valid before {info.not_before:%Y-%m-%d}", path=source
         )
     if now > info.not_after:
-        raise StampFileError(f"{source}: stamp {serial} expired on {info.not_after:%Y-%m-%d}")
+        raise StampFileError(f"stamp {serial} expired on {info.not_after:%Y-%m-%d}", path=source)
 
     def issued_by(issuer: x509.Certificate) -> bool:
         try:
@@ -255,13 +303,14 @@ def check_stamp_file(
     if not trusted:
         if not allow_untrusted:
             raise UntrustedStampError(
-                f"{source}: stamp {serial} from {info.issuer_name!r} does not chain to a trusted "
-                "issuer root: it may be fake (add the issuer with 'emeterai trust add', or "
-                "--allow-untrusted)"
+                f"stamp {serial} from {info.issuer_name!r} does not chain to a trusted "
+                "issuer root: it may be fake",
+                path=source,
+                hint=Hint.ALLOW_UNTRUSTED,
             )
         if not any(issued_by(c) for c in chain):
             raise StampFileError(
-                f"{source}: stamp {serial} is not signed by any certificate in its chain"
+                f"stamp {serial} is not signed by any certificate in its chain", path=source
             )
     return StampKey(serial, key, cert, chain), trusted
 
@@ -413,7 +462,7 @@ class Wallet:
                 error = None
                 break
             if error is not None:
-                outcomes.append(ImportOutcome(source, None, "error", error.message))
+                outcomes.append(ImportOutcome(source, None, ImportStatus.ERROR, error))
         if not checked:
             return outcomes
         wallet_key = self.unlock(passphrase, create=True)
@@ -421,9 +470,7 @@ class Wallet:
         with self._tx(durable=True) as db:
             for source, stamp in checked:
                 if db.execute("SELECT 1 FROM stamps WHERE serial = ?", (stamp.serial,)).fetchone():
-                    outcomes.append(
-                        ImportOutcome(source, stamp.serial, "duplicate", "already in the wallet")
-                    )
+                    outcomes.append(ImportOutcome(source, stamp.serial, ImportStatus.DUPLICATE))
                     continue
                 info = stamp_info(stamp.certificate)
                 der = stamp.key.private_bytes(
@@ -447,7 +494,7 @@ class Wallet:
                         imported_at,
                     ),
                 )
-                outcomes.append(ImportOutcome(source, stamp.serial, "imported"))
+                outcomes.append(ImportOutcome(source, stamp.serial, ImportStatus.IMPORTED))
         return outcomes
 
     def entries(self) -> list[WalletEntry]:
@@ -466,7 +513,7 @@ class Wallet:
                 issuer=r[2],
                 specimen=bool(r[3]),
                 not_after=dt.datetime.fromisoformat(r[4]),
-                state=r[5],
+                state=State(r[5]),
                 used_file=r[6],
                 used_sha256=r[7],
                 used_at=r[8],

@@ -41,6 +41,8 @@ if str(PROJECT / "tests") not in sys.path:
 
 import producers  # noqa: E402
 
+from emeterai.cli._common import describe  # noqa: E402
+
 CORPUS = PROJECT.parent / "shared" / "corpus"
 
 # -- documented reasons ---------------------------------------------------------------------------
@@ -355,7 +357,7 @@ def evaluate(
         )
     except EmeteraiError as exc:
         record.status = "rejected"
-        text = exc.message
+        text = describe(exc)
         record.message_lines = len(text.splitlines())
         record.names_file = text.startswith(str(path))
         record.message = text[len(str(path)) + 2 :] if record.names_file else text

@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from emeterai._render import render
 from emeterai.issuer import Issuer
-from emeterai.render import render
 from emeterai.wallet import StampKey
 
 MM = 72 / 25.4
@@ -463,7 +463,7 @@ def picture(
 
 def _is_specimen(key: StampKey) -> bool:
     """The specimen flag the key's stamp certificate carries (what the product draws)."""
-    from emeterai.x509util import stamp_info
+    from emeterai._x509util import stamp_info
 
     return stamp_info(key.certificate).specimen
 
@@ -480,12 +480,12 @@ def stamp_with_key(
     page_index: int = 0,
     field_name: str | None = None,
 ) -> bytes:
-    """Sign ``data`` through ``emeterai.sign.sign`` with ``key``: a stamp exactly like the
+    """Sign ``data`` through ``emeterai._sign.sign`` with ``key``: a stamp exactly like the
     product makes, except that the picture and /Reason may name other serials, the signed
     attributes may claim another original document (``claimed_sha256``), and the picture's
     QR code may carry another document's digest (``picture_sha256``; default: the claimed
     one)."""
-    from emeterai.sign import SignOptions, sign
+    from emeterai._sign import SignOptions, sign
 
     digest = claimed_sha256 or hashlib.sha256(data).hexdigest()
     shown = picture_serial or key.serial
@@ -511,7 +511,7 @@ def stamp_with_field(
     print_flag: bool = True,
     tweak_widget: Callable[[Any, Any], None] | None = None,
 ) -> bytes:
-    """A stamp signed by pyHanko like ``emeterai.sign.sign`` (same picture, signer, /Reason,
+    """A stamp signed by pyHanko like ``emeterai._sign.sign`` (same picture, signer, /Reason,
     document digest), but into a field created here, so that the *signed* revision itself can
     carry a wrong widget: not printable, hidden (``tweak_widget(writer, widget)``), off the page.
     """
@@ -519,7 +519,7 @@ def stamp_with_field(
     from pyhanko.sign import fields, signers
     from pyhanko.sign.fields import SigSeedSubFilter
 
-    from emeterai.sign import _PdfPageBytes, make_signer, stamp_style
+    from emeterai._sign import _PdfPageBytes, make_signer, stamp_style
 
     digest = hashlib.sha256(data).hexdigest()
     name = f"eMeterai_{key.serial}"
@@ -612,7 +612,7 @@ def resign_byte_range(stamped: bytes, key: StampKey, new_range: list[int]) -> by
     ``new_range`` (same width in the file) and sign the bytes it now names with the genuine
     stamp key, so the CMS signature itself is correct for the odd range."""
 
-    from emeterai.sign import make_signer
+    from emeterai._sign import make_signer
 
     m = list(re.finditer(rb"/ByteRange\s*\[([\d\s]+)\]", stamped))[-1]
     old_len = m.end(1) - m.start(1)
@@ -639,8 +639,8 @@ def _recorded_base_length(stamped: bytes) -> int:
     from asn1crypto import core
     from pyhanko.pdf_utils.reader import PdfFileReader
 
+    from emeterai._x509util import OID_BASE_LENGTH
     from emeterai.verify import _attribute
-    from emeterai.x509util import OID_BASE_LENGTH
 
     reader = PdfFileReader(io.BytesIO(stamped), strict=False)
     length = _attribute(reader.embedded_signatures[-1], OID_BASE_LENGTH, core.Integer)
@@ -739,7 +739,7 @@ def resign_byte_range_text(
     and the (offset, length) pieces really signed; a, b, c are the honest values) and re-signed
     with the genuine stamp key over exactly those pieces: the CMS is correct, the range is not.
     /Contents is shortened a little to give a longer /ByteRange text room."""
-    from emeterai.sign import make_signer
+    from emeterai._sign import make_signer
 
     br = list(re.finditer(rb"/ByteRange\s*\[([^\]]+)\]", stamped))[-1]
     contents = list(re.finditer(rb"/Contents\s*<([0-9a-fA-F]+)>", stamped))[-1]
@@ -918,7 +918,7 @@ def self_signed_field(
     from pyhanko.sign import fields, signers
     from pyhanko.sign.fields import SigSeedSubFilter
 
-    from emeterai.sign import _PdfPageBytes, stamp_style
+    from emeterai._sign import _PdfPageBytes, stamp_style
 
     writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
     fields.append_signature_field(writer, fields.SigFieldSpec(field, on_page=0, box=rect))  # type: ignore[arg-type]
@@ -1225,7 +1225,7 @@ def page_font_resource(data: bytes) -> bytes:
 def sign_over_rewrite(original: bytes, key: StampKey, text: str = HIDDEN_TEXT) -> bytes:
     """Class 6: sign ``original`` + an update that rewrites the letter, while recording the
     original's digest and length as the stamped document (and drawing its QR)."""
-    from emeterai.sign import SignOptions, sign
+    from emeterai._sign import SignOptions, sign
 
     rewritten = append_page_text(original, text)
     digest = hashlib.sha256(original).hexdigest()
@@ -1278,7 +1278,7 @@ def genuine_drawing(
     serial: str, document_sha256: str, issuer_name: str = "Test Issuer", specimen: bool = True
 ) -> Any:
     """The picture emeterai draws for ``serial`` on the document (a StampAppearance)."""
-    from emeterai.render import appearance
+    from emeterai._render import appearance
 
     return appearance(serial, 10000, issuer_name, document_sha256, specimen)
 
@@ -1357,8 +1357,8 @@ def stamp_with_appearance(
     ``names ** depth`` visits without a memo)."""
     from pyhanko.pdf_utils import generic
 
-    from emeterai import sign as signing
-    from emeterai.render import StampAppearance
+    from emeterai import _sign as signing
+    from emeterai._render import StampAppearance
 
     digest = hashlib.sha256(data).hexdigest()
     drawing = genuine_drawing(key.serial, digest)
@@ -1471,22 +1471,22 @@ def widget_text(data: bytes, rect: tuple[float, float, float, float]) -> str:
 
 
 def stamp_with_own_edit(original: bytes, key: StampKey, edit: Callable[[Any], None]) -> bytes:
-    """``original`` stamped through ``emeterai.sign`` with ``key``, the stamp's revision also
+    """``original`` stamped through ``emeterai._sign`` with ``key``, the stamp's revision also
     carrying ``edit(writer)``; the stamp records ``original`` as its document."""
-    from emeterai import sign
+    from emeterai import _pyhanko
 
-    plain = sign._Writer
+    plain = _pyhanko.StampWriter
 
     class Edited(plain):  # type: ignore[misc, valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             edit(self)
 
-    sign._Writer = Edited  # type: ignore[misc]
+    _pyhanko.StampWriter = Edited  # type: ignore[misc]
     try:
         return stamp_with_key(original, key)
     finally:
-        sign._Writer = plain  # type: ignore[misc]
+        _pyhanko.StampWriter = plain  # type: ignore[misc]
 
 
 def _first_page(writer: Any) -> Any:

@@ -262,7 +262,7 @@ def test_crl_from_an_untrusted_issuer_is_one_clear_error(runner, stamped, tmp_pa
     no_traceback(result)
     assert result.stdout == ""  # no verdict on anything
     errors = [ln for ln in result.stderr.splitlines() if ln.startswith("emeterai: error: ")]
-    assert errors == ["emeterai: error: the --crl file is not signed by a trusted issuer root"]
+    assert errors == [f"emeterai: error: {crl}: the CRL is not signed by a trusted issuer root"]
 
 
 # -- ledger: one stamp file used on two documents --------------------------------------------------

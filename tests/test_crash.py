@@ -216,7 +216,7 @@ _STEP_CRASH = textwrap.dedent(
 # (step after which the process dies, whether the output is then in place)
 STEPS = [
     ("emeterai.wallet:Wallet.reserve", False),
-    ("emeterai.sign:sign_update", False),
+    ("emeterai._sign:sign_update", False),
     ("emeterai.stamp:self_check", False),
     ("emeterai.wallet:Wallet.mark_written", False),
     ("emeterai.stamp:write_temp", False),

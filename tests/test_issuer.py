@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from emeterai import serial as serials
+from emeterai._x509util import is_specimen, stamp_info
 from emeterai.errors import IssuerError, PassphraseError, SerialError
 from emeterai.issuer import Issuer
-from emeterai.x509util import is_specimen, stamp_info
 
 
 def _load(p12: bytes, secret: str = PASSPHRASE) -> pkcs12.PKCS12KeyAndCertificates:
@@ -196,7 +196,7 @@ def test_validity_is_the_requested_number_of_days(issuer, days):
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"count": 0}, "--count"), ({"value": 0}, "--value"), ({"valid_days": 0}, "--valid-days")],
+    [({"count": 0}, "count"), ({"value": 0}, "value"), ({"valid_days": 0}, "validity in days")],
 )
 def test_issue_rejects_impossible_requests(issuer, kwargs, message):
     args = {"count": 1, **kwargs}

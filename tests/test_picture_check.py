@@ -18,10 +18,11 @@ from conftest import PASSPHRASE, PROJECT_ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emeterai import picture_check, render
+from emeterai import _picture_check as picture_check
+from emeterai import _render as render
 from emeterai import serial as serials
+from emeterai._render import qr_payload
 from emeterai.issuer import Issuer
-from emeterai.render import qr_payload
 from emeterai.verify import SERIAL_MISMATCH
 
 SAMPLE = PROJECT_ROOT / "samples" / "lamaran.pdf"
@@ -100,7 +101,7 @@ def test_stamps_of_earlier_picture_versions_stay_valid(key, letter, verifier, tm
         sys.path.remove(str(tmp_path))
     digest = digest_of(letter)
     picture = module.render(key.serial, 10000, "Test Issuer", digest, True).pdf
-    from emeterai.sign import SignOptions, sign
+    from emeterai._sign import SignOptions, sign
 
     data = sign(
         letter,

@@ -1,4 +1,4 @@
-"""Where the stamp goes (emeterai.place): page geometry, the placeholder pattern, the choice."""
+"""Where the stamp goes (emeterai._place): page geometry, the placeholder pattern, the choice."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ from pdfmakers import (
 )
 from pypdf.generic import NameObject, NumberObject, RectangleObject
 
-from emeterai import place
-from emeterai.errors import PdfError, UsageError
-from emeterai.place import MM, PLACEHOLDER, Box, PageGeometry
+from emeterai import _place as place
+from emeterai._place import MM, PLACEHOLDER, Box, PageGeometry
+from emeterai.errors import Hint, PdfError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "lamaran.pdf"
@@ -315,7 +315,8 @@ def test_page_out_of_range_is_a_usage_error(tmp_path):
     pages = _pages_of(multi_page_pdf(tmp_path / "m.pdf", pages=3))
     with pytest.raises(UsageError) as info:
         place.choose(pages, 25.0, page=5)
-    assert info.value.message == "--page 5 is out of range: the document has 3 page(s)"
+    assert info.value.message == "page 5 is out of range: the document has 3 page(s)"
+    assert info.value.hint is Hint.PAGE  # the command line words it: --page
     assert info.value.exit_code == 2
 
 
@@ -324,4 +325,4 @@ def test_a_stamp_larger_than_the_page_is_refused():
     with pytest.raises(PdfError) as info:
         place.choose(_pages(tiny), 40.0)
     assert "does not fit on the page" in info.value.message
-    assert "use a smaller --size" in info.value.message
+    assert info.value.hint is Hint.SIZE  # the command line words it: use a smaller --size

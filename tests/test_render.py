@@ -12,7 +12,7 @@ import zxingcpp
 from PIL import Image, ImageOps
 
 from emeterai import serial as serials
-from emeterai.render import (
+from emeterai._render import (
     DEFAULT_SIZE_MM,
     MM,
     parse_qr_payload,
@@ -239,7 +239,7 @@ def _page_content(pdf: bytes) -> bytes:
 def test_appearance_from_the_cached_template_draws_exactly_what_render_draws(
     specimen, rotation, size_mm
 ):
-    from emeterai.render import appearance
+    from emeterai._render import appearance
 
     for n in range(3):
         serial = serials.generate("T1X")
@@ -252,7 +252,7 @@ def test_appearance_from_the_cached_template_draws_exactly_what_render_draws(
 
 
 def test_each_stamp_from_the_cached_template_carries_its_own_serial_and_qr_code():
-    from emeterai.render import appearance, qr_matrix, qr_runs
+    from emeterai._render import appearance, qr_matrix, qr_runs
 
     a, b = serials.generate("T1X"), serials.generate("T1X")
     first = appearance(a, 10000, "Test Issuer", DIGEST)
@@ -267,7 +267,7 @@ def test_each_stamp_from_the_cached_template_carries_its_own_serial_and_qr_code(
 def test_stamps_drawn_with_the_best_mask_are_an_earlier_picture_version():
     """Stamps made before the mask was fixed carry qrcode's best mask; both encode the payload,
     and verify regenerates either (``picture_check``)."""
-    from emeterai.render import QR_MASK, appearance, qr_matrix
+    from emeterai._render import QR_MASK, appearance, qr_matrix
 
     serial = serials.generate("T1X")
     payload = qr_payload(serial, DIGEST)
@@ -289,7 +289,7 @@ def test_the_fixed_mask_qr_code_decodes_from_a_150_dpi_render(serial):
 
 def test_an_issuer_name_holding_the_template_placeholder_still_renders_each_serial():
     """The template marks the serial with 22 zeros; an issuer's name may hold them too."""
-    from emeterai.render import appearance
+    from emeterai._render import appearance
 
     name = "Penerbit 0000000000000000000000"
     first = appearance("0" * 21 + "1", 10000, name, "a" * 64, specimen=True)

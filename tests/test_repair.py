@@ -1,4 +1,4 @@
-"""Repair helpers (emeterai/repair.py) that the robustness tests reach only through stamping."""
+"""Repair helpers (emeterai/_repair.py) that the robustness tests reach only through stamping."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import io
 
 import producers
 
-from emeterai.repair import JoinedBytes, unparseable_object
+from emeterai._repair import JoinedBytes, unparseable_object
 
 
 def test_joined_bytes_reads_and_seeks_like_one_file():

@@ -7,8 +7,8 @@ import re
 import pytest
 from conftest import PASSPHRASE
 
+from emeterai._sign import reserved_hex_digits
 from emeterai.issuer import Issuer
-from emeterai.sign import reserved_hex_digits
 from emeterai.stamp import StampOptions, stamp_file
 from emeterai.trust import TrustStore
 from emeterai.verify import Verifier
@@ -106,13 +106,13 @@ def test_the_page_hint_is_used_only_where_it_names_the_page_at_that_index():
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.reader import PdfFileReader
 
-    from emeterai.sign import _Writer
+    from emeterai._pyhanko import StampWriter
 
     data = _multipage(7)
     reader = PdfFileReader(io.BytesIO(data))
     refs = [reader.find_page_for_modification(i)[0].reference for i in range(7)]
     for index in (0, 3, 6):
-        writer = _Writer(io.BytesIO(data), strict=False)
+        writer = StampWriter(io.BytesIO(data), strict=False)
         writer.page_hint = (index, refs[index].idnum, refs[index].generation)
         assert writer.find_page_for_modification(index)[0].reference == refs[index]
         # a hint for another page falls back to pyHanko's own walk
@@ -158,7 +158,7 @@ def _multipage(pages: int, per_node: int = 3) -> bytes:
 def test_the_update_output_holds_only_the_update_and_refuses_to_change_the_document():
     import io
 
-    from emeterai.sign import PrefixChanged, _UpdateOutput
+    from emeterai._sign import PrefixChanged, _UpdateOutput
 
     doc = b"%PDF-1.7\n" + bytes(range(256)) * 10
     out = _UpdateOutput(doc)

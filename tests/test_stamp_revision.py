@@ -1,5 +1,5 @@
 """The stamp's own revision adds the stamp and nothing else (issue 11, class 6;
-emeterai.stamp_revision).
+emeterai._stamp_revision).
 
 Each attack is made with a genuine stamp key through the product's own signer, its edit written
 into the same incremental update as the stamp; the bound document is untouched, so the stamp's
@@ -19,7 +19,7 @@ import pytest
 from conftest import PASSPHRASE, require_tool
 from test_revisions import shown_by_readers
 
-from emeterai import pyhanko_hooks
+from emeterai import _pyhanko as pyhanko_hooks
 from emeterai import serial as serials
 from emeterai.issuer import Issuer
 from emeterai.verify import SIGNATURE_INVALID, VerifyResult
@@ -125,7 +125,7 @@ def test_a_second_stamp_keeps_both_stamps_valid(letter, key, issuer, verifier):
 
 
 def test_live_objects_follows_pyhankos_resolution(letter, key):
-    """Contract with pyHanko's internals (``emeterai.pyhanko_hooks``): every object pyHanko
+    """Contract with pyHanko's internals (``emeterai._pyhanko``): every object pyHanko
     resolves in a revision is listed, at the offset pyHanko reads it from, and a later
     revision's redefinition replaces the earlier one."""
     import io
@@ -215,7 +215,7 @@ def test_objects_that_are_not_where_pyhanko_says_stop_the_referrer_search_at_its
 
     from pyhanko.pdf_utils.reader import PdfFileReader
 
-    from emeterai import stamp_revision
+    from emeterai import _stamp_revision as stamp_revision
 
     data = many_objects_letter(3 * stamp_revision.MAX_SLOW_READS)
     reader = PdfFileReader(io.BytesIO(data), strict=False)
@@ -234,7 +234,7 @@ def test_the_byte_search_is_linear_on_long_runs_of_digits():
     minutes on a corpus file with one (pades-lta-dss-indirect-arrs-test.pdf)."""
     import time
 
-    from emeterai import stamp_revision
+    from emeterai import _stamp_revision as stamp_revision
 
     value = b"<< /Contents <" + b"0" * 400_000 + b"> /V 0012 0 R >>\nendobj\n"
     started = time.perf_counter()

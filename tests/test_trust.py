@@ -7,10 +7,10 @@ from conftest import PASSPHRASE
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from emeterai._x509util import fingerprint
 from emeterai.errors import TrustError
 from emeterai.issuer import Issuer
 from emeterai.trust import TrustStore
-from emeterai.x509util import fingerprint
 
 
 @pytest.fixture

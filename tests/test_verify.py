@@ -543,7 +543,7 @@ def encrypted_stamped(wallet, tmp_path) -> Stamped:
     return stamp(src, tmp_path / "secret.emeterai.pdf", wallet, password="rahasia")
 
 
-@pytest.mark.parametrize(("password", "says"), [(None, "needs --password"), ("salah", "wrong")])
+@pytest.mark.parametrize(("password", "says"), [(None, "needs a password"), ("salah", "wrong")])
 def test_encrypted_stamped_file_without_its_password_is_unreadable(
     encrypted_stamped, verifier, password, says
 ):

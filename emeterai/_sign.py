@@ -11,7 +11,6 @@ from __future__ import annotations
 import hmac
 import io
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,6 @@ from asn1crypto import core, keys
 from asn1crypto import x509 as ax509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import content, generic, layout
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.attributes import CMSAttributeProvider
@@ -27,46 +25,11 @@ from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from emeterai import speedups
-from emeterai.errors import SigningError
-from emeterai.render import StampAppearance
+from emeterai import _pyhanko
+from emeterai._render import StampAppearance
+from emeterai._x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST
+from emeterai.errors import Hint, SigningError
 from emeterai.wallet import StampKey
-from emeterai.x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST
-
-
-def _fix_pyhanko_name_escapes() -> None:
-    """pyHanko writes a name byte below 0x10 as one hex digit ('/X#4' for '/X\\x04'), which no
-    strict reader parses back (ISO 32000 7.3.5 wants two). Replace the writer with one that pads,
-    only while the installed pyHanko still has the bug."""
-    from pyhanko.pdf_utils import generic
-
-    probe = io.BytesIO()
-    generic.NameObject("/X\x04").write_to_stream(probe)
-    if probe.getvalue() != b"/X#4":
-        return
-
-    def write_to_stream(
-        self: Any, stream: Any, handler: Any = None, container_ref: Any = None
-    ) -> None:
-        raw = self.encode("utf8")
-        if not raw.startswith(b"/"):
-            raise generic.PdfWriteError(
-                f"Could not serialise name object {self!r}, must start with /"
-            )
-        out = bytearray(b"/")
-        for byte in raw[1:]:
-            if byte == 0x23 or not 0x21 <= byte <= 0x7E or not generic.is_regular_character(byte):
-                out += b"#%02X" % byte
-            else:
-                out.append(byte)
-        stream.write(bytes(out))
-
-    generic.NameObject.write_to_stream = write_to_stream  # type: ignore[method-assign]
-
-
-_fix_pyhanko_name_escapes()
-
-speedups.install()
 
 # The CMS container is the certificates plus ~0.6 KB (signature, signed attributes, structure);
 # an RFC 3161 token adds its own certificates. /Contents holds it hex-encoded.
@@ -94,29 +57,6 @@ class _Attribute(CMSAttributeProvider):
 
     async def build_attr_value(self, dry_run: bool = False) -> Any:
         return self.value
-
-
-class _StampSigner(signers.SimpleSigner):
-    """A SimpleSigner that adds the document binding as signed attributes."""
-
-    def __init__(
-        self,
-        *args: Any,
-        document_digest: bytes,
-        base_length: int | None = None,
-        base_digest: bytes | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self._binding = [_Attribute(OID_DOCUMENT_DIGEST, core.OctetString(document_digest))]
-        if base_length is not None:
-            self._binding.append(_Attribute(OID_BASE_LENGTH, core.Integer(base_length)))
-        if base_digest is not None:
-            self._binding.append(_Attribute(OID_BASE_DIGEST, core.OctetString(base_digest)))
-
-    def _signed_attr_providers(self, *args: Any, **kwargs: Any) -> Iterator[CMSAttributeProvider]:
-        yield from super()._signed_attr_providers(*args, **kwargs)
-        yield from self._binding
 
 
 class _PdfPageBytes(content.PdfContent):
@@ -277,123 +217,6 @@ class _AppearanceContent(content.PdfContent):
         return name.encode("ascii") + b" Do"
 
 
-class _Writer(IncrementalPdfFileWriter):
-    """An incremental writer told where the stamp's page is (and copying in large chunks).
-
-    pyHanko finds page N by opening every page before it (twice per signature): a cost that
-    grows with the page count. The analysis has already found the page in the same bytes, so
-    its reference is used once it checks out: a /Page that its /Parent lists among its /Kids.
-    """
-
-    page_hint: tuple[int, int, int] | None = None  # (index, object number, generation)
-    source: bytes | None = None  # the bytes the input stream reads
-    IO_CHUNK_SIZE = _CHUNK
-
-    def _write_header(self, stream: Any) -> None:
-        """pyHanko copies the input to the output first; an output that already extends the
-        very same bytes needs no copy."""
-        if (
-            isinstance(stream, _UpdateOutput)
-            and self.source is not None
-            and stream.holds(self.source)
-        ):
-            stream.skip_prefix()
-            return
-        super()._write_header(stream)
-
-    def _update_meta(self) -> None:
-        """pyHanko rewrites the document's XMP stream in place; the stamp writes the updated
-        XMP as a new object instead, so that the stamp's revision changes no stream of the
-        document (a stream may also serve as page content: see ``stamp_revision``)."""
-        try:
-            from pyhanko.pdf_utils.metadata import xmp_xml
-
-            meta = self.root["/Metadata"] if "/Metadata" in self.root else None  # noqa: SIM401  (get() does not resolve)
-            if isinstance(meta, xmp_xml.MetadataStream):
-                fresh = xmp_xml.MetadataStream.from_xmp(meta.xmp)
-                fresh._handler = self.security_handler
-                if self.security_handler is not None and not self.security_handler.encrypt_metadata:
-                    fresh.add_crypt_filter()
-                self.root["/Metadata"] = self.add_object(fresh)
-                self.update_root()
-        except Exception:  # unreadable XMP: pyHanko's own handling decides
-            pass
-        super()._update_meta()
-
-    def _walk_page_tree(self, page_ix: int, retrieve_parent: bool) -> Any:
-        hint = self.page_hint
-        if hint is not None and not retrieve_parent and page_ix == hint[0]:
-            ref = generic.Reference(hint[1], hint[2], self)
-            found = self._hinted_page(ref)
-            if found is not None:
-                return found
-        return super()._walk_page_tree(page_ix, retrieve_parent)
-
-    def _hinted_page(self, ref: generic.Reference) -> Any:
-        """(page reference, inherited resources) for the hinted page, if it is a /Page whose
-        position in the tree (counted as pyHanko counts, by the nodes' /Count) is the hinted
-        index; None otherwise (the caller then walks the tree)."""
-        try:
-            page = self.get_object(ref)
-            if not isinstance(page, generic.DictionaryObject) or page.get("/Type") != "/Page":
-                return None
-            if _index_in_tree(page, ref) != self.page_hint[0]:  # type: ignore[index]
-                return None
-            node: Any = page
-            resources: Any = generic.DictionaryObject()
-            for _ in range(64):
-                if "/Resources" in node:
-                    resources = node.raw_get("/Resources")
-                    break
-                if "/Parent" not in node:
-                    break
-                node = node["/Parent"]
-            return generic.IndirectObject(ref.idnum, ref.generation, self), resources
-        except Exception:
-            return None
-
-
-def _index_in_tree(page: Any, ref: Any) -> int | None:
-    """The index of ``page`` (object ``ref``) in its page tree, climbing its /Parent chain.
-
-    At each level the siblings on the shorter side are counted (each a page, or a node of
-    /Count pages), so a page near either end of a flat tree costs a handful of reads.
-    """
-    before = 0
-    node, node_ref, own = page, ref, 1
-    for _ in range(64):
-        if "/Parent" not in node:
-            return before if node_ref == ref else None
-        parent_ref = node.raw_get("/Parent")
-        parent = parent_ref.get_object()
-        kids = parent.raw_get("/Kids").get_object()
-        raws = [kids.raw_get(i) for i in range(len(kids))]
-        positions = [
-            i
-            for i, k in enumerate(raws)
-            if isinstance(k, generic.IndirectObject) and k.reference == node_ref
-        ]
-        if len(positions) != 1:
-            return None
-        pos = positions[0]
-        if pos <= len(raws) - 1 - pos:
-            before += sum(_pages_under(k) for k in raws[:pos])
-        else:
-            after = sum(_pages_under(k) for k in raws[pos + 1 :])
-            before += int(parent["/Count"]) - own - after
-        node, node_ref, own = parent, parent_ref.reference, int(parent["/Count"])
-        if "/Parent" not in node:
-            return before
-    return None
-
-
-def _pages_under(kid: Any) -> int:
-    if not isinstance(kid, generic.IndirectObject):
-        raise ValueError("a direct page-tree child")
-    obj = kid.get_object()
-    return int(obj["/Count"]) if obj.get("/Type") == "/Pages" else 1
-
-
 @dataclass(frozen=True)
 class SignOptions:
     field_name: str
@@ -422,13 +245,16 @@ def make_signer(
             serialization.NoEncryption(),
         )
     )
-    return _StampSigner(
+    binding = [_Attribute(OID_DOCUMENT_DIGEST, core.OctetString(document_digest))]
+    if base_length is not None:
+        binding.append(_Attribute(OID_BASE_LENGTH, core.Integer(base_length)))
+    if base_digest is not None:
+        binding.append(_Attribute(OID_BASE_DIGEST, core.OctetString(base_digest)))
+    return _pyhanko.BindingSigner(
         signing_cert=_asn1_cert(stamp.certificate),
         signing_key=key,
         cert_registry=SimpleCertificateStore.from_certs([_asn1_cert(c) for c in stamp.chain]),
-        document_digest=document_digest,
-        base_length=base_length,
-        base_digest=base_digest,
+        extra=binding,
     )
 
 
@@ -453,7 +279,7 @@ def sign(
 def stamp_style(background: Any) -> StaticStampStyle:
     """pyHanko's appearance for a stamp: ``background`` stretched over the whole widget, no
     border or text (``picture_check`` expects exactly the frame this draws)."""
-    from emeterai.picture_check import picture_layout
+    from emeterai._picture_check import picture_layout
 
     return StaticStampStyle(
         background=background,
@@ -480,7 +306,50 @@ def sign_update(
     """
     if base_length is None:
         base_length = len(data)
-    writer = _Writer(io.BytesIO(data), strict=False)
+    with _pyhanko.patched():
+        writer = _writer(data, options)
+        timestamper = None
+        if options.tsa_url:
+            from pyhanko.sign.timestamps import HTTPTimeStamper
+
+            timestamper = HTTPTimeStamper(options.tsa_url)
+        meta = signers.PdfSignatureMetadata(
+            field_name=options.field_name,
+            md_algorithm="sha256",
+            reason=options.reason,
+            subfilter=SigSeedSubFilter.PADES,
+        )
+        style = stamp_style(
+            _PdfPageBytes(picture) if isinstance(picture, bytes) else _AppearanceContent(picture)
+        )
+        pdf_signer = signers.PdfSigner(
+            meta,
+            signer=make_signer(stamp, document_digest, base_length, base_digest),
+            stamp_style=style,
+            timestamper=timestamper,
+            new_field_spec=fields.SigFieldSpec(
+                options.field_name,
+                on_page=options.page_index,
+                box=tuple(round(v, 3) for v in options.rect),  # type: ignore[arg-type]  # floats keep the exact place
+            ),
+        )
+        out = _UpdateOutput(data)
+        try:
+            pdf_signer.sign_pdf(
+                writer,
+                output=out,
+                bytes_reserved=reserved_hex_digits(stamp, timestamper is not None),
+                chunk_size=_CHUNK,
+            )
+        except PrefixChanged as exc:
+            raise SigningError(str(exc)) from exc
+    return bytes(out.tail)
+
+
+def _writer(data: bytes, options: SignOptions) -> _pyhanko.StampWriter:
+    """The incremental writer over ``data``, told the page and opened with the document's
+    password when it is encrypted."""
+    writer = _pyhanko.StampWriter(io.BytesIO(data), strict=False)
     writer.source = data
     if options.page_ref is not None:
         writer.page_hint = (options.page_index, *options.page_ref)
@@ -490,41 +359,8 @@ def sign_update(
         result = writer.encrypt(options.password or "")
         if getattr(result, "status", None) is not None and result.status.name == "FAILED":
             if options.password is None:
-                raise SigningError("the document is encrypted: give its password with --password")
-            raise SigningError("wrong --password for the encrypted document")
-    timestamper = None
-    if options.tsa_url:
-        from pyhanko.sign.timestamps import HTTPTimeStamper
-
-        timestamper = HTTPTimeStamper(options.tsa_url)
-    meta = signers.PdfSignatureMetadata(
-        field_name=options.field_name,
-        md_algorithm="sha256",
-        reason=options.reason,
-        subfilter=SigSeedSubFilter.PADES,
-    )
-    style = stamp_style(
-        _PdfPageBytes(picture) if isinstance(picture, bytes) else _AppearanceContent(picture)
-    )
-    pdf_signer = signers.PdfSigner(
-        meta,
-        signer=make_signer(stamp, document_digest, base_length, base_digest),
-        stamp_style=style,
-        timestamper=timestamper,
-        new_field_spec=fields.SigFieldSpec(
-            options.field_name,
-            on_page=options.page_index,
-            box=tuple(round(v, 3) for v in options.rect),  # type: ignore[arg-type]  # floats keep the exact place
-        ),
-    )
-    out = _UpdateOutput(data)
-    try:
-        pdf_signer.sign_pdf(
-            writer,
-            output=out,
-            bytes_reserved=reserved_hex_digits(stamp, timestamper is not None),
-            chunk_size=_CHUNK,
-        )
-    except PrefixChanged as exc:
-        raise SigningError(str(exc)) from exc
-    return bytes(out.tail)
+                raise SigningError(
+                    "the document is encrypted: it needs its password", hint=Hint.PASSWORD
+                )
+            raise SigningError("wrong password for the encrypted document", hint=Hint.PASSWORD)
+    return writer

@@ -8,12 +8,13 @@ space plus the rotation that keeps the stamp upright as read.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from emeterai.errors import PdfError, UsageError
+from emeterai.errors import Hint, PdfError, UsageError
 
 MM = 72 / 25.4
 FALLBACK_MARGIN_MM = 20.0
@@ -88,6 +89,14 @@ class PageGeometry:
         return x - b.x0, b.y1 - y
 
 
+class Method(enum.StrEnum):
+    """How the stamp's place was chosen."""
+
+    PLACEHOLDER = "placeholder"  # over a 'Meterai' placeholder in the text
+    EXPLICIT = "explicit"  # where the user asked
+    FALLBACK = "fallback"  # no placeholder: the bottom right of the page
+
+
 @dataclass(frozen=True)
 class Placement:
     """Where a stamp goes: a square in user space on one page."""
@@ -95,7 +104,7 @@ class Placement:
     page_index: int  # 0-based
     rect: Box
     rotation: int
-    method: str  # "placeholder", "explicit", "fallback"
+    method: Method
     center_mm: tuple[float, float]  # reader coordinates of the centre, mm from the top-left
 
 
@@ -227,7 +236,8 @@ def _square(geom: PageGeometry, cx: float, cy: float, size: float) -> Box:
     if size > b.width or size > b.height:
         raise PdfError(
             f"the stamp ({size / MM:.0f} mm) does not fit on the page "
-            f"({b.width / MM:.0f} x {b.height / MM:.0f} mm); use a smaller --size"
+            f"({b.width / MM:.0f} x {b.height / MM:.0f} mm)",
+            hint=Hint.SIZE,
         )
     half = size / 2
     cx = min(max(cx, b.x0 + half), b.x1 - half)
@@ -235,7 +245,7 @@ def _square(geom: PageGeometry, cx: float, cy: float, size: float) -> Box:
     return Box(cx - half, cy - half, cx + half, cy + half)
 
 
-def _placement(index: int, geom: PageGeometry, rect: Box, method: str) -> Placement:
+def _placement(index: int, geom: PageGeometry, rect: Box, method: Method) -> Placement:
     u, v = geom.to_reader((rect.x0 + rect.x1) / 2, (rect.y0 + rect.y1) / 2)
     return Placement(index, rect, geom.rotation, method, (round(u / MM, 2), round(v / MM, 2)))
 
@@ -275,14 +285,16 @@ def choose(
     if page == -1:
         page = len(pages)
     if page is not None and not 1 <= page <= len(pages):
-        raise UsageError(f"--page {page} is out of range: the document has {len(pages)} page(s)")
+        raise UsageError(
+            f"page {page} is out of range: the document has {len(pages)} page(s)", hint=Hint.PAGE
+        )
     size = size_mm * MM
     last = len(pages) - 1
     if at_mm is not None:
         index = page - 1 if page is not None else last
         geom = page_geometry(pages[index])
         x, y = geom.to_user(at_mm[0] * MM, at_mm[1] * MM)
-        return _placement(index, geom, _square(geom, x, y, size), "explicit")
+        return _placement(index, geom, _square(geom, x, y, size), Method.EXPLICIT)
 
     order = [page - 1] if page is not None else list(range(last, max(-1, last - SEARCH_PAGES), -1))
     for index in order:
@@ -299,7 +311,7 @@ def choose(
         for x, y in reversed(spots):
             rect = _square(geom, x, y, size)
             if not any(rect.overlaps(t) for t in taken):
-                return _placement(index, geom, rect, "placeholder")
+                return _placement(index, geom, rect, Method.PLACEHOLDER)
 
     index = page - 1 if page is not None else last
     geom = page_geometry(pages[index])
@@ -312,6 +324,6 @@ def choose(
         x, y = geom.to_user(uu, vv)
         rect = _square(geom, x, y, size)
         if not any(rect.overlaps(t) for t in taken):
-            return _placement(index, geom, rect, "fallback")
+            return _placement(index, geom, rect, Method.FALLBACK)
     x, y = geom.to_user(u, v)
-    return _placement(index, geom, _square(geom, x, y, size), "fallback")
+    return _placement(index, geom, _square(geom, x, y, size), Method.FALLBACK)

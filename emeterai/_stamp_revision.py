@@ -24,7 +24,7 @@ other referrer in the bound document. Finding referrers means reading every obje
 document. :func:`_referrers` first searches each object's bytes (up to the next object, or to
 the ``stream`` keyword of a plain stream dictionary) for any whole number equal to a watched
 object number; only an object holding one is read with the tokenizer of
-:mod:`emeterai.revisions`, strictly and within its own bytes. Whatever the tokenizer cannot read
+:mod:`emeterai._revisions`, strictly and within its own bytes. Whatever the tokenizer cannot read
 with certainty (an unknown keyword, a duplicate key, anything after the value but ``endobj``, an
 object stream whose header disagrees with the cross-reference table) makes the revision
 uncomparable (:class:`Uncomparable`): the check never takes an unreadable object for one that
@@ -39,9 +39,10 @@ from typing import Any
 
 from pyhanko.pdf_utils import generic
 
-from emeterai import pyhanko_hooks, revisions
-from emeterai.pdfobjects import entry as _get
-from emeterai.pdfobjects import ref_key
+from emeterai import _pyhanko
+from emeterai import _revisions as revisions
+from emeterai._pdfobjects import entry as _get
+from emeterai._pdfobjects import ref_key
 
 _CATALOG_KEYS = frozenset({"/AcroForm", "/Metadata", "/Version", "/Extensions"})
 _FORM_KEYS = frozenset({"/Fields", "/SigFlags", "/NeedAppearances"})
@@ -90,7 +91,7 @@ class _Check:
 
     def run(self) -> list[str]:
         xrefs = self.reader.xrefs
-        live = pyhanko_hooks.live_objects(self.reader, self.revision - 1)
+        live = _pyhanko.live_objects(self.reader, self.revision - 1)
         live_numbers = {num for num, _ in live}
         tb, ta = self.before.trailer_view, self.after.trailer_view
         root_key = _ref(_raw(tb, "/Root"))
@@ -289,7 +290,7 @@ class _Check:
 
 
 def _referrers(
-    data: bytes, before: Any, live: dict[Key, pyhanko_hooks.Location], targets: set[int]
+    data: bytes, before: Any, live: dict[Key, _pyhanko.Location], targets: set[int]
 ) -> dict[int, set[int]]:
     """Target object number -> the numbers of the live objects that refer to it (see the
     module's docstring); raises :class:`Uncomparable`."""
@@ -313,7 +314,7 @@ def _referrers(
     in_file: list[tuple[int, Key]] = []
     in_streams: dict[int, list[tuple[Key, int]]] = {}
     for key, place in live.items():
-        if isinstance(place, pyhanko_hooks.InStream):
+        if isinstance(place, _pyhanko.InStream):
             in_streams.setdefault(place.stream, []).append((key, place.index))
         else:
             in_file.append((place, key))
@@ -422,7 +423,7 @@ def _pyhanko_refs(before: Any, key: Key) -> list[int]:
 
 
 def _object_stream(
-    data: bytes, before: Any, live: dict[Key, pyhanko_hooks.Location], num: int
+    data: bytes, before: Any, live: dict[Key, _pyhanko.Location], num: int
 ) -> dict[int, tuple[int, bytes, int, int]]:
     """Member index -> (object number, decoded stream, start, end) of an object stream whose
     /Length ends at its ``endstream`` and whose header names each object once, in order;
@@ -446,7 +447,7 @@ def _object_stream(
     return {i: (numbers[i], body, offsets[i], ends[i]) for i in range(count)}
 
 
-def _length_is_exact(data: bytes, offset: int, live: dict[Key, pyhanko_hooks.Location]) -> bool:
+def _length_is_exact(data: bytes, offset: int, live: dict[Key, _pyhanko.Location]) -> bool:
     """Does the stream object at ``offset`` have a /Length (direct, or an indirect whole number
     in the file) that ends exactly at its ``endstream``?"""
     head = revisions.OBJECT_HEADER.match(data, offset)

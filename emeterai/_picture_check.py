@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from emeterai import render
+from emeterai import _render as render
 
 MAX_FORMS = 2  # the outer wrapper and the picture: a genuine appearance has no other forms
 _FORM_KEYS = {"/Type", "/Subtype", "/BBox", "/Resources", "/Length", "/Filter", "/DecodeParms"}
@@ -225,7 +225,7 @@ def _compare(widget: Any, expected: Expected, verdict: PictureVerdict) -> str | 
 
 def picture_layout() -> Any:
     """How the picture sits in the stamp's widget: centred and stretched to fill it. The signer
-    gives pyHanko this rule (``emeterai.sign.stamp_style``); the check recomputes the wrapper
+    gives pyHanko this rule (``emeterai._sign.stamp_style``); the check recomputes the wrapper
     pyHanko draws from it."""
     from pyhanko.pdf_utils import layout
 

@@ -27,8 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from emeterai.pdfobjects import entry as _get
-from emeterai.pdfobjects import ref_key
+from emeterai._pdfobjects import entry as _get
+from emeterai._pdfobjects import ref_key
 
 MODIFIED_AFTER_STAMP = "modified-after-stamp"
 STAMP_NOT_SHOWN = "stamp-not-shown"

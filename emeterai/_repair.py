@@ -10,6 +10,7 @@ to the digest of the file as given.
 
 from __future__ import annotations
 
+import enum
 import io
 import re
 from dataclasses import dataclass
@@ -17,8 +18,16 @@ from typing import Any
 
 from emeterai.errors import PdfError, first_line
 
-APPENDED = "appended-xref"
-REWRITTEN = "rewritten"
+
+class RepairMethod(enum.StrEnum):
+    """How a damaged file was made readable before stamping."""
+
+    APPENDED = "appended-xref"  # a rebuilt cross-reference section appended: bytes kept
+    REWRITTEN = "rewritten"  # the whole file rewritten
+
+
+APPENDED = RepairMethod.APPENDED
+REWRITTEN = RepairMethod.REWRITTEN
 
 _SIGNED = re.compile(rb"/ByteRange\s*\[")
 _OBJ = re.compile(rb"(?<![0-9])(\d{1,10})[ \t\r\n\f\x00]+(\d{1,5})[ \t\r\n\f\x00]+obj(?![A-Za-z])")
@@ -27,7 +36,7 @@ _OBJ = re.compile(rb"(?<![0-9])(\d{1,10})[ \t\r\n\f\x00]+(\d{1,5})[ \t\r\n\f\x00
 @dataclass(frozen=True)
 class Repaired:
     data: bytes
-    method: str  # APPENDED or REWRITTEN
+    method: RepairMethod
     reason: str
 
 
@@ -261,19 +270,21 @@ def repair(data: bytes, source: str, problem: str | None = None) -> Repaired | N
         # pyHanko's difference analysis reads each signed revision through its own
         # cross-reference data, so no repair, appended or rewritten, can keep it validating.
         raise PdfError(
-            f"{source}: the PDF is signed and damaged ({problem}); repairing it would break the "
-            "signature already in it: ask the signer for an undamaged copy"
+            f"the PDF is signed and damaged ({problem}); repairing it would break the "
+            "signature already in it: ask the signer for an undamaged copy",
+            path=source,
         )
     if re.search(rb"/Encrypt\b", data):
         raise PdfError(
-            f"{source}: the PDF is encrypted and damaged ({problem}); repairing it would drop its "
-            "protection: re-save it with its producer first"
+            f"the PDF is encrypted and damaged ({problem}); repairing it would drop its "
+            "protection: re-save it with its producer first",
+            path=source,
         )
     if re.match(rb"\s*%PDF-\d\.\d", data):
         try:
             appended = append_rebuilt_xref(data)
         except PdfError as exc:
-            raise PdfError(f"{source}: the PDF is damaged: {exc.message}") from exc
+            raise PdfError(f"the PDF is damaged: {exc.message}", path=source) from exc
         except Exception:
             appended = None
         if appended is not None and _repaired_problem(appended) is None:
@@ -282,12 +293,13 @@ def repair(data: bytes, source: str, problem: str | None = None) -> Repaired | N
         rewritten = rewrite(data)
     except Exception as exc:
         raise PdfError(
-            f"{source}: the PDF is damaged ({problem}) and could not be repaired ({first_line(exc)})"
+            f"the PDF is damaged ({problem}) and could not be repaired ({first_line(exc)})",
+            path=source,
         ) from exc
     left = _repaired_problem(rewritten)
     if left is not None:
         raise PdfError(
-            f"{source}: the PDF is damaged ({problem}) and could not be repaired ({left})"
+            f"the PDF is damaged ({problem}) and could not be repaired ({left})", path=source
         )
     return Repaired(rewritten, REWRITTEN, problem)
 

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from emeterai.errors import OutputError, OutputNotDurable
+from emeterai.errors import Hint, OutputError, OutputNotDurable
 
 
 def discard(path: Path) -> None:
@@ -34,7 +34,7 @@ def write_temp(
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except OSError as exc:
-        raise OutputError(f"{path}: cannot write in {path.parent} ({exc.strerror})") from None
+        raise OutputError(f"cannot write in {path.parent} ({exc.strerror})", path=path) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             for part in parts:
@@ -43,7 +43,7 @@ def write_temp(
             os.fsync(fh.fileno())
     except OSError as exc:
         discard(tmp)
-        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
+        raise OutputError(f"cannot write ({exc.strerror})", path=path) from None
     except BaseException:
         discard(tmp)
         raise
@@ -104,10 +104,10 @@ def rename_into_place(
         os.link(tmp, path)
     except FileExistsError:
         discard(tmp)
-        raise OutputError(f"{path}: already exists (use --force to overwrite)") from None
+        raise OutputError("already exists", path=path, hint=Hint.FORCE) from None
     except OSError as exc:
         discard(tmp)
-        raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
+        raise OutputError(f"cannot write ({exc.strerror})", path=path) from None
     # The output is in place from here on: failing to drop the temp name changes nothing.
     discard(tmp)
 
@@ -123,7 +123,7 @@ def sync_folder(path: Path) -> None:
         os.fsync(dir_fd)
     except OSError as exc:
         raise OutputNotDurable(
-            f"{path}: written, but its folder could not be synced to disk ({exc.strerror})"
+            f"written, but its folder could not be synced to disk ({exc.strerror})", path=path
         ) from None
     finally:
         os.close(dir_fd)
@@ -137,5 +137,5 @@ def publish(tmp: Path, path: Path, overwrite: bool) -> None:
 
 def write_atomic(path: Path, data: bytes, overwrite: bool = False, mode: int = 0o644) -> None:
     if not overwrite and path.exists():
-        raise OutputError(f"{path}: already exists (use --force to overwrite)")
+        raise OutputError("already exists", path=path, hint=Hint.FORCE)
     publish(write_temp(path, data, mode), path, overwrite)

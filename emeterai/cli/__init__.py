@@ -1,0 +1,93 @@
+"""The command line: a thin skin over the library. Each module holds one group of commands;
+this one holds the app, the one error boundary and ``main``.
+
+Heavy modules (pyHanko, pypdf, reportlab) are imported inside the commands that need them, so
+that ``emeterai --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Annotated, Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+
+from emeterai import __version__
+from emeterai.cli import _common, demo, issuer, ledger, serial, stamp, trust, verify, wallet
+from emeterai.errors import EmeteraiError, library_logging
+
+__all__ = ["app", "main"]
+
+
+class _Group(TyperGroup):
+    """Turns every EmeteraiError into one stderr line and its exit code, in one place."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EmeteraiError as exc:
+            _fail(ctx, exc, _common.describe(exc), exc.exit_code)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except BrokenPipeError:  # e.g. piped into `head`: stop quietly
+            sys.stderr.close()
+            raise typer.Exit(1) from None
+        except Exception as exc:  # a bug: say so in one line, details with --verbose
+            if type(exc).__module__.startswith(("typer", "click")):
+                raise
+            line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            _fail(ctx, exc, f"internal error ({type(exc).__name__}): {line}", 1)
+
+
+def _fail(ctx: Any, exc: BaseException, message: str, code: int) -> NoReturn:
+    if _common.state(ctx).verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    typer.echo(f"emeterai: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+app = typer.Typer(
+    cls=_Group,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,  # plain help: importing rich's renderer costs ~80 ms per start
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    help="Put e-meterai stamps on PDFs locally and offline, and verify them.",
+)
+app.add_typer(issuer.app, name="issuer")
+app.add_typer(wallet.app, name="wallet")
+app.add_typer(trust.app, name="trust")
+app.add_typer(serial.app, name="serial")
+app.add_typer(ledger.app, name="ledger")
+app.command("stamp")(stamp.stamp_cmd)
+app.command("verify")(verify.verify_cmd)
+app.command("demo")(demo.demo_cmd)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"emeterai {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Tracebacks and library logs.")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    ctx.obj = _common.State(verbose=verbose)
+    library_logging(verbose)
+
+
+def main() -> None:
+    """The ``emeterai`` program. pyHanko is not imported here (``--help`` stays fast): the
+    library puts its pyHanko fixes in place around its own calls (``emeterai._pyhanko``)."""
+    app()

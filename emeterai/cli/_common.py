@@ -1,0 +1,207 @@
+"""What every command shares: the context object, options, secrets, and how output is written.
+
+Results go to stdout; diagnostics and progress to stderr. Nothing here decides anything a web
+app would need again: the rules live in the library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from emeterai.errors import EmeteraiError, Hint, PassphraseError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from emeterai.trust import TrustStore
+    from emeterai.wallet import Wallet
+
+# How the command line words each hint of the library's errors.
+HINTS: dict[Hint, str] = {
+    Hint.FORCE: " (use --force to overwrite)",
+    Hint.PASSWORD: " (--password)",
+    Hint.OWNER_PASSWORD: "; give the owner password with --password to stamp it",
+    Hint.SIZE: "; use a smaller --size",
+    Hint.SIZE_RANGE: " (--size)",
+    Hint.PAGE: " (--page)",
+    Hint.ALLOW_UNTRUSTED: " (add the issuer with 'emeterai trust add', or --allow-untrusted)",
+    Hint.OUTPUT: "; choose another -o",
+}
+
+
+@dataclass
+class State:
+    """The run's state, on ``ctx.obj``: instead of module globals."""
+
+    verbose: bool = False
+    live: Progress | None = field(default=None, repr=False)  # the progress bar being drawn
+
+    def home(self) -> Path:
+        env = os.environ.get("EMETERAI_HOME")
+        if env:
+            return Path(env).expanduser()
+        import platformdirs
+
+        return Path(platformdirs.user_data_dir("emeterai", appauthor=False))
+
+    def wallet(self) -> Wallet:
+        from emeterai.wallet import Wallet
+
+        return Wallet(self.home() / "wallet" / "wallet.db")
+
+    def trust_store(self) -> TrustStore:
+        from emeterai.trust import TrustStore
+
+        return TrustStore(self.home() / "trust")
+
+    def err(self, text: str) -> None:
+        """One line on stderr, above the progress bar while one is drawn (never through it)."""
+        if self.live is not None:
+            self.live.console.print(
+                text, markup=False, highlight=False, emoji=False, soft_wrap=True
+            )
+        else:
+            typer.echo(text, err=True)
+
+    def start_progress(self, total: int) -> None:
+        """A progress bar on stderr when it is a terminal and there is more than one file."""
+        if total < 2 or not sys.stderr.isatty():
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self.live = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.live.start()
+        self.live.add_task("working", total=total)
+
+    def advance(self) -> None:
+        if self.live is not None:
+            self.live.advance(self.live.task_ids[0])
+
+    def stop_progress(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+        self.live = None
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, State):
+        obj = ctx.find_root().obj = State()
+    return obj
+
+
+def describe(exc: EmeteraiError, about: str | None = None) -> str:
+    """The error as the command line shows it: one line, the file first (``about``, when the
+    error names another file, e.g. an output), the flag that helps."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if about is not None and exc.path != about:
+        text = f"{about}: {text}"
+    return text + (HINTS[exc.hint] if exc.hint is not None else "")
+
+
+PassphraseFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        help="Read the passphrase from this file (first line). Else EMETERAI_PASSPHRASE, else a prompt.",
+        dir_okay=False,
+    ),
+]
+StampPassphraseFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--stamp-passphrase-file",
+        help="Passphrase of the stamp files (first line). Else EMETERAI_STAMP_PASSPHRASE, else a prompt.",
+        dir_okay=False,
+    ),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object per line on stdout.")]
+
+
+def passphrase(
+    passphrase_file: Path | None,
+    what: str,
+    confirm: bool = False,
+    env_var: str = "EMETERAI_PASSPHRASE",
+    file_option: str = "--passphrase-file",
+) -> str:
+    """The secret of this command: file, environment or prompt, in that order."""
+    if passphrase_file is not None:
+        try:
+            lines = passphrase_file.read_text().splitlines()
+        except OSError as exc:
+            raise PassphraseError(
+                f"cannot read passphrase file ({exc.strerror})", path=passphrase_file
+            ) from None
+        if not lines or not lines[0]:
+            raise PassphraseError("the passphrase file is empty", path=passphrase_file)
+        return lines[0]
+    env = os.environ.get(env_var)
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        raise PassphraseError(
+            f"a passphrase is needed for {what}: set {env_var} or use {file_option}"
+        )
+    value: str = typer.prompt(
+        f"Passphrase for {what}", hide_input=True, confirmation_prompt=confirm, err=True
+    )
+    return value
+
+
+def stamp_files_passphrase(passphrase_file: Path | None, confirm: bool = False) -> str:
+    return passphrase(
+        passphrase_file,
+        "the new stamp files" if confirm else "the stamp files",
+        confirm=confirm,
+        env_var="EMETERAI_STAMP_PASSPHRASE",
+        file_option="--stamp-passphrase-file",
+    )
+
+
+def pdf_files(st: State, pdfs: list[Path]) -> list[Path]:
+    """The PDFs named on the command line (folders expanded), or a usage error."""
+    from emeterai.errors import UsageError
+    from emeterai.plan import expand_pdfs
+
+    files, empty = expand_pdfs(pdfs)
+    for folder in empty:
+        st.err(f"emeterai: warning: {folder}: no PDF files in this folder")
+    if not files:
+        raise UsageError("no PDF files given")
+    return files
+
+
+def read_file(path: Path) -> bytes:
+    """A file the user named, or a one-line usage error naming it."""
+    from emeterai.errors import UsageError
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read ({exc.strerror})", path=path) from None
+
+
+def emit_json(obj: dict[str, Any]) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, sort_keys=False))
+
+
+def write_new_file(path: Path, data: bytes, force: bool, mode: int = 0o644) -> None:
+    from emeterai._files import write_atomic
+
+    write_atomic(path, data, overwrite=force, mode=mode)
