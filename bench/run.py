@@ -392,8 +392,8 @@ def ours_batch(home: Home, sources: list[Path], out_dir: Path, jobs: int) -> tup
     results = list(batch.stamp_files(home.wallet, PASSPHRASE, jobs_list, StampOptions(), jobs))  # type: ignore[arg-type]
     wall = time.perf_counter() - t0
     for _job, outcome in results:
-        if isinstance(outcome, str):
-            raise SystemExit(f"bench: stamping failed: {outcome}")
+        if not hasattr(outcome, "serial"):  # a StampFailure
+            raise SystemExit(f"bench: stamping failed: {outcome.error}")
     return wall, [o for _, o in results]
 
 
