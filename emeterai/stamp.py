@@ -452,39 +452,57 @@ def stamp_file(
         update = _signed_update(data, analysis, wallet.stamp_key(reservation.serial, wallet_key),
                                 options, source)  # fmt: skip
         stamped = analysis.data + update
-        digest = analysis.data_hash.copy()
-        digest.update(update)
-        wallet.mark_written(
-            reservation,
-            str(source.absolute()),  # "used on ..." must name the document wherever it is read
-            analysis.document_sha256,
-            str(output.absolute()),
-            str(tmp.absolute()),
-            digest.hexdigest(),
-        )
-        write_temp(output, stamped, tmp=tmp)
-        rename_into_place(
-            tmp,
-            output,
-            overwrite=force,
-            before=lambda how: wallet.mark_publishing(reservation, how),
-        )
+        _write(wallet, reservation, analysis, update, stamped, (source, output, tmp), force)
         published = True
         sync_folder(output)
         wallet.commit(reservation)
     except BaseException as exc:
         _settle(exc, wallet, reservation, tmp, published, source)
         raise
+    return _result(source, output, reservation.serial, analysis, len(stamped) - len(data))
+
+
+def _write(
+    wallet: Wallet,
+    reservation: Reservation,
+    analysis: Analysis,
+    update: bytes,
+    stamped: bytes,
+    paths: tuple[Path, Path, Path],
+    force: bool,
+) -> None:
+    """Tell the wallet where the output is about to appear (and its digest), write it to its
+    temporary name and move it into place: after this the output exists."""
+    source, output, tmp = paths
+    digest = analysis.data_hash.copy()
+    digest.update(update)
+    wallet.mark_written(
+        reservation,
+        str(source.absolute()),  # "used on ..." must name the document wherever it is read
+        analysis.document_sha256,
+        str(output.absolute()),
+        str(tmp.absolute()),
+        digest.hexdigest(),
+    )
+    write_temp(output, stamped, tmp=tmp)
+    rename_into_place(
+        tmp, output, overwrite=force, before=lambda how: wallet.mark_publishing(reservation, how)
+    )
+
+
+def _result(
+    source: Path, output: Path, serial: str, analysis: Analysis, bytes_added: int
+) -> StampResult:
     p = analysis.placement
     return StampResult(
         file=str(source),
         output=str(output),
-        serial=reservation.serial,
+        serial=serial,
         page=p.page_index + 1,
         rect_pt=rounded_rect(p.rect),
         placement=p.method,
         document_sha256=analysis.document_sha256,
-        bytes_added=len(stamped) - len(data),
+        bytes_added=bytes_added,
         center_mm=p.center_mm,
         repair=analysis.repair,
     )

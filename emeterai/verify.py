@@ -25,7 +25,13 @@ from emeterai import serial as serials
 from emeterai._changes import Changes, LaterSignature, after_stamp
 from emeterai._pdfobjects import ref_key
 from emeterai._picture_check import picture_problems
-from emeterai._x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST, stamp_info
+from emeterai._x509util import (
+    OID_BASE_DIGEST,
+    OID_BASE_LENGTH,
+    OID_DOCUMENT_DIGEST,
+    StampCertInfo,
+    stamp_info,
+)
 from emeterai.errors import ConfigError, EmeteraiError, first_line
 
 
@@ -191,6 +197,17 @@ class _Crl:
     revoked: frozenset[int]
 
 
+@dataclass(frozen=True)
+class _Signature:
+    """What the signature checks found, for the checks that follow them."""
+
+    genuine: bool  # intact, valid, trusted, and laid out as a stamp is
+    over_limit: bool  # too large to hash or validate (docs/security.md, 8)
+    unchecked: bool  # over the limit, or a byte range that is not a stamp's
+    prefix_sha256: str | None
+    timestamp: dt.datetime | None  # a valid RFC 3161 timestamp's time
+
+
 class Verifier:
     """Checks documents against trusted issuer roots (and optionally a CRL)."""
 
@@ -249,40 +266,11 @@ class Verifier:
             )
 
     def _verify(self, data: bytes, source: str, password: str | None) -> VerifyResult:
-        from pyhanko.pdf_utils.reader import PdfFileReader
-
-        if not data:
-            return VerifyResult(source, (), (Problem(UNREADABLE, "the file is empty"),))
-        if b"%PDF-" not in data[:1024]:
-            return VerifyResult(source, (), (Problem(UNREADABLE, "not a PDF (no %PDF- header)"),))
-        try:
-            reader = PdfFileReader(io.BytesIO(data), strict=False)
-            if reader.encrypted:
-                result = reader.decrypt(password or "")
-                if result.status.name == "FAILED":
-                    what = "the password is wrong" if password else "it needs a password"
-                    return VerifyResult(
-                        source, (), (Problem(UNREADABLE, f"the PDF is encrypted and {what}"),)
-                    )
-            embedded, broken = _collect_signatures(reader)
-        except Exception as exc:
-            return VerifyResult(
-                source, (), (Problem(UNREADABLE, f"cannot read the PDF ({first_line(exc)})"),)
-            )
-
-        stamps = [
-            StampReport(
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                (Problem(SIGNATURE_INVALID, f"a stamp signature is malformed ({detail})"),),
-            )
-            for detail in broken
-        ]
+        read = _open(data, source, password)
+        if isinstance(read, VerifyResult):
+            return read
+        reader, embedded, broken = read
+        stamps = [_broken_stamp(f"a stamp signature is malformed ({detail})") for detail in broken]
         for emb in embedded:
             if not _looks_like_stamp(emb):
                 continue
@@ -290,22 +278,7 @@ class Verifier:
                 stamps.append(self._check_stamp(reader, emb, data))
             except Exception as exc:  # a hostile structure in one signature
                 log.debug("stamp check failed", exc_info=True)
-                stamps.append(
-                    StampReport(
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        (
-                            Problem(
-                                SIGNATURE_INVALID, f"cannot check the stamp ({first_line(exc)})"
-                            ),
-                        ),
-                    )
-                )
+                stamps.append(_broken_stamp(f"cannot check the stamp ({first_line(exc)})"))
         stamps = _same_serial_twice(stamps)
         if not stamps:
             detail = "no e-meterai signature in the document"
@@ -317,6 +290,8 @@ class Verifier:
     # -- one stamp ------------------------------------------------------------------------
 
     def _check_stamp(self, reader: Any, emb: Any, data: bytes) -> StampReport:
+        """Every check of one stamp signature, its problems in a stable order: the certificate
+        and time, the signature, the serial, the binding, the picture and what came after."""
         problems: list[Problem] = []
         cert = x509.load_der_x509_certificate(emb.signer_cert.dump())
         try:
@@ -326,8 +301,56 @@ class Verifier:
             problems.append(
                 Problem(UNTRUSTED_ISSUER, f"the signing certificate is not a stamp: {exc}")
             )
+        stamped_at, moment = self._moment(emb, info, problems)
+        sig = self._signature(emb, data, info, cert, moment, problems)
+        stamped_at = sig.timestamp or stamped_at
         cert_serial = info.serial if info else None
+        if cert_serial is not None:
+            try:
+                cert_serial = serials.parse(cert_serial)
+            except EmeteraiError as exc:
+                problems.append(Problem(SERIAL_MALFORMED, str(exc)))
+        for crl in self._crls:
+            if cert.issuer == crl.issuer and cert.serial_number in crl.revoked:
+                problems.append(Problem(REVOKED, f"serial {cert_serial} is revoked by its issuer"))
+        digest = _document_digest(emb)
+        bound, why = _bound_digest(emb, data, digest, sig.prefix_sha256)
+        if bound is None:
+            problems.append(Problem(SIGNATURE_INVALID, why))
+        widget = _widget(emb)
+        located = _find_page(reader, widget)
+        page = located[1] if located else None
+        if cert_serial is not None:
+            rotation = _inherited(page, "/Rotate") if located else None
+            problems.extend(_serial_problems(emb, widget, info, cert_serial, digest, rotation))
+        problems.extend(_shown_problems(widget, page))
+        own = [] if sig.unchecked else _own_revision_problems(reader, emb, data, page)
+        problems.extend(own)
+        changed = Changes((), ()) if sig.over_limit else after_stamp(reader, emb, widget)
+        problems.extend(Problem(Code(c.code), c.detail) for c in changed.problems)
+        return StampReport(
+            serial=cert_serial,
+            value=info.value if info else None,
+            issuer=info.issuer_name if info else None,
+            specimen=info.specimen if info else None,
+            stamped_at=stamped_at.isoformat() if stamped_at else None,
+            document_sha256=digest,
+            page=located[0] + 1 if located else None,
+            problems=tuple(_dedupe(problems)),
+            cert_serial_number=cert.serial_number,
+            genuine=sig.genuine
+            and not own
+            and bound is not None
+            and not any(p.code == SERIAL_MALFORMED for p in problems),
+            bound_sha256=bound,
+            later_signatures=changed.later_signatures,
+        )
 
+    def _moment(
+        self, emb: Any, info: StampCertInfo | None, problems: list[Problem]
+    ) -> tuple[dt.datetime | None, dt.datetime]:
+        """The claimed signing time, and the moment the chain is validated at: the claim, kept
+        within the verification time and the stamp's validity (each excess a problem)."""
         now = self._now or dt.datetime.now(dt.UTC)
         stamped_at = _signing_time(emb)
         moment = stamped_at or now
@@ -349,7 +372,18 @@ class Verifier:
                 )
             )
             moment = min(max(moment, info.not_before), info.not_after)
+        return stamped_at, moment
 
+    def _signature(
+        self,
+        emb: Any,
+        data: bytes,
+        info: StampCertInfo | None,
+        cert: x509.Certificate,
+        moment: dt.datetime,
+        problems: list[Problem],
+    ) -> _Signature:
+        """The byte range, layout and cryptographic checks of the signature itself."""
         odd_range = _byte_range_problem(emb, data)
         prefix_sha256 = None
         layout_problems, over_limit = ([], False) if odd_range else _layout_problems(emb, data)
@@ -361,80 +395,35 @@ class Verifier:
                 prefix_sha256 = _digest_once(emb, data)
             except Exception:  # pyHanko then hashes the range itself and judges it
                 prefix_sha256 = None
+        unchecked = over_limit or odd_range is not None
         status = None if over_limit else self._validate(emb, moment)
-        genuine = False
-        if status is None and not over_limit:
-            problems.append(Problem(SIGNATURE_INVALID, "the signature could not be validated"))
-        elif status is not None:
-            if not (status.intact and status.valid):
-                problems.append(
-                    Problem(SIGNATURE_INVALID, "the signature does not match the signed bytes")
-                )
-            if status.intact and status.valid and not status.trusted:
-                issuer = info.issuer_name if info else cert.issuer.rfc4514_string()
-                problems.append(
-                    Problem(
-                        UNTRUSTED_ISSUER,
-                        f"the stamp certificate from {issuer!r} does not chain to a trusted issuer root",
-                    )
-                )
-            problems.extend(_coverage_problems(status))
-            genuine = (
-                odd_range is None
-                and not layout_problems
-                and bool(status.intact and status.valid and status.trusted)
+        if status is None:
+            if not over_limit:
+                problems.append(Problem(SIGNATURE_INVALID, "the signature could not be validated"))
+            return _Signature(False, over_limit, unchecked, prefix_sha256, None)
+        if not (status.intact and status.valid):
+            problems.append(
+                Problem(SIGNATURE_INVALID, "the signature does not match the signed bytes")
             )
-            tst = getattr(status, "timestamp_validity", None)
-            if tst is not None and getattr(tst, "intact", False) and getattr(tst, "valid", False):
-                stamped_at = tst.timestamp
-
-        if cert_serial is not None:
-            try:
-                cert_serial = serials.parse(cert_serial)
-            except EmeteraiError as exc:
-                problems.append(Problem(SERIAL_MALFORMED, str(exc)))
-
-        for crl in self._crls:
-            if cert.issuer == crl.issuer and cert.serial_number in crl.revoked:
-                problems.append(Problem(REVOKED, f"serial {cert_serial} is revoked by its issuer"))
-
-        digest = _document_digest(emb)
-        bound, why = _bound_digest(emb, data, digest, prefix_sha256)
-        if bound is None:
-            problems.append(Problem(SIGNATURE_INVALID, why))
-        widget = _widget(emb)
-        located = _find_page(reader, widget)
-        page_index = located[0] if located else None
-        if cert_serial is not None:
-            rotation = _inherited(located[1], "/Rotate") if located else None
-            problems.extend(_serial_problems(emb, widget, info, cert_serial, digest, rotation))
-        problems.extend(_shown_problems(widget, located[1] if located else None))
-        own = (
-            ()
-            if over_limit or odd_range is not None
-            else _own_revision_problems(reader, emb, data, located[1] if located else None)
+        if status.intact and status.valid and not status.trusted:
+            issuer = info.issuer_name if info else cert.issuer.rfc4514_string()
+            problems.append(
+                Problem(
+                    UNTRUSTED_ISSUER,
+                    f"the stamp certificate from {issuer!r} does not chain to a trusted issuer root",
+                )
+            )
+        problems.extend(_coverage_problems(status))
+        genuine = (
+            odd_range is None
+            and not layout_problems
+            and bool(status.intact and status.valid and status.trusted)
         )
-        problems.extend(own)
-        changed = Changes((), ()) if over_limit else after_stamp(reader, emb, widget)
-        problems.extend(Problem(Code(c.code), c.detail) for c in changed.problems)
-
-        return StampReport(
-            serial=cert_serial,
-            value=info.value if info else None,
-            issuer=info.issuer_name if info else None,
-            specimen=info.specimen if info else None,
-            stamped_at=stamped_at.isoformat() if stamped_at else None,
-            document_sha256=digest,
-            page=page_index + 1 if page_index is not None else None,
-            problems=tuple(_dedupe(problems)),
-            cert_serial_number=cert.serial_number,
-            genuine=genuine
-            and not own
-            and bound is not None
-            and not any(p.code == SERIAL_MALFORMED for p in problems),
-            bound_sha256=bound,
-            later_signatures=changed.later_signatures,
-        )
+        tst = getattr(status, "timestamp_validity", None)
+        timestamp = None
+        if tst is not None and getattr(tst, "intact", False) and getattr(tst, "valid", False):
+            timestamp = tst.timestamp
+        return _Signature(genuine, over_limit, unchecked, prefix_sha256, timestamp)
 
     def _validate(self, emb: Any, moment: dt.datetime) -> Any:
         from pyhanko.sign.validation import validate_pdf_signature
@@ -446,6 +435,39 @@ class Verifier:
         except Exception:
             log.debug("pyHanko validation failed", exc_info=True)
             return None
+
+
+def _open(
+    data: bytes, source: str, password: str | None
+) -> tuple[Any, list[Any], list[str]] | VerifyResult:
+    """pyHanko's reader over ``data`` and its signatures (the readable ones, and why the others
+    are not), or the ``unreadable`` result."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    def unreadable(detail: str) -> VerifyResult:
+        return VerifyResult(source, (), (Problem(UNREADABLE, detail),))
+
+    if not data:
+        return unreadable("the file is empty")
+    if b"%PDF-" not in data[:1024]:
+        return unreadable("not a PDF (no %PDF- header)")
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        if reader.encrypted:
+            result = reader.decrypt(password or "")
+            if result.status.name == "FAILED":
+                what = "the password is wrong" if password else "it needs a password"
+                return unreadable(f"the PDF is encrypted and {what}")
+        embedded, broken = _collect_signatures(reader)
+    except Exception as exc:
+        return unreadable(f"cannot read the PDF ({first_line(exc)})")
+    return reader, embedded, broken
+
+
+def _broken_stamp(detail: str) -> StampReport:
+    """A stamp signature that could not be checked at all: nothing about it is known."""
+    problem = Problem(SIGNATURE_INVALID, detail)
+    return StampReport(None, None, None, None, None, None, None, (problem,))
 
 
 def _layout_problems(emb: Any, data: bytes) -> tuple[list[Problem], bool]:
