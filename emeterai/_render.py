@@ -1,4 +1,4 @@
-"""The stamp picture (SPEC §4): a square, magenta, vector e-meterai with its QR code.
+"""The stamp picture (README, "The QR code"; docs/security.md, 5): a square, magenta, vector e-meterai with its QR code.
 
 The picture is a one-page PDF made with reportlab (QR modules from ``qrcode``), which the signer
 imports as the appearance of the stamp's signature field. Everything is drawn in vector form with

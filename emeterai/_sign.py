@@ -1,4 +1,4 @@
-"""PAdES signing of a stamp with pyHanko (SPEC §4 "Signature" and "Overlay").
+"""PAdES signing of a stamp with pyHanko (docs/architecture.md, "Stamping").
 
 The stamp picture becomes the appearance of the stamp's own signature field, written with the
 signature in one incremental update, so the input stays a byte-for-byte prefix of the output and

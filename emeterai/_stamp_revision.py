@@ -1,4 +1,4 @@
-"""What a stamp's own revision may change (SPEC §6: the bound document is exactly the bytes
+"""What a stamp's own revision may change (docs/security.md, 6b: the bound document is exactly the bytes
 before the stamp's own revision, and that revision adds the stamp and nothing else).
 
 A stamp is an incremental update over the bound document. A stamp-file holder writes that update

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from emeterai.verify import VerifyResult
 
+__all__ = ["DEMO_PASSPHRASE", "DemoResult", "run_demo", "sample_letter"]
+
 DEMO_PASSPHRASE = "demo-only-passphrase"
 
 

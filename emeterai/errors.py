@@ -16,6 +16,32 @@ import re
 import sys
 from typing import Any, Self
 
+__all__ = [
+    "ConfigError",
+    "EmeteraiError",
+    "Hint",
+    "IssuerError",
+    "LedgerError",
+    "NoStampAvailable",
+    "NotStamped",
+    "OutputError",
+    "OutputNotDurable",
+    "PassphraseError",
+    "PdfError",
+    "SelfCheckFailed",
+    "SerialError",
+    "SigningError",
+    "StampAlreadyUsed",
+    "StampFileError",
+    "StampPossiblyUsed",
+    "TrustError",
+    "UntrustedStampError",
+    "UsageError",
+    "WalletError",
+    "first_line",
+    "library_logging",
+]
+
 
 class Hint(enum.StrEnum):
     """What the user can change to get past an error; a skin words it (a flag, a form field)."""

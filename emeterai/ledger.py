@@ -1,4 +1,4 @@
-"""The verifier's ledger: which document each serial was seen on (SPEC §2).
+"""The verifier's ledger: which document each serial was seen on (README, "Ledgers: one machine or many").
 
 No offline scheme can stop a copied stamp file from being used twice; a shared ledger detects it.
 A document is identified by the SHA-256 of the original (pre-stamp) document that the stamp's
@@ -20,6 +20,17 @@ from typing import Any
 
 from emeterai.errors import EmeteraiError, LedgerError, first_line
 from emeterai.verify import LEDGER_UNAVAILABLE, SERIAL_REUSED, Problem, VerifyResult
+
+__all__ = [
+    "LedgerStats",
+    "PostgresLedger",
+    "Reuse",
+    "Sighting",
+    "SqliteLedger",
+    "apply",
+    "open_ledger",
+    "record",
+]
 
 
 @dataclass(frozen=True)

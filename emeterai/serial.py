@@ -1,4 +1,4 @@
-"""Stamp serial numbers (SPEC §4).
+"""Stamp serial numbers (README, "Serial numbers").
 
 A serial is 22 Crockford base32 characters: a 3-character issuer prefix, 18 random characters
 (90 bits from the OS CSPRNG) and one check character. The check character makes the weighted sum
@@ -14,6 +14,21 @@ import hashlib
 import secrets
 
 from emeterai.errors import SerialError
+
+__all__ = [
+    "ALPHABET",
+    "LENGTH",
+    "PREFIX_LENGTH",
+    "RANDOM_BITS",
+    "RANDOM_LENGTH",
+    "check_char",
+    "generate",
+    "grouped",
+    "is_valid",
+    "issuer_prefix",
+    "normalize",
+    "parse",
+]
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LENGTH = 22

@@ -1,4 +1,4 @@
-"""The stamping pipeline: read, place, render, sign, write, commit (SPEC §3, §5).
+"""The stamping pipeline: read, place, render, sign, write, commit (docs/architecture.md, "Stamping").
 
 Everything that can fail on the document (reading, placement, signing) happens before any byte
 is written, and the stamp is only spent once the output is durably in place:
@@ -31,6 +31,23 @@ from emeterai.errors import (
     first_line,
 )
 from emeterai.wallet import Reservation, StampKey, Wallet, WalletKey
+
+__all__ = [
+    "Analysis",
+    "DryRun",
+    "FIELD_PREFIX",
+    "StampFailure",
+    "StampOptions",
+    "StampResult",
+    "analyse",
+    "default_output",
+    "picture_for",
+    "preview_png",
+    "read_input",
+    "rounded_rect",
+    "self_check",
+    "stamp_file",
+]
 
 FIELD_PREFIX = "eMeterai"
 
@@ -247,7 +264,7 @@ def _may_sign(reader: Any) -> bool:
     if granted is None:
         return True
     needed = Allowed.MODIFY | Allowed.ADD_OR_MODIFY
-    return (granted & needed) == needed
+    return bool((granted & needed) == needed)
 
 
 def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:

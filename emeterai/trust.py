@@ -22,6 +22,8 @@ from emeterai._x509util import (
 )
 from emeterai.errors import TrustError
 
+__all__ = ["TrustStore", "TrustedRoot", "parse_root"]
+
 
 @dataclass(frozen=True)
 class TrustedRoot:

@@ -1,4 +1,4 @@
-"""Verification of e-meterai stamps (SPEC §3 problem codes, §6 policy).
+"""Verification of e-meterai stamps (problem codes: README, "Verifiers"; what may change after a stamp: docs/security.md).
 
 :class:`Verifier` holds what is the same for every document (trust roots, CRL, diff policy) and
 returns a :class:`VerifyResult` per document. It raises only for unusable *configuration*
@@ -33,6 +33,8 @@ from emeterai._x509util import (
     stamp_info,
 )
 from emeterai.errors import ConfigError, EmeteraiError, first_line
+
+__all__ = ["Code", "Problem", "StampReport", "Verifier", "VerifyResult"]
 
 
 class Code(enum.StrEnum):
@@ -130,7 +132,7 @@ class VerifyResult:
 
     @property
     def later_signatures(self) -> tuple[LaterSignature, ...]:
-        """Every visible signature added after a stamp, once (SPEC §3)."""
+        """Every visible signature added after a stamp, once (README, "Verifiers")."""
         return tuple(dict.fromkeys(sig for s in self.stamps for sig in s.later_signatures))
 
     def with_problems(self, stamp_index: int, extra: list[Problem]) -> VerifyResult:
@@ -159,7 +161,7 @@ class VerifyResult:
 
 
 def _diff_policy() -> Any:
-    """pyHanko's default policy without generic form filling: SPEC §6 allows only signatures,
+    """pyHanko's default policy without generic form filling: after a stamp only signatures are allowed (docs/security.md),
     their validation data and metadata after a stamp."""
     from pyhanko.sign.diff_analysis import (
         CatalogModificationRule,
@@ -472,7 +474,7 @@ def _broken_stamp(detail: str) -> StampReport:
 
 def _layout_problems(emb: Any, data: bytes) -> tuple[list[Problem], bool]:
     """The stamp's own revision must begin exactly where the document it records ends and end
-    where its signature's range ends; every update after it must be exact (SPEC §6).
+    where its signature's range ends; every update after it must be exact (docs/security.md, 1).
 
     Returns the problems and whether the file is past :data:`revisions.MAX_UPDATES`.
     """
@@ -666,7 +668,8 @@ def _signing_time(emb: Any) -> dt.datetime | None:
         return None
     if t is None:
         return None
-    return t.astimezone(dt.UTC) if t.tzinfo else t.replace(tzinfo=dt.UTC)
+    moment: dt.datetime = t.astimezone(dt.UTC) if t.tzinfo else t.replace(tzinfo=dt.UTC)
+    return moment
 
 
 def _attribute(emb: Any, oid: str, spec: Any) -> Any:
