@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import emeterai
-
 from conftest import PASSPHRASE
+
+import emeterai
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -364,8 +364,6 @@ def test_a_stamp_revision_whose_prev_skips_the_documents_last_revision_is_signat
     document: readers then show that older revision, not the one the stamp binds."""
     import re
 
-    from emeterai import _sign as sign
-
     first = attacks.make_letter(tmp_path / "a.pdf").read_bytes()
     full = attacks.append_page_text(attacks.page_font_resource(first), "TOTAL Rp 1.000")
     oldest = int(re.search(rb"startxref\s+(\d+)", full).group(1))

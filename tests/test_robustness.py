@@ -480,7 +480,9 @@ def test_the_post_sign_check_refuses_an_unreadable_update_and_spends_nothing(
     from emeterai import _pyhanko
 
     monkeypatch.setattr(generic.NameObject, "write_to_stream", one_digit_escapes)
-    monkeypatch.setattr(_pyhanko, "write_name_to_stream", one_digit_escapes)  # what patched() puts in
+    monkeypatch.setattr(
+        _pyhanko, "write_name_to_stream", one_digit_escapes
+    )  # what patched() puts in
     path = _odd_name_pdf(tmp_path, encrypt)
     record = _evaluate(path, f"generated:{path.name}", "test", sandbox, verifier, tmp_path)
     assert record.status == "rejected", (record.status, record.problems)

@@ -1266,7 +1266,9 @@ def test_size_out_of_range_is_a_usage_error_before_the_wallet_is_opened(kit, siz
     states = _states(kit.wallet)
     result, records = kit.stamp(source, "--size", size)
     assert result.exit_code == 2, result.stderr
-    assert _error_lines(result.stderr) == ["emeterai: error: the stamp size must be between 18 and 60 mm (--size)"]
+    assert _error_lines(result.stderr) == [
+        "emeterai: error: the stamp size must be between 18 and 60 mm (--size)"
+    ]
     assert records == [] and _states(kit.wallet) == states
     assert not (folder / "x.emeterai.pdf").exists()
 
