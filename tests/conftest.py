@@ -1,10 +1,11 @@
-"""Shared fixtures and helpers for the emeterai test suite.
+"""Shared fixtures for the emeterai test suite.
 
 Fixtures: ``passphrase``, ``home`` (isolated $EMETERAI_HOME), ``runner`` (Typer CliRunner),
 ``issuer`` (a trusted specimen issuer), ``verifier`` (trusting it), ``stamp_files`` and
-``wallet_with_stamps`` (factories).
-Helpers importable from test modules (``from conftest import require_tool, corpus_dir``):
-``require_tool`` and ``corpus_dir`` skip locally when something is missing, but fail under CI.
+``wallet_with_stamps`` (factories), ``kit`` (a home with 30 stamps shared by a module),
+``postgres_server`` and ``ledger_location`` (each ledger test on SQLite and PostgreSQL).
+Helpers live in ``tests/support``: ``from tests.support.common import PASSPHRASE, require_tool``
+(``require_tool`` and ``corpus_dir`` skip locally when something is missing, but fail under CI).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,37 +25,15 @@ from emeterai.issuer import Issuer
 from emeterai.trust import TrustStore
 from emeterai.wallet import Wallet
 
-PASSPHRASE = "test-passphrase"
-STAMP_PASSPHRASE = "buyer-stamp-passphrase"  # what a seller gives buyers, never the issuer's
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The helpers are the package tests.support, imported from the project root. `python -m pytest`
+# run there (or PYTHONPATH) puts the root on sys.path; a plain `pytest` puts only this folder
+# there, as tests/ is no package (so this file stays importable as `conftest`).
+if str(Path(__file__).resolve().parent.parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def in_ci() -> bool:
-    """True when the environment variable CI is set (to anything but an explicit 'no')."""
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _missing(reason: str) -> None:
-    if in_ci():
-        pytest.fail(f"{reason} (required when CI is set)")
-    pytest.skip(reason)
-
-
-def require_tool(name: str) -> str:
-    """The path of executable ``name``; skips the test when it is missing (fails under CI)."""
-    path = shutil.which(name)
-    if path is None:
-        _missing(f"{name} is not installed")
-    assert path is not None
-    return path
-
-
-def corpus_dir() -> Path:
-    """The shared PDF corpus (../shared/corpus beside the project); skips when absent (fails under CI)."""
-    path = (PROJECT_ROOT.parent / "shared" / "corpus").resolve()
-    if not path.is_dir():
-        _missing(f"PDF corpus not found at {path}")
-    return path
+from tests.support.common import PASSPHRASE, STAMP_PASSPHRASE, _missing  # noqa: E402
+from tests.support.pgserver import fresh_database  # noqa: E402
+from tests.support.stamping import Kit  # noqa: E402
 
 
 @pytest.fixture
@@ -156,6 +135,24 @@ def wallet_with_stamps(
     return make
 
 
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory: pytest.TempPathFactory) -> Kit:
+    """A specimen "Test Issuer" (as the conftest ``issuer``) with 30 stamps, shared by the module."""
+    base = tmp_path_factory.mktemp("stampkit")
+    home = base / "home"
+    issuer = Issuer.create(home / "issuer", PASSPHRASE, name="Test Issuer", specimen=True)
+    TrustStore(home / "trust").add(issuer.root_pem(), "test issuer root")
+    wallet = Wallet(home / "wallet" / "wallet.db")
+    stamps = issuer.issue(30, PASSPHRASE)
+    outcomes = wallet.import_stamps(
+        [(s.serial, s.p12) for s in stamps], PASSPHRASE, TrustStore(home / "trust").certificates()
+    )
+    assert [o.status for o in outcomes] == ["imported"] * len(stamps)
+    root_pem = base / "issuer-root.pem"
+    root_pem.write_bytes(issuer.root_pem())
+    return Kit(home, base / "work", issuer, root_pem, CliRunner())
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """URL of a real PostgreSQL server: $EMETERAI_TEST_POSTGRES, else one started for this run."""
@@ -163,7 +160,7 @@ def postgres_server() -> Iterator[str]:
     if url:
         yield url
         return
-    from pgserver import pg_bin, start_server
+    from tests.support.pgserver import pg_bin, start_server
 
     if pg_bin() is None:
         _missing("PostgreSQL server is not installed (apt-get install postgresql)")
@@ -172,18 +169,6 @@ def postgres_server() -> Iterator[str]:
         yield server.url
     finally:
         server.destroy()
-
-
-def fresh_database(server_url: str) -> str:
-    """A new empty database on ``server_url``; returns its URL."""
-    import secrets
-
-    import psycopg
-
-    name = f"emeterai_test_{secrets.token_hex(6)}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return server_url.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

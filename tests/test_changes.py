@@ -13,9 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import attacks
 import pytest
-from conftest import require_tool
 from PIL import Image, ImageChops
 from test_verify import (
     SAMPLE,
@@ -29,6 +27,8 @@ from test_verify import (
 
 from emeterai.verify import MODIFIED_AFTER_STAMP, STAMP_NOT_SHOWN
 from emeterai.wallet import Wallet
+from tests.support import attacks
+from tests.support.common import require_tool
 
 DPI = 50
 PAGE_HEIGHT = 841.89
@@ -355,7 +355,8 @@ def test_a_direct_annotation_added_or_rewritten_after_the_stamp_is_modified_afte
     import io
 
     import pypdf
-    from pdfmakers import direct_annotation_pdf
+
+    from tests.support.pdfmakers import direct_annotation_pdf
 
     src = direct_annotation_pdf(tmp_path / "noted.pdf")
     stamped = stamp(src, tmp_path / "noted.emeterai.pdf", wallet)

@@ -23,15 +23,11 @@ import textwrap
 import time
 from pathlib import Path
 
-import producers
 import pytest
-from conftest import PROJECT_ROOT
 
 from emeterai.trust import parse_root
 from emeterai.verify import Verifier
-
-sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
-import robustness  # noqa: E402
+from tests.support import producers, robustness
 
 FILES = 30
 SEED = 20240902

@@ -1,8 +1,8 @@
 """Mutation fuzzing of stamp and verify (issue 5), seeded and deterministic: about two minutes.
 
-The engine is ``scripts/fuzz.py`` (run it with ``--minutes N`` for longer campaigns). Each kind
-of mutation runs in its own ``python scripts/fuzz.py`` subprocess, which limits its own address
-space and every case's time; the checks are the engine's (see its docstring): only
+The engine is ``tests/support/fuzz.py``, behind ``scripts/fuzz.py`` (run it with ``--minutes N``
+for longer campaigns). Each kind of mutation runs in its own ``python scripts/fuzz.py``
+subprocess, which limits its own address space and every case's time; the checks are the engine's (see its docstring): only
 EmeteraiError escapes stamp_file, Verifier.verify never raises, no hang, no stamp spent without
 its (verifying) output, and never ``valid: true`` when a byte inside the stamp signature's
 signed byte range was changed.
@@ -20,16 +20,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import producers
 import pytest
-from conftest import PROJECT_ROOT
 
 from emeterai.errors import EmeteraiError
 from emeterai.stamp import StampOptions, stamp_file
 from emeterai.verify import Verifier
-
-sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
-import fuzz  # noqa: E402
+from tests.support import fuzz, producers
+from tests.support.common import PROJECT_ROOT
 
 SEED = 20240917
 CASES_PER_KIND = 550  # ~20-27 cases/s on the 2-core reference machine: ~2 minutes in all

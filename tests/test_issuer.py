@@ -8,7 +8,6 @@ import stat
 import subprocess
 
 import pytest
-from conftest import PASSPHRASE, require_tool
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -19,6 +18,7 @@ from emeterai import serial as serials
 from emeterai._x509util import is_specimen, stamp_info
 from emeterai.errors import IssuerError, PassphraseError, SerialError
 from emeterai.issuer import Issuer
+from tests.support.common import PASSPHRASE, require_tool
 
 
 def _load(p12: bytes, secret: str = PASSPHRASE) -> pkcs12.PKCS12KeyAndCertificates:

@@ -9,9 +9,7 @@ import sys
 import textwrap
 import time
 
-import attacks
 import pytest
-from conftest import PASSPHRASE, PROJECT_ROOT
 
 from emeterai.errors import LedgerError
 from emeterai.issuer import Issuer
@@ -19,6 +17,8 @@ from emeterai.ledger import Ledger, SqliteLedger, _redact, apply, open_ledger
 from emeterai.stamp import StampOptions, stamp_file
 from emeterai.trust import TrustStore
 from emeterai.verify import SERIAL_REUSED, UNTRUSTED_ISSUER, Verifier
+from tests.support import attacks
+from tests.support.common import PASSPHRASE, PROJECT_ROOT
 
 SAMPLE = PROJECT_ROOT / "samples" / "lamaran.pdf"
 S1 = "XX2J13WJAVP7BWQ44BX373"

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import PASSPHRASE, _missing, fresh_database
 from reportlab.pdfgen.canvas import Canvas
 
 from emeterai.stamp import StampOptions, stamp_file
 from emeterai.trust import TrustStore
 from emeterai.wallet import Wallet
+from tests.support.common import PASSPHRASE, _missing
+from tests.support.pgserver import fresh_database
 
 
 def make_letter(path: Path, number: int) -> Path:
@@ -150,7 +151,7 @@ def test_four_verifiers_on_one_postgres_ledger_agree_on_the_reused_serial(
 def test_stopping_the_server_mid_batch_never_reports_unrecorded_files_as_valid(
     home, stamped_set, tmp_path
 ):
-    from pgserver import pg_bin, start_server
+    from tests.support.pgserver import pg_bin, start_server
 
     if pg_bin() is None:
         _missing("PostgreSQL server is not installed")

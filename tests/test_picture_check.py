@@ -12,9 +12,7 @@ import subprocess
 import sys
 import time
 
-import attacks
 import pytest
-from conftest import PASSPHRASE, PROJECT_ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +22,8 @@ from emeterai import serial as serials
 from emeterai._render import qr_payload
 from emeterai.issuer import Issuer
 from emeterai.verify import SERIAL_MISMATCH
+from tests.support import attacks
+from tests.support.common import PASSPHRASE, PROJECT_ROOT
 
 SAMPLE = PROJECT_ROOT / "samples" / "lamaran.pdf"
 RECT = (412.5, 148.8, 483.4, 219.7)

@@ -10,7 +10,12 @@ from typing import Any
 
 import pypdf
 import pytest
-from pdfmakers import (
+from pypdf.generic import NameObject, NumberObject, RectangleObject
+
+from emeterai import _place as place
+from emeterai._place import MM, PLACEHOLDER, Box, PageGeometry
+from emeterai.errors import Hint, PdfError, UsageError
+from tests.support.pdfmakers import (
     A4,
     cropped_pdf,
     letter_pdf,
@@ -20,11 +25,6 @@ from pdfmakers import (
     shifted_mediabox_pdf,
     signed_by_other_pdf,
 )
-from pypdf.generic import NameObject, NumberObject, RectangleObject
-
-from emeterai import _place as place
-from emeterai._place import MM, PLACEHOLDER, Box, PageGeometry
-from emeterai.errors import Hint, PdfError, UsageError
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "lamaran.pdf"

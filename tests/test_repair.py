@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import io
 
-import producers
-
 from emeterai._repair import JoinedBytes, unparseable_object
+from tests.support import producers
 
 
 def test_joined_bytes_reads_and_seeks_like_one_file():

@@ -12,9 +12,7 @@ import hashlib
 import time
 from pathlib import Path
 
-import attacks
 import pytest
-from conftest import PASSPHRASE, require_tool
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,6 +31,8 @@ from emeterai.verify import (
     VerifyResult,
 )
 from emeterai.wallet import Wallet
+from tests.support import attacks
+from tests.support.common import PASSPHRASE, require_tool
 
 
 def codes(result: VerifyResult) -> set[str]:
@@ -329,7 +329,8 @@ def test_validation_data_and_a_document_timestamp_after_the_stamp_stay_valid(sta
     from pyhanko.sign import signers
     from pyhanko.sign.timestamps import HTTPTimeStamper
     from pyhanko.sign.validation.dss import DocumentSecurityStore
-    from tsaserver import running_tsa
+
+    from tests.support.tsaserver import running_tsa
 
     emb = PdfFileReader(io.BytesIO(stamped)).embedded_signatures[0]
     with_dss = io.BytesIO(stamped)
@@ -457,7 +458,7 @@ def test_a_predicted_stream_past_its_limit_is_refused():
 def test_a_hybrid_update_whose_xrefstm_names_an_object_stream_is_not_exact():
     """/XRefStm must name the update's own cross-reference stream, not another stream of it
     (here an object stream holding a new /Info)."""
-    from producers import one_page_pdf
+    from tests.support.producers import one_page_pdf
 
     base = one_page_pdf()
     members = b"5 0\n<< /Title (x) >>"

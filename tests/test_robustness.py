@@ -11,7 +11,8 @@ lose nothing.
   limit.
 
 One throwaway issuer and wallet serve the whole module (``producers.throwaway_wallet``); the
-expectations are shared with ``scripts/robustness.py``, which writes docs/robustness.md.
+expectations and checks are ``tests/support/robustness.py``, shared with ``scripts/robustness.py``,
+which writes docs/robustness.md.
 """
 
 from __future__ import annotations
@@ -19,18 +20,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sys
 from pathlib import Path
 
-import producers
 import pytest
-from conftest import PROJECT_ROOT, _missing, corpus_dir
 
 from emeterai.cli import app
 from emeterai.verify import Verifier
-
-sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
-import robustness  # noqa: E402
+from tests.support import producers, robustness
+from tests.support.common import PROJECT_ROOT, _missing, corpus_dir
 
 CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
 CORPUS_FILES = (
@@ -367,7 +364,7 @@ def _owner_protected(tmp_path: Path, name: str, *restrictions: str) -> Path:
     """A letter that qpdf protects with an owner password only (the user password is empty)."""
     import subprocess
 
-    from conftest import require_tool
+    from tests.support.common import require_tool
 
     plain = tmp_path / "plain.pdf"
     plain.write_bytes(producers.letter_pdf(1))
@@ -383,7 +380,7 @@ def _owner_protected(tmp_path: Path, name: str, *restrictions: str) -> Path:
 def _encryption(path: Path, password: str | None = None) -> str:
     import subprocess
 
-    from conftest import require_tool
+    from tests.support.common import require_tool
 
     args = [require_tool("qpdf"), "--show-encryption", str(path)]
     if password:
@@ -439,7 +436,7 @@ def _odd_name_pdf(tmp_path: Path, encrypt: bool) -> Path:
         return path
     import subprocess
 
-    from conftest import require_tool
+    from tests.support.common import require_tool
 
     source = tmp_path / "nama-aneh-polos.pdf"
     source.write_bytes(plain)
@@ -497,7 +494,7 @@ def test_a_broken_xref_with_object_streams_is_repaired_by_appending(sandbox, ver
     import re
     import subprocess
 
-    from conftest import require_tool
+    from tests.support.common import require_tool
 
     plain = tmp_path / "polos.pdf"
     plain.write_bytes(producers.letter_pdf(3))

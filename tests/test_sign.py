@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import PASSPHRASE
 
 from emeterai._sign import reserved_hex_digits
 from emeterai.issuer import Issuer
@@ -13,6 +12,7 @@ from emeterai.stamp import StampOptions, stamp_file
 from emeterai.trust import TrustStore
 from emeterai.verify import Verifier
 from emeterai.wallet import Wallet
+from tests.support.common import PASSPHRASE
 
 
 @pytest.mark.parametrize("name", ["X", "Badan Penerbit Meterai Elektronik Republik Indonesia 56"])
@@ -57,9 +57,9 @@ def test_tsa_adds_an_rfc3161_timestamp_that_verify_reports_as_the_stamping_time(
     import json
 
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from tsaserver import running_tsa
 
     from emeterai.cli import app
+    from tests.support.tsaserver import running_tsa
 
     wallet_with_stamps(1)
     src = tmp_path / "letter.pdf"

@@ -14,9 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import attacks
 import pytest
-from conftest import PASSPHRASE, require_tool
 from test_revisions import shown_by_readers
 
 from emeterai import _pyhanko as pyhanko_hooks
@@ -24,6 +22,8 @@ from emeterai import serial as serials
 from emeterai.issuer import Issuer
 from emeterai.verify import SIGNATURE_INVALID, VerifyResult
 from emeterai.wallet import StampKey
+from tests.support import attacks
+from tests.support.common import PASSPHRASE, require_tool
 
 
 def own_revision_details(result: VerifyResult) -> list[str]:
@@ -175,7 +175,7 @@ def test_live_objects_reads_object_streams(tmp_path):
 def many_objects_letter(count: int) -> bytes:
     """A one-page letter with ``count`` extra objects, each holding a string (so that each is
     read by the tokenizer, not by the byte search)."""
-    from producers import raw_pdf
+    from tests.support.producers import raw_pdf
 
     content = b"BT /F1 12 Tf 72 720 Td (Surat lamaran) Tj ET"
     objects = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PASSPHRASE
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
@@ -11,6 +10,7 @@ from emeterai._x509util import fingerprint
 from emeterai.errors import TrustError
 from emeterai.issuer import Issuer
 from emeterai.trust import TrustStore
+from tests.support.common import PASSPHRASE
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """Verification (SPEC §3 problem codes, §6 what may change after the stamp), in the library.
 
-Every attack document is built with real tools (see ``attacks.py``): pypdf incremental updates,
-pyHanko signatures with real stamp keys, reportlab pictures, a poppler print-and-scan. Each test
-asserts the exact problem codes (and the words of the detail where they matter), so that a
-verifier that flags everything, or nothing, fails.
+Every attack document is built with real tools (see ``tests/support/attacks.py``): pypdf
+incremental updates, pyHanko signatures with real stamp keys, reportlab pictures, a poppler
+print-and-scan. Each test asserts the exact problem codes (and the words of the detail where
+they matter), so that a verifier that flags everything, or nothing, fails.
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import attacks
 import pypdf
 import pytest
-from conftest import PASSPHRASE, PROJECT_ROOT, corpus_dir, require_tool
 
 from emeterai import serial as serials
 from emeterai.issuer import Issuer
@@ -40,6 +38,8 @@ from emeterai.verify import (
     VerifyResult,
 )
 from emeterai.wallet import Wallet
+from tests.support import attacks
+from tests.support.common import PASSPHRASE, PROJECT_ROOT, corpus_dir, require_tool
 
 SAMPLE = PROJECT_ROOT / "samples" / "lamaran.pdf"
 # Where the product puts the stamp on the sample (its "Meterai" placeholder), in points.

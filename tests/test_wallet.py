@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PASSPHRASE
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -27,6 +26,7 @@ from emeterai.errors import (
 from emeterai.issuer import Issuer
 from emeterai.trust import TrustStore
 from emeterai.wallet import Wallet
+from tests.support.common import PASSPHRASE
 
 
 @pytest.fixture

@@ -805,7 +805,7 @@ def throwaway_wallet(folder: Path, stamps: int) -> Sandbox:
     return sandbox
 
 
-def main() -> None:  # pragma: no cover - manual use: python tests/producers.py DIR
+def main() -> None:  # pragma: no cover - manual use: python tests/support/producers.py DIR
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else "producer-files")
     for p in make_producer_files(folder):
         print(f"{p.name:32} {p.producer} {p.note}")

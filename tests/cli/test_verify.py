@@ -1,5 +1,5 @@
-"""`emeterai verify` and `emeterai ledger` on the command line (SPEC §3): JSON Lines, exit codes,
-one verdict per file, trust, CRL, shared ledger, batches."""
+"""`emeterai verify` on the command line (SPEC §3): JSON Lines, exit codes, one verdict per
+file, trust, CRL, a ledger that cannot be opened, batches, the progress bar."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-import attacks
 import pytest
-from conftest import PASSPHRASE, PROJECT_ROOT
 
-from emeterai.cli import app
+from tests.support import attacks
+from tests.support.cli import json_lines, problem_codes, run, stamp_cli
+from tests.support.common import PASSPHRASE, PROJECT_ROOT
 
 SAMPLE = PROJECT_ROOT / "samples" / "lamaran.pdf"
 TOP_KEYS = {
@@ -44,29 +44,10 @@ STAMP_KEYS = {
 }
 
 
-def run(runner, *args, env: dict[str, str] | None = None):
-    return runner.invoke(app, [str(a) for a in args], env=env)
-
-
 def no_traceback(result) -> None:
     assert "Traceback" not in result.stdout
     assert "Traceback" not in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-
-
-def json_lines(result) -> list[dict]:
-    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-
-
-def problem_codes(obj: dict) -> set[str]:
-    return {p["code"] for p in obj["problems"]}
-
-
-def stamp_cli(runner, src: Path, out: Path, env: dict[str, str] | None = None) -> dict:
-    result = run(runner, "stamp", src, "-o", out, "--json", env=env)
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    (obj,) = json_lines(result)
-    return obj
 
 
 @pytest.fixture
@@ -265,77 +246,7 @@ def test_crl_from_an_untrusted_issuer_is_one_clear_error(runner, stamped, tmp_pa
     assert errors == [f"emeterai: error: {crl}: the CRL is not signed by a trusted issuer root"]
 
 
-# -- ledger: one stamp file used on two documents --------------------------------------------------
-
-
-@pytest.fixture
-def reused(runner, home, issuer, stamp_secret, tmp_path) -> tuple[Path, Path, str]:
-    """One stamp file bought once, imported into two applicants' wallets (two homes), each
-    stamping a different letter: (first output, second output, serial)."""
-    stamps = tmp_path / "bought"
-    issued = run(runner, "issuer", "issue", "--count", "1", "--out", stamps)
-    assert issued.exit_code == 0, issued.stderr
-    serial = issued.stdout.split()[0]
-    root = tmp_path / "root.pem"
-    assert run(runner, "issuer", "root", "-o", root).exit_code == 0
-    outputs = []
-    for name in ("ani", "budi"):
-        env = {"EMETERAI_HOME": str(tmp_path / name)}
-        assert run(runner, "trust", "add", root, env=env).exit_code == 0
-        imported = run(runner, "wallet", "import", stamps, env=env)
-        assert imported.exit_code == 0, imported.stderr
-        letter = attacks.make_letter(tmp_path / f"lamaran-{name}.pdf", [f"Lamaran {name}"])
-        out = tmp_path / f"lamaran-{name}.emeterai.pdf"
-        assert stamp_cli(runner, letter, out, env=env)["serial"] == serial
-        outputs.append(out)
-    return outputs[0], outputs[1], serial
-
-
-def test_stamp_file_used_on_two_documents_is_serial_reused_with_a_shared_ledger(
-    runner, reused, tmp_path
-):
-    first, second, serial = reused
-    ledger = tmp_path / "seen.db"
-    r1 = run(runner, "verify", first, "--ledger", ledger, "--json")
-    assert r1.exit_code == 0, r1.stderr
-    r2 = run(runner, "verify", second, "--ledger", ledger, "--json")
-    assert r2.exit_code == 1
-    (obj,) = json_lines(r2)
-    assert problem_codes(obj) == {"serial-reused"}
-    detail = obj["problems"][0]["detail"]
-    assert serial in detail and str(first) in detail
-    assert obj["stamps"][0]["problems"] == obj["problems"]
-    # the first document keeps its serial; the same document verified again is fine
-    again = run(runner, "verify", first, "--ledger", ledger, "--json")
-    assert again.exit_code == 0, again.stderr
-    copy = tmp_path / "copy-of-first.pdf"
-    shutil.copyfile(first, copy)
-    assert run(runner, "verify", copy, "--ledger", ledger).exit_code == 0
-    # without the ledger neither document can tell
-    assert run(runner, "verify", second).exit_code == 0
-
-
-def test_ledger_reused_and_stats_report_the_reused_serial(runner, reused, tmp_path):
-    first, second, serial = reused
-    ledger = tmp_path / "seen.db"
-    both = run(runner, "verify", first, second, "--ledger", ledger, "--json", "--jobs", "1")
-    assert both.exit_code == 1
-    assert [o["valid"] for o in json_lines(both)] == [True, False]
-
-    listed = run(runner, "ledger", "reused", "--ledger", ledger, "--json")
-    assert listed.exit_code == 0, listed.stderr
-    (group,) = json_lines(listed)
-    assert group["serial"] == serial
-    assert [d["file"] for d in group["documents"]] == [str(first), str(second)]
-    assert all(len(d["document_sha256"]) == 64 for d in group["documents"])
-
-    human = run(runner, "ledger", "reused", "--ledger", ledger)
-    assert f"{serial} on 2 documents:" in human.stdout
-    assert str(second) in human.stdout
-
-    stats = run(runner, "ledger", "stats", "--ledger", ledger, "--json")
-    assert stats.exit_code == 0
-    assert json_lines(stats) == [{"serials": 1, "documents": 2, "reused_serials": 1}]
+# -- a ledger that cannot be opened (the shared ledger itself: test_ledger.py) ------------------
 
 
 def test_ledger_that_cannot_be_opened_is_one_clear_error(runner, stamped, tmp_path):

@@ -11,11 +11,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT, _missing
 
 from emeterai.cli import app
 from emeterai.trust import TrustStore
 from emeterai.verify import Verifier
+from tests.support.common import PROJECT_ROOT, _missing
 
 
 def test_demo_stamps_the_sample_and_prints_the_output_path_and_valid(runner, tmp_path, monkeypatch):

@@ -1604,7 +1604,7 @@ _HELV = b"/Helv << /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold >>"
 def _two_content_letter(catalog_extra: bytes, extra_objects: list[tuple[int, bytes]]) -> bytes:
     """A one-page letter (objects 1 to 4) whose page lists content streams 4 and 6, and has the
     fonts /F1 and /Helv."""
-    from producers import raw_pdf
+    from tests.support.producers import raw_pdf
 
     content = b"BT /F1 12 Tf 72 720 Td (Surat lamaran) Tj ET"
     return raw_pdf(
@@ -1673,7 +1673,7 @@ def array_contents_letter(entry: bytes) -> bytes:
     """A one-page letter whose page's /Contents is object 5, an array ``[4 0 R <entry>]``:
     ``entry`` names object 7 (the stamp's first new object: /Size is 6) in a syntax that some
     readers take for a reference, or hides it behind a stray token."""
-    from producers import raw_pdf
+    from tests.support.producers import raw_pdf
 
     content = b"BT /F1 12 Tf 72 720 Td (Surat lamaran) Tj ET"
     return raw_pdf(

@@ -86,3 +86,15 @@ def start_server() -> PgServer:
     server = PgServer(bindir, root, _free_port())
     server.start()
     return server
+
+
+def fresh_database(server_url: str) -> str:
+    """A new empty database on ``server_url``; returns its URL."""
+    import secrets
+
+    import psycopg
+
+    name = f"emeterai_test_{secrets.token_hex(6)}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return server_url.rsplit("/", 1)[0] + "/" + name

@@ -1,0 +1,1 @@
+"""Tests of the command line (``emeterai/cli/``), a module for each command group."""
