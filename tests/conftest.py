@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,14 +24,10 @@ from emeterai.issuer import Issuer
 from emeterai.trust import TrustStore
 from emeterai.wallet import Wallet
 
-# The helpers are the package tests.support, imported from the project root. `python -m pytest`
-# run there (or PYTHONPATH) puts the root on sys.path; a plain `pytest` puts only this folder
-# there, as tests/ is no package (so this file stays importable as `conftest`).
-if str(Path(__file__).resolve().parent.parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.support.common import PASSPHRASE, STAMP_PASSPHRASE, _missing  # noqa: E402
-from tests.support.pgserver import fresh_database  # noqa: E402
+# The helpers are the package tests.support, imported from the project root (pytest's
+# `pythonpath` setting in pyproject.toml puts it on sys.path).
+from tests.support.common import PASSPHRASE, STAMP_PASSPHRASE, _missing
+from tests.support.pgserver import fresh_database
 from tests.support.stamping import Kit  # noqa: E402
 
 

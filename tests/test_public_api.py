@@ -8,9 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import PASSPHRASE
-
 import emeterai
+from tests.support.common import PASSPHRASE
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
