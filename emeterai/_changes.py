@@ -317,6 +317,11 @@ def _serials_shown(widget: Any) -> set[bytes]:
         return set()
 
 
+def _modified(problems: list[Change], detail: str) -> None:
+    """Record a ``modified-after-stamp`` finding (the code most findings here carry)."""
+    problems.append(Change(MODIFIED_AFTER_STAMP, detail))
+
+
 def after_stamp(reader: Any, emb: Any, widget: Any) -> Changes:
     """What changed between the stamp's revision and the end of the file (see module doc)."""
     revision = emb.signed_revision
@@ -325,22 +330,47 @@ def after_stamp(reader: Any, emb: Any, widget: Any) -> Changes:
     then = reader.get_historical_resolver(revision)
     then_root, now_root = then.root, reader.root
     problems: list[Change] = []
+    _form_state_changes(then_root, now_root, problems)
+    stamp_rect = _rect(widget)
+    allowed_widgets, later = _field_changes(
+        reader, revision, then_root, now_root, widget, stamp_rect, problems
+    )
+    page_of = _annotation_changes(
+        then_root, now_root, widget, stamp_rect, allowed_widgets, problems
+    )
+    found = [_later_signature(sig, w, page_of) for sig, w in later]
+    unique = list(dict.fromkeys(problems))
+    return Changes(tuple(unique), tuple(found))
 
-    def modified(detail: str) -> None:
-        problems.append(Change(MODIFIED_AFTER_STAMP, detail))
 
-    # -- the form's drawing state (class 3) --
+def _form_state_changes(then_root: Any, now_root: Any, problems: list[Change]) -> None:
+    """The form's drawing state (class 3): entries that change how every field is drawn, and
+    embedded files, compared between the stamp's revision and now."""
     then_form = _get(then_root, "/AcroForm")
     now_form = _get(now_root, "/AcroForm")
     for entry in _FORM_KEYS:
         before = _get(then_form.get_object(), entry) if then_form is not None else None
         after = _get(now_form.get_object(), entry) if now_form is not None else None
         if _canon(before, [_CANON_BUDGET]) != _canon(after, [_CANON_BUDGET]):
-            modified(f"the form's {entry} was changed after the stamp")
+            _modified(problems, f"the form's {entry} was changed after the stamp")
     if _embedded_files(then_root) != _embedded_files(now_root):
-        modified("embedded files were added or changed after the stamp")
+        _modified(problems, "embedded files were added or changed after the stamp")
 
-    # -- fields (classes 2 and 3) --
+
+def _field_changes(
+    reader: Any,
+    revision: int,
+    then_root: Any,
+    now_root: Any,
+    widget: Any,
+    stamp_rect: tuple[float, float, float, float] | None,
+    problems: list[Change],
+) -> tuple[set[tuple[int, int] | None], list[tuple[Any, Any]]]:
+    """Fields (classes 2 and 3): existing non-signature fields must be unchanged, no other kind
+    of field may be added, and signature fields added or signed later are judged one by one.
+
+    Returns the widgets of those later signature fields (allowed on the pages) and, for each
+    shown later signature, its embedded signature and its first visible widget."""
     then_fields = _fields(then_root)
     now_fields = _fields(now_root)
     signatures: dict[Any, Any] = {}
@@ -349,7 +379,6 @@ def after_stamp(reader: Any, emb: Any, widget: Any) -> Changes:
             signatures[ref_key(other.sig_field)] = other
             signatures[str(other.field_name)] = other
     allowed_widgets: set[tuple[int, int] | None] = set()
-    stamp_rect = _rect(widget)
     stamp_page = _get(widget, "/P")
     later: list[tuple[Any, Any]] = []  # (embedded signature, widget)
     for key, fld in now_fields.items():
@@ -361,56 +390,117 @@ def after_stamp(reader: Any, emb: Any, widget: Any) -> Changes:
         if old is not None and not is_sig:
             skip = ("/Kids",)
             if _canon(old, [_CANON_BUDGET], skip=skip) != _canon(fld, [_CANON_BUDGET], skip=skip):
-                modified(f"form field {name!r} (its value, appearance or style) was changed")
+                _modified(
+                    problems, f"form field {name!r} (its value, appearance or style) was changed"
+                )
             continue
         if old is not None and _get(old, "/V") is not None:
             continue  # a signature field signed before the stamp: pyHanko judges changes to it
         if old is None and not is_sig:
             if _get(fld, "/Kids") is None or _get(fld, "/FT") is not None:
-                modified(f"form field {name!r} (not a signature field) was added")
+                _modified(problems, f"form field {name!r} (not a signature field) was added")
             continue
         if not is_sig:
             continue
         # a signature field added, or signed, after the stamp
         if _get(fld, "/Kids") is not None and _get(fld, "/FT") is None:
             continue  # a non-terminal node: its terminal kids are judged
-        widgets = _widgets(fld)
-        for wkey, _w in widgets:
-            allowed_widgets.add(wkey)
-        signed = _get(fld, "/V") is not None
-        shown = [w for _, w in widgets if _visible(w)]
-        if not signed:
-            if shown:
-                modified(
-                    f"unsigned signature field {name!r} added after the stamp draws on the page"
-                )
-            continue
-        if len(widgets) != 1 or any(_get(w, "/Subtype") != "/Widget" for _, w in widgets):
-            modified(f"signature field {name!r} added after the stamp has more than its one widget")
-        if any(
-            _get(obj, k) is not None
-            for obj in (fld, *(w for _, w in widgets))
-            for k in ("/A", "/AA")
-        ):
-            modified(f"signature field {name!r} added after the stamp carries actions (/A or /AA)")
-        sig = signatures.get(key) or signatures.get(name)
-        if sig is None or not _intact(sig):
-            modified(f"signature field {name!r} added after the stamp is not intact")
-        for _, w in widgets:
-            r = _rect(w)
-            same_page = (
-                ref_key(_get(w, "/P")) == ref_key(stamp_page) if stamp_page is not None else True
-            )
-            hit = r is not None and stamp_rect is not None and _overlap(r, stamp_rect)
-            if hit and same_page and _visible(w):
-                modified(f"signature field {name!r} added after the stamp overlaps the stamp")
-        own = _serials_shown(widget)
-        if own and any(own & _serials_shown(w) for w in shown):
-            modified(f"signature field {name!r} added after the stamp shows the stamp's serial")
-        if shown and sig is not None:
-            later.append((sig, shown[0]))
+        shown_later = _later_signature_field(
+            key, fld, name, signatures, widget, stamp_rect, stamp_page, allowed_widgets, problems
+        )
+        if shown_later is not None:
+            later.append(shown_later)
+    return allowed_widgets, later
 
-    # -- annotations and their order (classes 2 and 4) --
+
+def _later_signature_field(
+    key: tuple[int, int],
+    fld: Any,
+    name: str,
+    signatures: dict[Any, Any],
+    widget: Any,
+    stamp_rect: tuple[float, float, float, float] | None,
+    stamp_page: Any,
+    allowed_widgets: set[tuple[int, int] | None],
+    problems: list[Change],
+) -> tuple[Any, Any] | None:
+    """One terminal signature field added, or signed, after the stamp: unsigned it may not
+    draw; signed it must be one intact widget without actions, neither overlapping the stamp
+    nor showing its serial. Its widgets are added to ``allowed_widgets``.
+
+    Returns (embedded signature, first visible widget) when it is a shown later signature."""
+    widgets = _widgets(fld)
+    for wkey, _w in widgets:
+        allowed_widgets.add(wkey)
+    signed = _get(fld, "/V") is not None
+    shown = [w for _, w in widgets if _visible(w)]
+    if not signed:
+        if shown:
+            _modified(
+                problems,
+                f"unsigned signature field {name!r} added after the stamp draws on the page",
+            )
+        return None
+    if len(widgets) != 1 or any(_get(w, "/Subtype") != "/Widget" for _, w in widgets):
+        _modified(
+            problems, f"signature field {name!r} added after the stamp has more than its one widget"
+        )
+    if any(
+        _get(obj, k) is not None for obj in (fld, *(w for _, w in widgets)) for k in ("/A", "/AA")
+    ):
+        _modified(
+            problems, f"signature field {name!r} added after the stamp carries actions (/A or /AA)"
+        )
+    sig = signatures.get(key) or signatures.get(name)
+    if sig is None or not _intact(sig):
+        _modified(problems, f"signature field {name!r} added after the stamp is not intact")
+    _later_field_over_stamp(name, widgets, shown, widget, stamp_rect, stamp_page, problems)
+    if shown and sig is not None:
+        return (sig, shown[0])
+    return None
+
+
+def _later_field_over_stamp(
+    name: str,
+    widgets: list[tuple[tuple[int, int] | None, Any]],
+    shown: list[Any],
+    widget: Any,
+    stamp_rect: tuple[float, float, float, float] | None,
+    stamp_page: Any,
+    problems: list[Change],
+) -> None:
+    """A later signature may draw over page content, but not over the stamp (a visible widget
+    of it overlapping the stamp on its page) nor show the stamp's serial (a copy of the stamp
+    picture elsewhere)."""
+    for _, w in widgets:
+        r = _rect(w)
+        same_page = (
+            ref_key(_get(w, "/P")) == ref_key(stamp_page) if stamp_page is not None else True
+        )
+        hit = r is not None and stamp_rect is not None and _overlap(r, stamp_rect)
+        if hit and same_page and _visible(w):
+            _modified(
+                problems, f"signature field {name!r} added after the stamp overlaps the stamp"
+            )
+    own = _serials_shown(widget)
+    if own and any(own & _serials_shown(w) for w in shown):
+        _modified(
+            problems, f"signature field {name!r} added after the stamp shows the stamp's serial"
+        )
+
+
+def _annotation_changes(
+    then_root: Any,
+    now_root: Any,
+    widget: Any,
+    stamp_rect: tuple[float, float, float, float] | None,
+    allowed_widgets: set[tuple[int, int] | None],
+    problems: list[Change],
+) -> dict[Any, int]:
+    """Annotations and their order (classes 2 and 4), page by page: none added (but the later
+    signatures' widgets), removed or reordered, and nothing visible drawn over the stamp.
+
+    Returns the page index of every annotation now in the document, by its key."""
     then_pages = {k: p for _, k, p in _pages(then_root) if k is not None}
     stamp_key = ref_key(widget)
     page_of: dict[Any, int] = {}
@@ -423,39 +513,52 @@ def after_stamp(reader: Any, emb: Any, widget: Any) -> Changes:
         now_keys = [k for k, _ in now_annots]
         kept = [k for k in now_keys if k is not None and k in old_keys]
         if kept != [k for k in old_keys if k is not None and k in now_keys]:
-            modified(f"the annotations of page {index + 1} were reordered after the stamp")
+            _modified(
+                problems, f"the annotations of page {index + 1} were reordered after the stamp"
+            )
         if any(k not in now_keys for k in old_keys if k is not None):
-            modified(f"an annotation was removed from page {index + 1} after the stamp")
+            _modified(problems, f"an annotation was removed from page {index + 1} after the stamp")
         for akey, annot in now_annots:
             if akey in old_keys or akey in allowed_widgets:
                 continue
             sub = _get(annot, "/Subtype")
-            modified(f"a {str(sub)[1:] if sub else 'new'} annotation was added to page {index + 1}")
+            _modified(
+                problems,
+                f"a {str(sub)[1:] if sub else 'new'} annotation was added to page {index + 1}",
+            )
         # z-order: anything visible drawn after the stamp over it hides it
         if stamp_key in now_keys and stamp_rect is not None:
             after = now_annots[now_keys.index(stamp_key) + 1 :]
-            for _akey, annot in after:
-                r = _rect(annot)
-                if r is not None and _overlap(r, stamp_rect) and _visible(annot):
-                    sub = _get(annot, "/Subtype")
-                    problems.append(
-                        Change(
-                            STAMP_NOT_SHOWN,
-                            f"a {str(sub)[1:] if sub else ''} annotation is drawn over the stamp",
-                        )
-                    )
+            problems.extend(_drawn_over(after, stamp_rect))
+    return page_of
 
+
+def _drawn_over(
+    after: list[tuple[Any, Any]], stamp_rect: tuple[float, float, float, float]
+) -> list[Change]:
+    """A ``stamp-not-shown`` finding for each visible annotation, of those drawn after the
+    stamp on its page, whose rectangle overlaps the stamp's."""
     found = []
-    for sig, w in later:
-        r = _rect(w)
-        page = page_of.get(ref_key(w))
-        found.append(
-            LaterSignature(
-                field=str(sig.field_name),
-                signer=_signer(sig),
-                page=page + 1 if page is not None else None,
-                rect_pt=r if r is not None else (0.0, 0.0, 0.0, 0.0),
+    for _akey, annot in after:
+        r = _rect(annot)
+        if r is not None and _overlap(r, stamp_rect) and _visible(annot):
+            sub = _get(annot, "/Subtype")
+            found.append(
+                Change(
+                    STAMP_NOT_SHOWN,
+                    f"a {str(sub)[1:] if sub else ''} annotation is drawn over the stamp",
+                )
             )
-        )
-    unique = list(dict.fromkeys(problems))
-    return Changes(tuple(unique), tuple(found))
+    return found
+
+
+def _later_signature(sig: Any, w: Any, page_of: dict[Any, int]) -> LaterSignature:
+    """The report entry for a later signature shown by widget ``w`` (its page, if listed)."""
+    r = _rect(w)
+    page = page_of.get(ref_key(w))
+    return LaterSignature(
+        field=str(sig.field_name),
+        signer=_signer(sig),
+        page=page + 1 if page is not None else None,
+        rect_pt=r if r is not None else (0.0, 0.0, 0.0, 0.0),
+    )

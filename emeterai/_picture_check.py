@@ -147,6 +147,9 @@ def _rotation(value: Any) -> int | None:
 
 
 def _compare(widget: Any, expected: Expected, verdict: PictureVerdict) -> str | None:
+    """The first way the widget's appearance differs from the genuine one, checked from the
+    outside in (appearance states, wrapper form, picture form, wrapper content, picture); None
+    when it is the genuine picture or the differences were added to ``verdict`` in detail."""
     ap = _resolve(_get(widget, "/AP"))
     if not isinstance(ap, dict):
         return "the stamp has no appearance (/AP), so it shows no picture"
@@ -158,8 +161,31 @@ def _compare(widget: Any, expected: Expected, verdict: PictureVerdict) -> str | 
     why = _form_dict_problem(outer, "the stamp's appearance")
     if why:
         return why
-    # pyHanko's box: [0 h w 0] in whole points (it sizes the box from the widget's /Rect; a
-    # reader maps the box onto the /Rect whatever it is, so a later /Rect is judged elsewhere)
+    box = _wrapper_box(outer)
+    if box is None:
+        return "the stamp's appearance has another /BBox than pyHanko writes for a stamp"
+    named = _wrapped_picture(outer)
+    if isinstance(named, str):
+        return named
+    name, ref = named
+    inner = _resolve(ref)
+    verdict.forms_visited += 1
+    why = _form_dict_problem(inner, "the stamp picture")
+    if why:
+        return why
+    size_pt = _picture_size(inner)
+    if isinstance(size_pt, str):
+        return size_pt
+    why = _wrapper_content_problem(outer, box, name, size_pt, verdict)
+    if why:
+        return why
+    return _compare_picture(inner, size_pt, expected, verdict)
+
+
+def _wrapper_box(outer: Any) -> tuple[float, float] | None:
+    """(width, height) of the wrapper's box if it is pyHanko's ``[0 h w 0]`` in whole points
+    (pyHanko sizes the box from the widget's /Rect; a reader maps the box onto the /Rect
+    whatever it is, so a later /Rect is judged elsewhere), else None."""
     outer_box = _numbers(_resolve(outer["/BBox"]), 4)
     if (
         outer_box is None
@@ -167,8 +193,13 @@ def _compare(widget: Any, expected: Expected, verdict: PictureVerdict) -> str | 
         or outer_box[3] != 0
         or not all(v >= 1 and v == int(v) for v in outer_box[1:3])
     ):
-        return "the stamp's appearance has another /BBox than pyHanko writes for a stamp"
-    w, h = outer_box[2], outer_box[1]
+        return None
+    return outer_box[2], outer_box[1]
+
+
+def _wrapped_picture(outer: Any) -> tuple[Any, Any] | str:
+    """The (name, reference) of the one form the wrapper draws, through the one opaque
+    ``/BackgroundGS`` graphics state pyHanko writes; else the sentence saying what differs."""
     resources = _resolve(outer["/Resources"])
     if not isinstance(resources, dict) or set(resources) != {"/ExtGState", "/XObject"}:
         return "the stamp's appearance has other resources than the stamp picture"
@@ -186,11 +217,12 @@ def _compare(widget: Any, expected: Expected, verdict: PictureVerdict) -> str | 
     if not isinstance(xobjects, dict) or len(xobjects) != 1:
         return "the stamp's appearance draws other forms than the one stamp picture"
     ((name, ref),) = xobjects.items()
-    inner = _resolve(ref)
-    verdict.forms_visited += 1
-    why = _form_dict_problem(inner, "the stamp picture")
-    if why:
-        return why
+    return name, ref
+
+
+def _picture_size(inner: Any) -> float | str:
+    """The side of the picture's square in points, if its box is a square from the origin of
+    a size emeterai draws; else the sentence saying what differs."""
     box = _numbers(_resolve(inner["/BBox"]), 4)
     if (
         box is None
@@ -207,8 +239,18 @@ def _compare(widget: Any, expected: Expected, verdict: PictureVerdict) -> str | 
         return (
             f"the stamp picture is {size_pt / render.MM:.1f} mm, outside the sizes emeterai draws"
         )
+    return size_pt
+
+
+def _wrapper_content_problem(
+    outer: Any, box: tuple[float, float], name: Any, size_pt: float, verdict: PictureVerdict
+) -> str | None:
+    """Is the wrapper's content exactly what pyHanko draws to place this picture in this box
+    (by :func:`picture_layout`)? None if so, else whether it draws more or only places the
+    picture otherwise."""
     from pyhanko.pdf_utils import layout
 
+    w, h = box
     picture = layout.BoxConstraints(width=size_pt, height=size_pt)  # whole points, as pyHanko
     fit = picture_layout().fit(
         layout.BoxConstraints(width=w, height=h), picture.width, picture.height
@@ -220,7 +262,7 @@ def _compare(widget: Any, expected: Expected, verdict: PictureVerdict) -> str | 
         if m is None or m.group("name") != str(name).encode("latin-1"):
             return "the stamp's appearance draws something else than the stamp picture alone"
         return "the stamp's appearance scales or moves the stamp picture in its rectangle"
-    return _compare_picture(inner, size_pt, expected, verdict)
+    return None
 
 
 def picture_layout() -> Any:

@@ -111,80 +111,120 @@ def _xref_problem(writer: Any, data: bytes) -> str | None:
 
 def append_rebuilt_xref(data: bytes) -> bytes:
     """``data`` plus one complete cross-reference section built from the objects in the file."""
-    import pypdf
-
     objects: dict[int, tuple[int, int]] = {}
     for m in _OBJ.finditer(data):
         objects[int(m.group(1))] = (int(m.group(2)), m.start())  # the last definition wins
-    try:
-        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
-        trailer: Any = reader.trailer
-    except Exception:
-        reader, trailer = None, None
+    reader, trailer = _lenient_trailer(data)
     compressed = {
         num: where
         for num, where in _compressed_objects(data, objects, reader).items()
         if num not in objects
     }
     size = max([*objects, *compressed, 0]) + 1
+    root, extra = _trailer_entries(data, objects, trailer)
+    out = bytearray(data)
+    if not out.endswith((b"\n", b"\r")):
+        out += b"\n"
+    start = len(out)
+    if not compressed:
+        out += _xref_table(objects, size, root, extra)
+    else:
+        out += _xref_stream(objects, compressed, size, start, root, extra)
+    out += b"startxref\n%d\n%%%%EOF\n" % start
+    return bytes(out)
 
-    def ref(key: str) -> bytes | None:
-        raw = trailer.raw_get(key) if trailer is not None and key in trailer else None
-        if raw is None or not hasattr(raw, "idnum"):
-            return None
-        return f"{raw.idnum} {raw.generation} R".encode()
 
-    if trailer is not None and "/Encrypt" in trailer and ref("/Encrypt") is None:
+def _lenient_trailer(data: bytes) -> tuple[Any, Any]:
+    """pypdf's lenient reader of ``data`` and its trailer, or (None, None) when even it fails:
+    the rebuilt section then keeps nothing of the old trailer."""
+    import pypdf
+
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        trailer: Any = reader.trailer
+    except Exception:
+        reader, trailer = None, None
+    return reader, trailer
+
+
+def _trailer_ref(trailer: Any, key: str) -> bytes | None:
+    """``N G R`` for the trailer's ``key`` when it is an indirect reference, else None."""
+    raw = trailer.raw_get(key) if trailer is not None and key in trailer else None
+    if raw is None or not hasattr(raw, "idnum"):
+        return None
+    return f"{raw.idnum} {raw.generation} R".encode()
+
+
+def _trailer_entries(
+    data: bytes, objects: dict[int, tuple[int, int]], trailer: Any
+) -> tuple[bytes, bytes]:
+    """The new trailer's /Root and its other entries (/Info, /Encrypt, /ID), carried over from
+    the old trailer; the catalog found among the objects when the trailer names none.
+
+    Raises PdfError for a direct /Encrypt (it cannot be carried over) or no catalog at all."""
+    if trailer is not None and "/Encrypt" in trailer and _trailer_ref(trailer, "/Encrypt") is None:
         raise PdfError("the encryption dictionary is malformed (not an indirect object)")
-    root = ref("/Root") or _find_catalog(data, objects)
+    root = _trailer_ref(trailer, "/Root") or _find_catalog(data, objects)
     if root is None:
         raise PdfError("no document catalog (/Root) to rebuild the cross-reference data around")
     extra = b""
     for key in ("/Info", "/Encrypt"):
-        value = ref(key)
+        value = _trailer_ref(trailer, key)
         if value is not None:
             extra += b" " + key.encode() + b" " + value
     ident = trailer.get("/ID") if trailer is not None else None
     if ident is not None and len(ident) == 2:
         a, b = (_raw_bytes(v).hex().encode() for v in ident)
         extra += b" /ID [<" + a + b"> <" + b + b">]"
+    return root, extra
 
-    out = bytearray(data)
-    if not out.endswith((b"\n", b"\r")):
-        out += b"\n"
-    start = len(out)
-    if not compressed:
-        out += b"xref\n0 %d\n" % size
-        out += b"0000000000 65535 f\r\n"
-        for num in range(1, size):
-            if num in objects:
-                gen, offset = objects[num]
-                out += b"%010d %05d n\r\n" % (offset, gen)
-            else:
-                out += b"0000000000 00000 f\r\n"
-        out += b"trailer\n<< /Size %d /Root %s%s >>\n" % (size, root, extra)
-    else:
-        stream_num = size
-        size += 1
-        rows = bytearray(b"\x00\x00\x00\x00\x00\xff\xff")
-        for num in range(1, size):
-            if num == stream_num:
-                rows += b"\x01" + start.to_bytes(4, "big") + b"\x00\x00"
-            elif num in objects:
-                gen, offset = objects[num]
-                rows += b"\x01" + offset.to_bytes(4, "big") + gen.to_bytes(2, "big")
-            elif num in compressed:
-                stm, idx = compressed[num]
-                rows += b"\x02" + stm.to_bytes(4, "big") + idx.to_bytes(2, "big")
-            else:
-                rows += b"\x00\x00\x00\x00\x00\x00\x00"
-        out += (
-            b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root %s%s /Length %d >>\nstream\n"
-            % (stream_num, size, root, extra, len(rows))
-        )
-        out += rows + b"\nendstream\nendobj\n"
-    out += b"startxref\n%d\n%%%%EOF\n" % start
+
+def _xref_table(objects: dict[int, tuple[int, int]], size: int, root: bytes, extra: bytes) -> bytes:
+    """A classic ``xref`` table and trailer for the objects (used when none is compressed)."""
+    out = bytearray(b"xref\n0 %d\n" % size)
+    out += b"0000000000 65535 f\r\n"
+    for num in range(1, size):
+        if num in objects:
+            gen, offset = objects[num]
+            out += b"%010d %05d n\r\n" % (offset, gen)
+        else:
+            out += b"0000000000 00000 f\r\n"
+    out += b"trailer\n<< /Size %d /Root %s%s >>\n" % (size, root, extra)
     return bytes(out)
+
+
+def _xref_stream(
+    objects: dict[int, tuple[int, int]],
+    compressed: dict[int, tuple[int, int]],
+    size: int,
+    start: int,
+    root: bytes,
+    extra: bytes,
+) -> bytes:
+    """An xref stream object, numbered ``size`` and written at ``start``, listing the objects
+    and those in object streams (a classic table cannot list compressed objects)."""
+    stream_num = size
+    size += 1
+    rows = bytearray(b"\x00\x00\x00\x00\x00\xff\xff")
+    for num in range(1, size):
+        if num == stream_num:
+            rows += b"\x01" + start.to_bytes(4, "big") + b"\x00\x00"
+        elif num in objects:
+            gen, offset = objects[num]
+            rows += b"\x01" + offset.to_bytes(4, "big") + gen.to_bytes(2, "big")
+        elif num in compressed:
+            stm, idx = compressed[num]
+            rows += b"\x02" + stm.to_bytes(4, "big") + idx.to_bytes(2, "big")
+        else:
+            rows += b"\x00\x00\x00\x00\x00\x00\x00"
+    out = b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root %s%s /Length %d >>\nstream\n" % (
+        stream_num,
+        size,
+        root,
+        extra,
+        len(rows),
+    )
+    return out + bytes(rows) + b"\nendstream\nendobj\n"
 
 
 def _compressed_objects(

@@ -405,31 +405,14 @@ def _object_stream_members(num: int, dictionary: dict[bytes, Any], raw: bytes) -
 
 
 def _read_update(parser: Parser, pos: int, expected_prev: int | None) -> Update:
+    """The update at ``pos``: its body up to its xref section, which must be followed by a
+    ``startxref`` naming it exactly and ``%%EOF``, with a trailer that names the catalog, covers
+    every listed object with its /Size and names ``expected_prev`` (when given) as /Prev; and
+    every object of the body listed exactly where it is."""
     data = parser.data
     start = _SPACE.match(data, pos).end()  # type: ignore[union-attr]
     body = _Body({}, {}, {})
-    pos = start
-    xref_offset: int
-    trailer: dict[bytes, Any]
-    xref_num: int | None = None
-    while True:
-        if data.startswith(b"xref", pos) and data[pos + 4 : pos + 5] in (b"\r", b"\n", b" "):
-            xref_offset = pos
-            entries, pos = _xref_table(parser, pos + 4)
-            value, pos = parser.value(pos)
-            if not isinstance(value, dict):
-                raise LayoutError("an update's trailer is not a dictionary")
-            trailer = value
-            break
-        obj_start = pos
-        value, num, pos = _object(parser, pos, body)
-        if value is not None and value.get(b"/Type") == b"/XRef" and _EOF.match(data, pos):
-            xref_offset, xref_num, trailer = obj_start, num, value
-            entries = _xref_stream_entries(value, body.streams[num][1])
-            break
-        pos = _SPACE.match(data, pos).end()  # type: ignore[union-attr]
-        if pos >= len(data):
-            raise LayoutError("an update's body is not followed by an xref section")
+    xref_offset, xref_num, entries, trailer, pos = _body_and_xref(parser, start, body)
     m = _EOF.match(data, pos)
     if m is None:
         raise LayoutError(
@@ -439,6 +422,49 @@ def _read_update(parser: Parser, pos: int, expected_prev: int | None) -> Update:
         raise LayoutError(
             f"a startxref says {int(m.group(1))}, but its xref section begins at {xref_offset}"
         )
+    prev = _checked_prev(trailer, entries, start, expected_prev)
+    hybrid = trailer.get(b"/XRefStm")
+    if hybrid is not None:
+        xref_num = _add_hybrid_entries(body, hybrid, entries)
+    _check_listing(body, entries, xref_num)
+    return Update(xref_offset, m.end(), prev)
+
+
+def _body_and_xref(
+    parser: Parser, pos: int, body: _Body
+) -> tuple[int, int | None, dict[int, tuple[int, int, int]], dict[bytes, Any], int]:
+    """Reads the objects from ``pos`` into ``body`` up to the update's xref section: a table
+    with its trailer, or an xref stream directly followed by ``startxref``.
+
+    Returns the section's offset, the xref stream's number (None for a table), its entries,
+    the trailer and the position just past the section."""
+    data = parser.data
+    while True:
+        if data.startswith(b"xref", pos) and data[pos + 4 : pos + 5] in (b"\r", b"\n", b" "):
+            xref_offset = pos
+            entries, pos = _xref_table(parser, pos + 4)
+            value, pos = parser.value(pos)
+            if not isinstance(value, dict):
+                raise LayoutError("an update's trailer is not a dictionary")
+            return xref_offset, None, entries, value, pos
+        obj_start = pos
+        value, num, pos = _object(parser, pos, body)
+        if value is not None and value.get(b"/Type") == b"/XRef" and _EOF.match(data, pos):
+            entries = _xref_stream_entries(value, body.streams[num][1])
+            return obj_start, num, entries, value, pos
+        pos = _SPACE.match(data, pos).end()  # type: ignore[union-attr]
+        if pos >= len(data):
+            raise LayoutError("an update's body is not followed by an xref section")
+
+
+def _checked_prev(
+    trailer: dict[bytes, Any],
+    entries: dict[int, tuple[int, int, int]],
+    start: int,
+    expected_prev: int | None,
+) -> int | None:
+    """The trailer's /Prev, once the trailer is shown to name a /Root, to list no object past
+    its /Size, and to name ``expected_prev`` (when given): the update before."""
     if not isinstance(trailer.get(b"/Root"), Ref):
         raise LayoutError(f"the update at offset {start} has no /Root in its trailer")
     size = trailer.get(b"/Size")
@@ -451,20 +477,22 @@ def _read_update(parser: Parser, pos: int, expected_prev: int | None) -> Update:
         raise LayoutError(
             f"the update at offset {start} names /Prev {prev}, not the xref at {expected_prev}"
         )
-    hybrid = trailer.get(b"/XRefStm")
-    if hybrid is not None:
-        stream_num = next((n for n, off in body.offsets.items() if off == hybrid), None)
-        if (
-            stream_num is None
-            or stream_num not in body.streams
-            or body.streams[stream_num][0].get(b"/Type") != b"/XRef"
-        ):
-            raise LayoutError("an update's /XRefStm does not point at an xref stream in it")
-        for num, entry in _xref_stream_entries(*body.streams[stream_num]).items():
-            entries.setdefault(num, entry)
-        xref_num = stream_num
-    _check_listing(body, entries, xref_num)
-    return Update(xref_offset, m.end(), prev)
+    return prev
+
+
+def _add_hybrid_entries(body: _Body, hybrid: Any, entries: dict[int, tuple[int, int, int]]) -> int:
+    """A hybrid file's /XRefStm must be an xref stream in this update's body; its entries are
+    added to the table's (the table's win). Returns the stream's object number."""
+    stream_num = next((n for n, off in body.offsets.items() if off == hybrid), None)
+    if (
+        stream_num is None
+        or stream_num not in body.streams
+        or body.streams[stream_num][0].get(b"/Type") != b"/XRef"
+    ):
+        raise LayoutError("an update's /XRefStm does not point at an xref stream in it")
+    for num, entry in _xref_stream_entries(*body.streams[stream_num]).items():
+        entries.setdefault(num, entry)
+    return stream_num
 
 
 def _check_listing(

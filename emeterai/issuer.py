@@ -28,6 +28,8 @@ from emeterai._files import discard, write_atomic
 from emeterai._x509util import OID_SPECIMEN, OID_VALUE, der_integer, fingerprint, to_pem
 from emeterai.errors import IssuerError, PassphraseError, SerialError
 
+__all__ = ["DEFAULT_NAME", "IssuedStamp", "Issuer", "IssuerInfo", "MAX_NAME"]
+
 DEFAULT_NAME = "emeterai Issuer"
 MAX_NAME = 56  # X.509 names allow 64 characters, and the root's CN adds " Root CA"
 
@@ -83,6 +85,65 @@ def _connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+def _root_certificate(
+    key: ec.EllipticCurvePrivateKey, name: str, specimen: bool, valid_years: int
+) -> x509.Certificate:
+    """The issuer's self-signed root: a CA that signs stamp certificates (but no CA below
+    it) and CRLs, valid from five minutes ago (clock skew) for ``valid_years``, marked
+    as a specimen issuer when ``specimen``."""
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{name} Root CA"),
+        ]
+    )
+    now = _now()
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365 * valid_years))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(ski, critical=False)
+    )
+    if specimen:
+        builder = builder.add_extension(
+            x509.UnrecognizedExtension(OID_SPECIMEN, b"\x05\x00"), critical=False
+        )
+    return builder.sign(key, hashes.SHA256())
+
+
+def _p12_encryption(password: bytes) -> serialization.KeySerializationEncryption:
+    """How stamp files are protected, spelled out rather than left to a library default so
+    every file gets the same: PBES2 (SHA-256, AES-256-CBC), 50000 KDF rounds, a SHA-256 MAC."""
+    return (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(50000)
+        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+        .hmac_hash(hashes.SHA256())
+        .build(password)
+    )
+
+
 class Issuer:
     """An issuer CA on disk. Create with :meth:`create`, open with :meth:`open`."""
 
@@ -119,45 +180,7 @@ class Issuer:
             raise IssuerError(f"the issuer name must be 1 to {MAX_NAME} characters")
         directory.mkdir(parents=True, exist_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name(
-            [
-                x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, name),
-                x509.NameAttribute(NameOID.COMMON_NAME, f"{name} Root CA"),
-            ]
-        )
-        now = _now()
-        ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=365 * valid_years))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(ski, critical=False)
-        )
-        if specimen:
-            builder = builder.add_extension(
-                x509.UnrecognizedExtension(OID_SPECIMEN, b"\x05\x00"), critical=False
-            )
-        cert = builder.sign(key, hashes.SHA256())
+        cert = _root_certificate(key, name, specimen, valid_years)
         pub = key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -221,13 +244,7 @@ class Issuer:
         p12_pass = (stamp_passphrase or passphrase).encode()
         root_ski = self.root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski)
-        encryption = (
-            serialization.PrivateFormat.PKCS12.encryption_builder()
-            .kdf_rounds(50000)
-            .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
-            .hmac_hash(hashes.SHA256())
-            .build(p12_pass)
-        )
+        encryption = _p12_encryption(p12_pass)
         stamps: list[IssuedStamp] = []
         db = _connect(self.directory / "issuer.db")
         try:
@@ -236,22 +253,7 @@ class Issuer:
                 not_after = now + dt.timedelta(days=valid_days)
                 key = ec.generate_private_key(ec.SECP256R1())
                 cert_serial = x509.random_serial_number()
-                while True:
-                    serial = serials.generate(self.info.prefix)
-                    try:
-                        db.execute(
-                            "INSERT INTO issued VALUES (?, ?, ?, ?, ?)",
-                            (
-                                serial,
-                                str(cert_serial),
-                                value,
-                                not_after.isoformat(),
-                                now.isoformat(),
-                            ),
-                        )
-                        break
-                    except sqlite3.IntegrityError:
-                        continue  # 2^-90 odds, but never issue a serial twice
+                serial = self._record_new_serial(db, cert_serial, value, now, not_after)
                 cert = self._stamp_certificate(
                     ca_key, key, serial, cert_serial, value, now, not_after, aki
                 )
@@ -262,6 +264,33 @@ class Issuer:
         finally:
             db.close()
         return stamps
+
+    def _record_new_serial(
+        self,
+        db: sqlite3.Connection,
+        cert_serial: int,
+        value: int,
+        now: dt.datetime,
+        not_after: dt.datetime,
+    ) -> str:
+        """A fresh serial under this issuer's prefix, recorded as issued before any certificate
+        carries it; one already recorded is drawn again, so no serial is ever issued twice."""
+        while True:
+            serial = serials.generate(self.info.prefix)
+            try:
+                db.execute(
+                    "INSERT INTO issued VALUES (?, ?, ?, ?, ?)",
+                    (
+                        serial,
+                        str(cert_serial),
+                        value,
+                        not_after.isoformat(),
+                        now.isoformat(),
+                    ),
+                )
+                return serial
+            except sqlite3.IntegrityError:
+                continue  # 2^-90 odds, but never issue a serial twice
 
     def _stamp_certificate(
         self,

@@ -54,6 +54,24 @@ from emeterai.errors import (
     WalletError,
 )
 
+__all__ = [
+    "AVAILABLE",
+    "ImportOutcome",
+    "ImportStatus",
+    "RESERVED",
+    "RecoveryReport",
+    "Reservation",
+    "STALE_AFTER",
+    "StampKey",
+    "State",
+    "UNSURE",
+    "USED",
+    "Wallet",
+    "WalletEntry",
+    "WalletKey",
+    "check_stamp_file",
+]
+
 STALE_AFTER = dt.timedelta(hours=1)
 _SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 
@@ -337,6 +355,61 @@ class WalletKey:
         return "WalletKey(<hidden>)"
 
 
+def _open_stamp_file(
+    data: bytes,
+    secrets_to_try: Sequence[str],
+    source: str,
+    trust_roots: Sequence[x509.Certificate],
+    allow_untrusted: bool,
+    now: dt.datetime | None,
+) -> StampKey | EmeteraiError | None:
+    """The checked stamp in one file, opened with the first of ``secrets_to_try`` that opens
+    it; else why it is refused: a file that opens but fails its checks is refused at once
+    (another passphrase cannot fix it), one that no passphrase opens with the last error.
+    (None only when there is no passphrase to try, which the caller rules out.)"""
+    error: EmeteraiError | None = None
+    for secret in secrets_to_try:
+        try:
+            stamp, _ = check_stamp_file(data, secret, source, trust_roots, allow_untrusted, now)
+        except PassphraseError as exc:
+            error = exc
+            continue
+        except StampFileError as exc:
+            error = exc
+            break
+        return stamp
+    return error
+
+
+def _insert_stamp(
+    db: sqlite3.Connection, stamp: StampKey, wallet_key: WalletKey, imported_at: str
+) -> None:
+    """Add one checked stamp as available, its key re-wrapped under the wallet key (the
+    seller's PKCS#12 protection is not kept)."""
+    info = stamp_info(stamp.certificate)
+    der = stamp.key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    db.execute(
+        "INSERT INTO stamps (serial, value, issuer, specimen, not_before, not_after,"
+        " cert, chain, wrapped_key, imported_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (
+            stamp.serial,
+            info.value,
+            info.issuer_name,
+            int(info.specimen),
+            info.not_before.isoformat(),
+            info.not_after.isoformat(),
+            stamp.certificate.public_bytes(serialization.Encoding.DER),
+            b"".join(c.public_bytes(serialization.Encoding.PEM) for c in stamp.chain),
+            wallet_key.wrap(stamp.serial, der),
+            imported_at,
+        ),
+    )
+
+
 class Wallet:
     """A wallet database at ``path`` (created on first use)."""
 
@@ -446,23 +519,13 @@ class Wallet:
         if not secrets_to_try:
             raise PassphraseError("a passphrase is needed to open the stamp files")
         for source, data in files:
-            error: EmeteraiError | None = None
-            for secret in secrets_to_try:
-                try:
-                    stamp, _ = check_stamp_file(
-                        data, secret, source, trust_roots, allow_untrusted, now
-                    )
-                except PassphraseError as exc:
-                    error = exc
-                    continue
-                except StampFileError as exc:
-                    error = exc
-                    break
-                checked.append((source, stamp))
-                error = None
-                break
-            if error is not None:
-                outcomes.append(ImportOutcome(source, None, ImportStatus.ERROR, error))
+            opened = _open_stamp_file(
+                data, secrets_to_try, source, trust_roots, allow_untrusted, now
+            )
+            if isinstance(opened, StampKey):
+                checked.append((source, opened))
+            elif opened is not None:
+                outcomes.append(ImportOutcome(source, None, ImportStatus.ERROR, opened))
         if not checked:
             return outcomes
         wallet_key = self.unlock(passphrase, create=True)
@@ -472,28 +535,7 @@ class Wallet:
                 if db.execute("SELECT 1 FROM stamps WHERE serial = ?", (stamp.serial,)).fetchone():
                     outcomes.append(ImportOutcome(source, stamp.serial, ImportStatus.DUPLICATE))
                     continue
-                info = stamp_info(stamp.certificate)
-                der = stamp.key.private_bytes(
-                    serialization.Encoding.DER,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                )
-                db.execute(
-                    "INSERT INTO stamps (serial, value, issuer, specimen, not_before, not_after,"
-                    " cert, chain, wrapped_key, imported_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        stamp.serial,
-                        info.value,
-                        info.issuer_name,
-                        int(info.specimen),
-                        info.not_before.isoformat(),
-                        info.not_after.isoformat(),
-                        stamp.certificate.public_bytes(serialization.Encoding.DER),
-                        b"".join(c.public_bytes(serialization.Encoding.PEM) for c in stamp.chain),
-                        wallet_key.wrap(stamp.serial, der),
-                        imported_at,
-                    ),
-                )
+                _insert_stamp(db, stamp, wallet_key, imported_at)
                 outcomes.append(ImportOutcome(source, stamp.serial, ImportStatus.IMPORTED))
         return outcomes
 
