@@ -25,10 +25,14 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emeterai._pdfobjects import entry as _get
 from emeterai._pdfobjects import ref_key
+
+if TYPE_CHECKING:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
 MODIFIED_AFTER_STAMP = "modified-after-stamp"
 STAMP_NOT_SHOWN = "stamp-not-shown"
@@ -250,7 +254,7 @@ def _embedded_files(root: Any) -> Any:
     return _canon(files, [_CANON_BUDGET]) if files is not None else None
 
 
-def _intact(emb: Any) -> bool:
+def _intact(emb: EmbeddedPdfSignature) -> bool:
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
@@ -268,7 +272,7 @@ def _intact(emb: Any) -> bool:
     return bool(status.intact and status.valid)
 
 
-def _signer(emb: Any) -> str | None:
+def _signer(emb: EmbeddedPdfSignature) -> str | None:
     from cryptography import x509
 
     try:
@@ -322,7 +326,7 @@ def _modified(problems: list[Change], detail: str) -> None:
     problems.append(Change(MODIFIED_AFTER_STAMP, detail))
 
 
-def after_stamp(reader: Any, emb: Any, widget: Any) -> Changes:
+def after_stamp(reader: PdfFileReader, emb: EmbeddedPdfSignature, widget: Any) -> Changes:
     """What changed between the stamp's revision and the end of the file (see module doc)."""
     revision = emb.signed_revision
     if revision >= reader.xrefs.total_revisions - 1:
@@ -358,7 +362,7 @@ def _form_state_changes(then_root: Any, now_root: Any, problems: list[Change]) -
 
 
 def _field_changes(
-    reader: Any,
+    reader: PdfFileReader,
     revision: int,
     then_root: Any,
     now_root: Any,

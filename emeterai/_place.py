@@ -12,9 +12,12 @@ import enum
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emeterai.errors import Hint, PdfError, UsageError
+
+if TYPE_CHECKING:
+    from pypdf import PageObject
 
 MM = 72 / 25.4
 FALLBACK_MARGIN_MM = 20.0
@@ -113,7 +116,7 @@ def _box(value: Any) -> Box:
     return Box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
 
-def page_geometry(page: Any) -> PageGeometry:
+def page_geometry(page: PageObject) -> PageGeometry:
     """Geometry of a pypdf page, tolerating odd boxes (CropBox outside the MediaBox...).
 
     A page without a MediaBox gets US Letter, as PDF readers give it.
@@ -153,9 +156,9 @@ def page_geometry(page: Any) -> PageGeometry:
     return PageGeometry(visible, rotation)
 
 
-def _inherited_value(page: Any, key: str) -> Any:
+def _inherited_value(page: PageObject, key: str) -> Any:
     """``key`` of the page or of the nearest page-tree node above it that has one."""
-    node = page
+    node: Any = page  # then its parents: whatever the file holds
     for _ in range(64):
         if node is None:
             return None
@@ -177,7 +180,7 @@ def _mult(m: list[float], n: list[float]) -> list[float]:
     ]
 
 
-def find_placeholders(page: Any) -> list[tuple[float, float]]:
+def find_placeholders(page: PageObject) -> list[tuple[float, float]]:
     """Centres (user space) of placeholder texts on ``page``, in content order."""
     found: list[tuple[float, float]] = []
 
@@ -214,7 +217,7 @@ def _inflate_limit_mb() -> int:
     return int(getattr(filters, "ZLIB_MAX_OUTPUT_LENGTH", 75_000_000) // 1_000_000)
 
 
-def _signature_boxes(page: Any) -> list[Box]:
+def _signature_boxes(page: PageObject) -> list[Box]:
     """Rectangles of existing widget annotations (e.g. an earlier stamp) on ``page``."""
     boxes = []
     try:
@@ -270,7 +273,7 @@ def _fallback_spots(u: float, v: float, size: float, taken: int) -> Iterator[tup
 
 
 def choose(
-    pages: list[Any],
+    pages: list[PageObject],
     size_mm: float,
     page: int | None = None,
     at_mm: tuple[float, float] | None = None,

@@ -14,9 +14,12 @@ import enum
 import io
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emeterai.errors import PdfError, first_line
+
+if TYPE_CHECKING:
+    import pypdf
 
 
 class RepairMethod(enum.StrEnum):
@@ -134,7 +137,7 @@ def append_rebuilt_xref(data: bytes) -> bytes:
     return bytes(out)
 
 
-def _lenient_trailer(data: bytes) -> tuple[Any, Any]:
+def _lenient_trailer(data: bytes) -> tuple[pypdf.PdfReader | None, Any]:
     """pypdf's lenient reader of ``data`` and its trailer, or (None, None) when even it fails:
     the rebuilt section then keeps nothing of the old trailer."""
     import pypdf
@@ -228,7 +231,7 @@ def _xref_stream(
 
 
 def _compressed_objects(
-    data: bytes, objects: dict[int, tuple[int, int]], reader: Any
+    data: bytes, objects: dict[int, tuple[int, int]], reader: pypdf.PdfReader | None
 ) -> dict[int, tuple[int, int]]:
     """object number -> (object stream, index), read from each object stream's own header.
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from asn1crypto import core, keys
 from asn1crypto import x509 as ax509
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import content, generic, layout
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -228,7 +229,7 @@ class SignOptions:
     page_ref: tuple[int, int] | None = None  # the page's (object number, generation), if known
 
 
-def _asn1_cert(cert: Any) -> ax509.Certificate:
+def _asn1_cert(cert: x509.Certificate) -> ax509.Certificate:
     return ax509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
@@ -276,7 +277,7 @@ def sign(
     )
 
 
-def stamp_style(background: Any) -> StaticStampStyle:
+def stamp_style(background: content.PdfContent) -> StaticStampStyle:
     """pyHanko's appearance for a stamp: ``background`` stretched over the whole widget, no
     border or text (``picture_check`` expects exactly the frame this draws)."""
     from emeterai._picture_check import picture_layout

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyhanko.pdf_utils import generic
 
@@ -43,6 +43,10 @@ from emeterai import _pyhanko
 from emeterai import _revisions as revisions
 from emeterai._pdfobjects import entry as _get
 from emeterai._pdfobjects import ref_key
+
+if TYPE_CHECKING:
+    from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
+    from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
 _CATALOG_KEYS = frozenset({"/AcroForm", "/Metadata", "/Version", "/Extensions"})
 _FORM_KEYS = frozenset({"/Fields", "/SigFlags", "/NeedAppearances"})
@@ -62,7 +66,9 @@ class Uncomparable(Exception):
     the check's limits (the message says why)."""
 
 
-def problems(reader: Any, emb: Any, data: bytes, page_key: Key | None) -> tuple[str, ...]:
+def problems(
+    reader: PdfFileReader, emb: EmbeddedPdfSignature, data: bytes, page_key: Key | None
+) -> tuple[str, ...]:
     """What the stamp's revision in ``data`` changes beyond adding the stamp (each the end of a
     sentence that begins "the stamp's revision ..."), or nothing. ``page_key`` is the stamp's
     page."""
@@ -74,7 +80,12 @@ def problems(reader: Any, emb: Any, data: bytes, page_key: Key | None) -> tuple[
 
 class _Check:
     def __init__(
-        self, reader: Any, emb: Any, data: bytes, revision: int, page_key: Key | None
+        self,
+        reader: PdfFileReader,
+        emb: EmbeddedPdfSignature,
+        data: bytes,
+        revision: int,
+        page_key: Key | None,
     ) -> None:
         self.reader = reader
         self.data = data
@@ -245,7 +256,7 @@ class _Check:
     def _list_entry(self, old: Any, now: Any, key: str, item: Key | None, what: str) -> None:
         """``now[key]`` must be ``old[key]`` with ``item`` appended."""
 
-        def appends(before: Any, after: Any) -> None:
+        def appends(before: HistoricalResolver, after: Any) -> None:
             self._appends(before, after, item, what)
 
         self._entry(old, now, key, what, generic.ArrayObject(), appends)
@@ -290,7 +301,7 @@ class _Check:
 
 
 def _referrers(
-    data: bytes, before: Any, live: dict[Key, _pyhanko.Location], targets: set[int]
+    data: bytes, before: HistoricalResolver, live: dict[Key, _pyhanko.Location], targets: set[int]
 ) -> dict[int, set[int]]:
     """Target object number -> the numbers of the live objects that refer to it (see the
     module's docstring); raises :class:`Uncomparable`."""
@@ -402,7 +413,7 @@ def _exact_refs(data: bytes, start: int, end: int, key: Key, in_stream: bool) ->
     return out
 
 
-def _pyhanko_refs(before: Any, key: Key) -> list[int]:
+def _pyhanko_refs(before: HistoricalResolver, key: Key) -> list[int]:
     """The references in an object that pyHanko found away from its xref offset; raises
     :class:`Uncomparable` when pyHanko cannot read it either."""
     try:
@@ -423,7 +434,7 @@ def _pyhanko_refs(before: Any, key: Key) -> list[int]:
 
 
 def _object_stream(
-    data: bytes, before: Any, live: dict[Key, _pyhanko.Location], num: int
+    data: bytes, before: HistoricalResolver, live: dict[Key, _pyhanko.Location], num: int
 ) -> dict[int, tuple[int, bytes, int, int]]:
     """Member index -> (object number, decoded stream, start, end) of an object stream whose
     /Length ends at its ``endstream`` and whose header names each object once, in order;

@@ -13,7 +13,7 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emeterai import _place as place
 from emeterai._files import discard, rename_into_place, sync_folder, temp_path_for, write_temp
@@ -31,6 +31,15 @@ from emeterai.errors import (
     first_line,
 )
 from emeterai.wallet import Reservation, StampKey, Wallet, WalletKey
+
+if TYPE_CHECKING:  # imported where used: stamping's start stays fast
+    import pypdf
+    from cryptography import x509
+    from pypdf import PageObject
+
+    from emeterai._render import StampAppearance
+    from emeterai._repair import Repaired
+    from emeterai.verify import Problem, Verifier
 
 __all__ = [
     "Analysis",
@@ -217,7 +226,7 @@ class _SharedBytesIO(io.BytesIO):
         raise AttributeError("getbuffer")
 
 
-def _reader(data: bytes, source: str, password: str | None) -> Any:
+def _reader(data: bytes, source: str, password: str | None) -> pypdf.PdfReader:
     import pypdf
     from pypdf.errors import PyPdfError
 
@@ -254,7 +263,7 @@ def _reader(data: bytes, source: str, password: str | None) -> Any:
     return reader
 
 
-def _may_sign(reader: Any) -> bool:
+def _may_sign(reader: pypdf.PdfReader) -> bool:
     """Do the permissions of a user-password opening allow a new signature field? ISO 32000
     table 22: bit 6 with bit 4 creates form fields, signature fields included; bit 9 alone only
     fills in fields that exist, and the stamp always brings a field of its own."""
@@ -322,7 +331,7 @@ def _analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
     )
 
 
-def _refuse_odd_page_tree(pages: list[Any], source: str) -> None:
+def _refuse_odd_page_tree(pages: list[PageObject], source: str) -> None:
     """A page must have no /Kids of its own, and its /Parent chain must end at the page-tree
     root: a loop makes every inherited attribute lookup run forever in some readers, and qpdf
     rejects the file."""
@@ -352,17 +361,18 @@ def _refuse_odd_page_tree(pages: list[Any], source: str) -> None:
         ended.update(chain[1:] if own is not None else chain)
 
 
-def _page_ref(page: Any) -> tuple[int, int] | None:
+def _page_ref(page: PageObject) -> tuple[int, int] | None:
     ref = getattr(page, "indirect_reference", None)
     if ref is None:
         return None
     return int(ref.idnum), int(ref.generation)
 
 
-def _refuse_locked_certification(reader: Any, source: str) -> None:
+def _refuse_locked_certification(reader: pypdf.PdfReader, source: str) -> None:
     """A document certified with DocMDP P=1 allows no change at all, not even a signature."""
     try:
-        sig = reader.trailer["/Root"]["/Perms"]["/DocMDP"].get_object()
+        root: Any = reader.trailer["/Root"]  # the file's own structure: any type; errors below
+        sig = root["/Perms"]["/DocMDP"].get_object()
         for ref in sig.get("/Reference", []):
             params = ref.get_object().get("/TransformParams")
             if params is not None and int(params.get_object().get("/P", 2)) == 1:
@@ -375,7 +385,7 @@ def _refuse_locked_certification(reader: Any, source: str) -> None:
         return
 
 
-def _describe_repair(repaired: Any) -> str | None:
+def _describe_repair(repaired: Repaired | None) -> str | None:
     from emeterai._repair import APPENDED
 
     if repaired is None:
@@ -409,7 +419,7 @@ def picture_for(
 
 def appearance_for(
     analysis: Analysis, serial: str, value: int, issuer: str, specimen: bool, size_mm: float
-) -> Any:
+) -> StampAppearance:
     """The drawing ``picture_for`` renders, made from the cached template (serial and QR only)."""
     from emeterai._render import appearance
 
@@ -604,17 +614,17 @@ def _settle(
         raise SigningError(f"cannot stamp ({first_line(exc)})", path=source) from exc
 
 
-def issuer_roots(stamp: StampKey) -> list[Any]:
+def issuer_roots(stamp: StampKey) -> list[x509.Certificate]:
     """The stamp's own issuer root(s), from the chain stored with it: the self-signed
     certificates of the chain, else (a chain that stops below its root) the whole chain."""
     roots = [c for c in stamp.chain if c.subject == c.issuer]
     return roots or list(stamp.chain)
 
 
-_verifiers: dict[tuple[bytes, ...], Any] = {}
+_verifiers: dict[tuple[bytes, ...], Verifier] = {}
 
 
-def _verifier_for(stamp: StampKey) -> Any:
+def _verifier_for(stamp: StampKey) -> Verifier:
     """One Verifier per issuer root set, kept for the process (a batch stamps many files)."""
     from cryptography.hazmat.primitives import serialization
 
@@ -643,7 +653,7 @@ def self_check(
     before = verifier.verify(given, source, password)
     valid_before = {s.serial for s in before.stamps if s.serial and not s.problems}
     after = verifier.verify(stamped, source, password)
-    failures: list[tuple[str, Any]] = [("the file", p) for p in after.file_problems]
+    failures: list[tuple[str, Problem | None]] = [("the file", p) for p in after.file_problems]
     new = [s for s in after.stamps if s.serial == stamp.serial]
     if not new:
         failures.append(("the new stamp", None))

@@ -17,7 +17,7 @@ import io
 import logging
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 
@@ -33,6 +33,15 @@ from emeterai._x509util import (
     stamp_info,
 )
 from emeterai.errors import ConfigError, EmeteraiError, first_line
+
+if TYPE_CHECKING:  # pyHanko is imported when a document is verified, not with this module
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.diff_analysis import StandardDiffPolicy
+    from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+    from pyhanko.sign.validation.status import PdfSignatureStatus
+    from pyhanko_certvalidator import ValidationContext
+
+    from emeterai._revisions import Update
 
 __all__ = ["Code", "Problem", "StampReport", "Verifier", "VerifyResult"]
 
@@ -160,9 +169,9 @@ class VerifyResult:
         return out
 
 
-def _diff_policy() -> Any:
-    """pyHanko's default policy without generic form filling: after a stamp only signatures are allowed (docs/security.md),
-    their validation data and metadata after a stamp."""
+def _diff_policy() -> StandardDiffPolicy:
+    """pyHanko's default policy without generic form filling: after a stamp only signatures,
+    their validation data and metadata may be added (docs/security.md, 2)."""
     from pyhanko.sign.diff_analysis import (
         CatalogModificationRule,
         DocInfoRule,
@@ -245,7 +254,7 @@ class Verifier:
             raise ConfigError("the CRL is not signed by a trusted issuer root")
         return [_Crl(crl.issuer, frozenset(r.serial_number for r in crl))]
 
-    def _context(self, moment: dt.datetime) -> Any:
+    def _context(self, moment: dt.datetime) -> ValidationContext:
         from pyhanko_certvalidator import ValidationContext
 
         return ValidationContext(
@@ -291,7 +300,9 @@ class Verifier:
 
     # -- one stamp ------------------------------------------------------------------------
 
-    def _check_stamp(self, reader: Any, emb: Any, data: bytes) -> StampReport:
+    def _check_stamp(
+        self, reader: PdfFileReader, emb: EmbeddedPdfSignature, data: bytes
+    ) -> StampReport:
         """Every check of one stamp signature, its problems in a stable order: the certificate
         and time, the signature, the serial, the binding, the picture and what came after."""
         problems: list[Problem] = []
@@ -349,7 +360,7 @@ class Verifier:
         )
 
     def _moment(
-        self, emb: Any, info: StampCertInfo | None, problems: list[Problem]
+        self, emb: EmbeddedPdfSignature, info: StampCertInfo | None, problems: list[Problem]
     ) -> tuple[dt.datetime | None, dt.datetime]:
         """The claimed signing time, and the moment the chain is validated at: the claim, kept
         within the verification time and the stamp's validity (each excess a problem)."""
@@ -378,7 +389,7 @@ class Verifier:
 
     def _signature(
         self,
-        emb: Any,
+        emb: EmbeddedPdfSignature,
         data: bytes,
         info: StampCertInfo | None,
         cert: x509.Certificate,
@@ -427,7 +438,9 @@ class Verifier:
             timestamp = tst.timestamp
         return _Signature(genuine, over_limit, unchecked, prefix_sha256, timestamp)
 
-    def _validate(self, emb: Any, moment: dt.datetime) -> Any:
+    def _validate(
+        self, emb: EmbeddedPdfSignature, moment: dt.datetime
+    ) -> PdfSignatureStatus | None:
         from pyhanko.sign.validation import validate_pdf_signature
 
         try:
@@ -441,7 +454,7 @@ class Verifier:
 
 def _open(
     data: bytes, source: str, password: str | None
-) -> tuple[Any, list[Any], list[str]] | VerifyResult:
+) -> tuple[PdfFileReader, list[EmbeddedPdfSignature], list[str]] | VerifyResult:
     """pyHanko's reader over ``data`` and its signatures (the readable ones, and why the others
     are not), or the ``unreadable`` result."""
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -472,7 +485,7 @@ def _broken_stamp(detail: str) -> StampReport:
     return StampReport(None, None, None, None, None, None, None, (problem,))
 
 
-def _layout_problems(emb: Any, data: bytes) -> tuple[list[Problem], bool]:
+def _layout_problems(emb: EmbeddedPdfSignature, data: bytes) -> tuple[list[Problem], bool]:
     """The stamp's own revision must begin exactly where the document it records ends and end
     where its signature's range ends; every update after it must be exact (docs/security.md, 1).
 
@@ -528,7 +541,9 @@ def _layout_problems(emb: Any, data: bytes) -> tuple[list[Problem], bool]:
     ], False
 
 
-def _own_revision_problems(reader: Any, emb: Any, data: bytes, page: Any) -> list[Problem]:
+def _own_revision_problems(
+    reader: PdfFileReader, emb: EmbeddedPdfSignature, data: bytes, page: Any
+) -> list[Problem]:
     """The stamp's own revision adds the stamp and nothing else (see :mod:`stamp_revision`)."""
     from emeterai import _stamp_revision as stamp_revision
 
@@ -543,7 +558,7 @@ def _own_revision_problems(reader: Any, emb: Any, data: bytes, page: Any) -> lis
     ]
 
 
-def _ends_at(data: bytes, update: Any, end: int) -> bool:
+def _ends_at(data: bytes, update: Update | None, end: int) -> bool:
     """Does ``update`` end where a signature's range does (but for whitespace)?"""
     if update is None or update.end > end:
         return False
@@ -572,7 +587,7 @@ def _same_serial_twice(stamps: list[StampReport]) -> list[StampReport]:
     return out
 
 
-def _collect_signatures(reader: Any) -> tuple[list[Any], list[str]]:
+def _collect_signatures(reader: PdfFileReader) -> tuple[list[EmbeddedPdfSignature], list[str]]:
     """The document's signatures in signing order, each parsed on its own: a malformed one does
     not hide the others. Also returns why malformed *stamp* signatures could not be parsed."""
     from pyhanko.sign.fields import enumerate_sig_fields
@@ -601,7 +616,7 @@ def _named_like_stamp(name: Any, sig_obj: Any) -> bool:
         return False
 
 
-def _coverage_problems(status: Any) -> list[Problem]:
+def _coverage_problems(status: PdfSignatureStatus) -> list[Problem]:
     from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation.status import SignatureCoverageLevel
 
@@ -645,7 +660,7 @@ def _text(value: Any) -> str:
         return ""
 
 
-def _looks_like_stamp(emb: Any) -> bool:
+def _looks_like_stamp(emb: EmbeddedPdfSignature) -> bool:
     """An e-meterai signature: a stamp certificate, a [SERIAL] reason, or an eMeterai field."""
     sig = emb.sig_object
     if _REASON.match(_text(_get(sig, "/Reason", ""))):
@@ -660,7 +675,7 @@ def _looks_like_stamp(emb: Any) -> bool:
     return True
 
 
-def _signing_time(emb: Any) -> dt.datetime | None:
+def _signing_time(emb: EmbeddedPdfSignature) -> dt.datetime | None:
     """The signing time the signer claims (/M); a timestamp token, if any, replaces it later."""
     try:
         t = emb.self_reported_timestamp
@@ -672,7 +687,7 @@ def _signing_time(emb: Any) -> dt.datetime | None:
     return moment
 
 
-def _attribute(emb: Any, oid: str, spec: Any) -> Any:
+def _attribute(emb: EmbeddedPdfSignature, oid: str, spec: Any) -> Any:
     """The native value of a signed attribute parsed as ``spec``, or None."""
     from pyhanko.sign.general import find_unique_cms_attribute
 
@@ -683,7 +698,7 @@ def _attribute(emb: Any, oid: str, spec: Any) -> Any:
         return None
 
 
-def _document_digest(emb: Any) -> str | None:
+def _document_digest(emb: EmbeddedPdfSignature) -> str | None:
     from asn1crypto import core
 
     raw = _attribute(emb, OID_DOCUMENT_DIGEST, core.OctetString)
@@ -693,7 +708,7 @@ def _document_digest(emb: Any) -> str | None:
 _HEX_STRING = re.compile(rb"<[0-9A-Fa-f\x00\t\n\f\r ]*>")
 
 
-def _byte_range_problem(emb: Any, data: bytes) -> str | None:
+def _byte_range_problem(emb: EmbeddedPdfSignature, data: bytes) -> str | None:
     """A stamp must sign everything from the start of the file to the end of its revision but
     its own /Contents: /ByteRange [0 a b c] of whole numbers, with a < b and exactly the hex
     string of /Contents between a and b. pyHanko judges coverage by adding up lengths only, so
@@ -713,7 +728,7 @@ def _byte_range_problem(emb: Any, data: bytes) -> str | None:
     return None
 
 
-def _digest_once(emb: Any, data: bytes) -> str | None:
+def _digest_once(emb: EmbeddedPdfSignature, data: bytes) -> str | None:
     """Hash the signed /ByteRange in one pass that also yields the pre-stamp prefix's digest.
 
     pyHanko caches a signature's byte-range digest (``external_digests``); it is filled here
@@ -761,7 +776,10 @@ def _digest_once(emb: Any, data: bytes) -> str | None:
 
 
 def _bound_digest(
-    emb: Any, data: bytes, document_digest: str | None, prefix_sha256: str | None = None
+    emb: EmbeddedPdfSignature,
+    data: bytes,
+    document_digest: str | None,
+    prefix_sha256: str | None = None,
 ) -> tuple[str | None, str]:
     """The digest of the pre-stamp document that this stamp provably binds, or None and why.
 
@@ -790,7 +808,7 @@ def _bound_digest(
     return None, "the stamp records another document's digest than the one it is on"
 
 
-def _widget(emb: Any) -> Any:
+def _widget(emb: EmbeddedPdfSignature) -> Any:  # a hostile file may give a non-dictionary
     field = emb.sig_field
     kids = _get(field, "/Kids")
     if kids:
@@ -799,7 +817,12 @@ def _widget(emb: Any) -> Any:
 
 
 def _serial_problems(
-    emb: Any, widget: Any, info: Any, cert_serial: str, digest: str | None, rotation: Any
+    emb: EmbeddedPdfSignature,
+    widget: Any,
+    info: Any,
+    cert_serial: str,
+    digest: str | None,
+    rotation: Any,
 ) -> list[Problem]:
     problems = []
     reason = _text(_get(emb.sig_object, "/Reason", ""))
@@ -834,7 +857,7 @@ def _lists_widget(page: Any, widget_key: tuple[int, int] | None, widget: Any) ->
     return False
 
 
-def _find_page(reader: Any, widget: Any) -> tuple[int, Any] | None:
+def _find_page(reader: PdfFileReader, widget: Any) -> tuple[int, Any] | None:
     """(index, page) of the page whose /Annots shows ``widget``, or None.
 
     The widget's /P names the page, so only the page-tree nodes on the way there are read:

@@ -187,6 +187,40 @@ def pdf_files(st: State, pdfs: list[Path]) -> list[Path]:
     return files
 
 
+def parse_at(value: str | None) -> tuple[float, float] | None:
+    """--at X,Y: millimetres from the top-left of the page as read."""
+    from emeterai.errors import UsageError
+
+    if value is None:
+        return None
+    try:
+        x, y = (float(v) for v in value.split(","))
+    except ValueError:
+        raise UsageError(
+            f"--at {value!r}: expected X,Y in millimetres, e.g. --at 150,230"
+        ) from None
+    if x < 0 or y < 0:
+        raise UsageError(f"--at {value!r}: millimetres from the top-left must not be negative")
+    return x, y
+
+
+def parse_page(value: str | None) -> int | None:
+    """1-based page, or -1 for 'last', or None when not given."""
+    from emeterai.errors import UsageError
+
+    if value is None:
+        return None
+    if value.lower() == "last":
+        return -1
+    try:
+        page = int(value)
+    except ValueError:
+        raise UsageError(f"--page {value!r}: expected a page number or 'last'") from None
+    if page < 1:
+        raise UsageError(f"--page {value!r}: pages are numbered from 1")
+    return page
+
+
 def read_file(path: Path) -> bytes:
     """A file the user named, or a one-line usage error naming it."""
     from emeterai.errors import UsageError

@@ -13,6 +13,8 @@ from emeterai.cli._common import (
     State,
     describe,
     emit_json,
+    parse_at,
+    parse_page,
     passphrase,
     pdf_files,
     state,
@@ -23,35 +25,6 @@ from emeterai.errors import UsageError
 if TYPE_CHECKING:
     from emeterai.stamp import DryRun, StampFailure, StampOptions, StampResult
     from emeterai.wallet import Wallet
-
-
-def _parse_at(value: str | None) -> tuple[float, float] | None:
-    if value is None:
-        return None
-    try:
-        x, y = (float(v) for v in value.split(","))
-    except ValueError:
-        raise UsageError(
-            f"--at {value!r}: expected X,Y in millimetres, e.g. --at 150,230"
-        ) from None
-    if x < 0 or y < 0:
-        raise UsageError(f"--at {value!r}: millimetres from the top-left must not be negative")
-    return x, y
-
-
-def _parse_page(value: str | None) -> int | None:
-    """1-based page, or -1 for 'last', or None when not given."""
-    if value is None:
-        return None
-    if value.lower() == "last":
-        return -1
-    try:
-        page = int(value)
-    except ValueError:
-        raise UsageError(f"--page {value!r}: expected a page number or 'last'") from None
-    if page < 1:
-        raise UsageError(f"--page {value!r}: pages are numbered from 1")
-    return page
 
 
 def _one_input_only(files: list[Path], **given: object) -> None:
@@ -67,37 +40,48 @@ ONE_INPUT = {
 }
 
 
+# The options of `emeterai stamp`, one alias each so the command reads as a list.
+Pdfs = Annotated[list[Path], typer.Argument(help="PDF files (or folders of them) to stamp.")]
+Serial = Annotated[str | None, typer.Option(help="Spend this stamp instead of the next available.")]
+Page = Annotated[str | None, typer.Option(help="Page number (1-based) or 'last'.")]
+At = Annotated[
+    str | None, typer.Option(help="Stamp centre X,Y in mm from the page's top-left as read.")
+]
+Size = Annotated[float, typer.Option(help="Stamp size in mm.")]
+Output = Annotated[
+    Path | None, typer.Option("-o", "--output", help="Output file (one input only).")
+]
+OutDir = Annotated[
+    Path | None, typer.Option("--out-dir", help="Folder for the outputs.", file_okay=False)
+]
+Force = Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")]
+DryRunFlag = Annotated[
+    bool, typer.Option("--dry-run", help="Place and preview only: no signing, nothing spent.")
+]
+Preview = Annotated[
+    Path | None, typer.Option("--preview", help="Write a PNG of the stamped page.", dir_okay=False)
+]
+Password = Annotated[str | None, typer.Option(help="Password of encrypted input PDFs.")]
+Jobs = Annotated[int, typer.Option(min=1, help="Worker processes for a batch.")]
+Tsa = Annotated[str | None, typer.Option(help="RFC 3161 timestamp authority URL (PAdES B-T).")]
+
+
 def stamp_cmd(
     ctx: typer.Context,
-    pdfs: Annotated[list[Path], typer.Argument(help="PDF files (or folders of them) to stamp.")],
-    serial: Annotated[
-        str | None, typer.Option(help="Spend this stamp instead of the next available.")
-    ] = None,
-    page: Annotated[str | None, typer.Option(help="Page number (1-based) or 'last'.")] = None,
-    at: Annotated[
-        str | None, typer.Option(help="Stamp centre X,Y in mm from the page's top-left as read.")
-    ] = None,
-    size: Annotated[float, typer.Option(help="Stamp size in mm.")] = 25.0,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Output file (one input only).")
-    ] = None,
-    out_dir: Annotated[
-        Path | None, typer.Option("--out-dir", help="Folder for the outputs.", file_okay=False)
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Place and preview only: no signing, nothing spent.")
-    ] = False,
-    preview: Annotated[
-        Path | None,
-        typer.Option("--preview", help="Write a PNG of the stamped page.", dir_okay=False),
-    ] = None,
-    password: Annotated[str | None, typer.Option(help="Password of encrypted input PDFs.")] = None,
+    pdfs: Pdfs,
+    serial: Serial = None,
+    page: Page = None,
+    at: At = None,
+    size: Size = 25.0,
+    output: Output = None,
+    out_dir: OutDir = None,
+    force: Force = False,
+    dry_run: DryRunFlag = False,
+    preview: Preview = None,
+    password: Password = None,
     json_out: JsonFlag = False,
-    jobs: Annotated[int, typer.Option(min=1, help="Worker processes for a batch.")] = 1,
-    tsa: Annotated[
-        str | None, typer.Option(help="RFC 3161 timestamp authority URL (PAdES B-T).")
-    ] = None,
+    jobs: Jobs = 1,
+    tsa: Tsa = None,
     passphrase_file: PassphraseFile = None,
 ) -> None:
     """Stamp PDFs: one stamp from the wallet per document, spent only when the output is written."""
@@ -109,7 +93,7 @@ def stamp_cmd(
     if output is not None and out_dir is not None:
         raise UsageError("use either -o/--output or --out-dir, not both")
     options = StampOptions(
-        page=_parse_page(page), at_mm=_parse_at(at), size_mm=size, password=password, tsa_url=tsa
+        page=parse_page(page), at_mm=parse_at(at), size_mm=size, password=password, tsa_url=tsa
     )
     options.check()
     if dry_run or preview is not None:
