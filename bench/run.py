@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark for issue 6: stamping and verification speed, cold start, peak memory.
+"""Benchmark (README, Speed): stamping and verification speed, cold start, peak memory.
 
 This is a benchmark, not a test: it prints figures, ratios against the peers measured in the
 same run on the same inputs, and PASS/FAIL against the issue's targets. It never fails the
@@ -63,7 +63,7 @@ MM = 72 / 25.4
 A4 = (210 * MM, 297 * MM)
 PLACEHOLDER = "Meterai 10.000"
 
-# Targets from issue 6.
+# Targets from README, Speed.
 STAMP_RATIO_MIN = 2.0  # batch stamping throughput vs pyHanko QR-stamp signing
 VERIFY_RATIO_MIN = 2.0  # batch verification throughput vs pdfsig per file
 HELP_MAX_MS = 150.0
@@ -885,7 +885,7 @@ def report(
     lines: list[str] = []
     add = lines.append
     by = {d.key: d for d in docs}
-    add(f"# emeterai benchmark (issue 6){' — QUICK smoke run' if quick else ''}")
+    add(f"# emeterai benchmark (README, Speed){' — QUICK smoke run' if quick else ''}")
     add("")
     add(
         f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}; {os.cpu_count()} CPUs; commit {git_rev()} "

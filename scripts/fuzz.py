@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Mutation fuzzing of stamp and verify (issue 5): seeded, deterministic, reproducible per case.
+"""Mutation fuzzing of stamp and verify (docs/robustness.md): seeded, deterministic, reproducible per case.
 
 Each case takes a valid PDF (a reportlab letter, its content streams deflated or plain) or a
 stamped one, mutates it with one of the kinds below, then:

@@ -1,4 +1,4 @@
-"""What changed after a stamp (emeterai/_changes.py; issue 11, classes 2 to 4).
+"""What changed after a stamp (emeterai/_changes.py; docs/security.md, 2-4).
 
 Each attack is a real incremental update (pypdf or pyHanko) on a document stamped by the
 library. Each test asserts the exact problem codes; where the attack is about what readers

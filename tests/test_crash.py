@@ -1,4 +1,4 @@
-"""Crash safety (SPEC §5): a batch ``emeterai stamp`` killed with SIGKILL at random moments.
+"""Crash safety (docs/architecture.md, Invariants): a batch ``emeterai stamp`` killed with SIGKILL at random moments.
 
 Each run starts a real ``python -m emeterai stamp`` over ~30 letters (EMETERAI_HOME and
 EMETERAI_PASSPHRASE in the environment, ``--out-dir``), kills its whole process group with
@@ -175,7 +175,7 @@ def test_the_wallet_still_stamps_after_the_crashes(crash_home, tmp_path):
     assert after["used"] == before["used"] + 3
 
 
-# -- faults at each step of one stamp (issue 11, point 9) ---------------------------------------
+# -- faults at each step of one stamp (docs/architecture.md, Invariants) ---------------------------------------
 #
 # A child process stamps one file and dies with os._exit right after one step of the pipeline
 # returns; recovery then settles the wallet. A serial may come back as available only when no

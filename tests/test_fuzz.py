@@ -1,4 +1,4 @@
-"""Mutation fuzzing of stamp and verify (issue 5), seeded and deterministic: about two minutes.
+"""Mutation fuzzing of stamp and verify (docs/robustness.md), seeded and deterministic: about two minutes.
 
 The engine is ``tests/support/fuzz.py``, behind ``scripts/fuzz.py`` (run it with ``--minutes N``
 for longer campaigns). Each kind of mutation runs in its own ``python scripts/fuzz.py``

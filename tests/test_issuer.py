@@ -1,4 +1,4 @@
-"""The issuer CA (SPEC §2): root, stamp certificates, PKCS#12 delivery, revocation."""
+"""The issuer CA (README): root, stamp certificates, PKCS#12 delivery, revocation."""
 
 from __future__ import annotations
 

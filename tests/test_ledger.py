@@ -1,4 +1,4 @@
-"""The verifiers' ledger (SPEC §2): serial -> first document, reuse detection, concurrency."""
+"""The verifiers' ledger (README): serial -> first document, reuse detection, concurrency."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The shared PostgreSQL ledger (issue 7): many verifier processes, one record of first sightings.
+"""The shared PostgreSQL ledger (README, Ledgers): many verifier processes, one record of first sightings.
 
 Runs against a real server (tests/pgserver.py); the backend-neutral ledger tests are in
 test_ledger.py, parametrised over SQLite and PostgreSQL.

@@ -1,4 +1,4 @@
-"""The stamp's own picture must be exactly the one emeterai draws (issue 11, classes 5 and 8).
+"""The stamp's own picture must be exactly the one emeterai draws (docs/security.md, 5 and 8).
 
 A stamp-file holder signs their own appearance with a genuine stamp key (``attacks``); verify
 must call every such picture ``serial-mismatch``. Where the attack is about what readers show,

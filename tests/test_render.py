@@ -1,4 +1,4 @@
-"""The stamp picture (SPEC §4 "Stamp picture", "QR payload"): its text, its QR code, its words."""
+"""The stamp picture (README, The QR code): its text, its QR code, its words."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Exact incremental updates after a stamp (issue 11 classes 1, 6, 7, 8; emeterai._revisions).
+"""Exact incremental updates after a stamp (docs/security.md, 1, 6, 7, 8; emeterai._revisions).
 
 Attack documents are written byte by byte the way a fraudster would, after a genuine stamp;
 where the attack is about what readers show, poppler, MuPDF and PDFium read the attacked file

@@ -1,4 +1,4 @@
-"""Real-world and hostile PDFs (issue 5): stamp what readers open, reject the rest clearly,
+"""Real-world and hostile PDFs (docs/robustness.md): stamp what readers open, reject the rest clearly,
 lose nothing.
 
 - every PDF of ../shared/corpus/ and every file made by a real producer installed here

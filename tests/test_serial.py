@@ -1,4 +1,4 @@
-"""Serial numbers (SPEC §4): format, check character, generation."""
+"""Serial numbers (README): format, check character, generation."""
 
 from __future__ import annotations
 

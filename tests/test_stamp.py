@@ -1,4 +1,4 @@
-"""Stamping end to end (issue 3): the stamped sample letter checked by independent tools and
+"""Stamping end to end (docs/architecture.md): the stamped sample letter checked by independent tools and
 shown by four renderers, documents already signed or stamped, and the self-check that never
 spends a stamp on an output that does not verify.
 
@@ -313,7 +313,7 @@ def test_sample_qr_decodes_from_a_150_dpi_render(sample_run, sample_renders, ren
 
 
 def test_sample_stamp_is_a_printable_widget_not_page_content(sample_run, tmp_path):
-    """SPEC §4 Overlay: the picture is the appearance of the stamp's own signature field; the
+    """docs/architecture.md: the picture is the appearance of the stamp's own signature field; the
     page's content stream is untouched (Ghostscript without annotations shows no stamp)."""
     before = pypdf.PdfReader(sample_run.source).pages[0]
     after = pypdf.PdfReader(sample_run.output).pages[0]
@@ -466,7 +466,7 @@ def test_second_stamp_spends_a_second_serial_and_keeps_the_first_valid(kit, samp
     assert subprocess.run([qpdf, "--check", str(output)], capture_output=True).returncode == 0
 
 
-# == the self-check: never spend a stamp on an output that does not verify (issue 11, 10) =======
+# == the self-check: never spend a stamp on an output that does not verify (docs/architecture.md, Invariants) =======
 
 
 def _spending(wallet: Wallet) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""Failures that must not burn a stamp (issue 3): a wrong passphrase, an output that cannot be
+"""Failures that must not burn a stamp (docs/architecture.md): a wrong passphrase, an output that cannot be
 written, a crash before or after the output is published, an encrypted PDF without its
 password; and two processes spending from one wallet, never the same stamp twice.
 """

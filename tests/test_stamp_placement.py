@@ -1,4 +1,4 @@
-"""Where the stamp goes (issue 3): ``--at`` on odd page geometry (rotated pages, a shifted
+"""Where the stamp goes (docs/architecture.md): ``--at`` on odd page geometry (rotated pages, a shifted
 MediaBox, a smaller CropBox), read back from the PDF and seen upright in four renderers; and
 ``--page``, ``--at`` and the fallback placement as the command reports them.
 """

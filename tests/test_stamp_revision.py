@@ -1,4 +1,4 @@
-"""The stamp's own revision adds the stamp and nothing else (issue 11, class 6;
+"""The stamp's own revision adds the stamp and nothing else (docs/security.md, 6;
 emeterai._stamp_revision).
 
 Each attack is made with a genuine stamp key through the product's own signer, its edit written

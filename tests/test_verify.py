@@ -1,4 +1,4 @@
-"""Verification (SPEC §3 problem codes, §6 what may change after the stamp), in the library.
+"""Verification (README, Verifiers; docs/security.md), in the library.
 
 Every attack document is built with real tools (see ``tests/support/attacks.py``): pypdf
 incremental updates, pyHanko signatures with real stamp keys, reportlab pictures, a poppler
@@ -191,7 +191,7 @@ def test_tampered_stamp_of_a_trusted_issuer_is_not_called_untrusted(stamped, ver
     assert_only(verifier.verify(tampered, "tampered.pdf"), SIGNATURE_INVALID)
 
 
-# -- changes after the stamp (SPEC §6) ----------------------------------------------------------
+# -- changes after the stamp (docs/security.md) ----------------------------------------------------------
 
 
 def test_incremental_update_adding_page_text_is_modified_after_stamp(stamped, verifier):

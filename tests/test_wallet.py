@@ -1,4 +1,4 @@
-"""The applicant's wallet (SPEC §2, §5): import checks, key storage, reserve/commit/recover."""
+"""The applicant's wallet (README, Applicants; docs/architecture.md, Invariants): import checks, key storage, reserve/commit/recover."""
 
 from __future__ import annotations
 

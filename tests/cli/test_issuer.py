@@ -1,4 +1,4 @@
-"""`emeterai issuer` on the command line (SPEC §3), run in-process: init, root, issue, revoke,
+"""`emeterai issuer` on the command line (README), run in-process: init, root, issue, revoke,
 crl, from an issuer to a buyer's wallet; the stamp files' passphrase, never the issuer key's."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`emeterai ledger` on the command line (SPEC §3), and `verify --ledger` with one stamp file
+"""`emeterai ledger` on the command line (README), and `verify --ledger` with one stamp file
 used on two documents: the shared ledger names the reused serial and its first document."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The passphrase of the issuer key and the wallet on the command line (SPEC §3):
+"""The passphrase of the issuer key and the wallet on the command line (README):
 ``--passphrase-file``, then EMETERAI_PASSPHRASE; a missing, empty or wrong one is one clear line.
 """
 

@@ -1,4 +1,4 @@
-"""`emeterai serial check` on the command line (SPEC §3)."""
+"""`emeterai serial check` on the command line (README)."""
 
 from __future__ import annotations
 

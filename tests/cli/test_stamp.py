@@ -1,4 +1,4 @@
-"""`emeterai stamp` on the command line (SPEC §3): output names (default, ``-o``,
+"""`emeterai stamp` on the command line (README): output names (default, ``-o``,
 ``--out-dir``), ``--force``, ``--dry-run`` with ``--preview``, a batch with a bad file, and the
 usage checks made before anything is spent.
 """

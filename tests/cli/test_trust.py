@@ -1,4 +1,4 @@
-"""`emeterai trust` on the command line (SPEC §3); adding and listing a root is also part of
+"""`emeterai trust` on the command line (README); adding and listing a root is also part of
 the end-to-end test in test_issuer.py."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`emeterai verify` on the command line (SPEC §3): JSON Lines, exit codes, one verdict per
+"""`emeterai verify` on the command line (README): JSON Lines, exit codes, one verdict per
 file, trust, CRL, a ledger that cannot be opened, batches, the progress bar."""
 
 from __future__ import annotations

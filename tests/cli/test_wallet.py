@@ -1,4 +1,4 @@
-"""`emeterai wallet` on the command line (SPEC §3): importing stamp files, trusted or not, under
+"""`emeterai wallet` on the command line (README): importing stamp files, trusted or not, under
 the sellers' passphrases, on a terminal too."""
 
 from __future__ import annotations

@@ -775,7 +775,7 @@ def resign_byte_range_text(
     return doc[: contents.start(1)] + der + doc[contents.start(1) + len(zeros) :]
 
 
-# -- what changed after a stamp: fields, form state, annotation order (issue 11, 2 to 4) --------
+# -- what changed after a stamp: fields, form state, annotation order (docs/security.md, 2-4) --------
 
 NIK_RECT = (230.0, 563.0, 335.0, 580.0)  # the applicant's NIK on the sample letter, in points
 WHITE_BOX = b"q 1 1 1 rg 0 0 %.2f %.2f re f Q"
@@ -1120,7 +1120,7 @@ def move_first_annotation_last(stamped: bytes) -> bytes:
     return _incremental(stamped, change)
 
 
-# -- readers that disagree about the file (issue 11, class 1) -----------------------------------
+# -- readers that disagree about the file (docs/security.md, 1) -----------------------------------
 
 HIDDEN_TEXT = "DISETUJUI Rp 99.000.000"
 
@@ -1267,7 +1267,7 @@ def reader_texts(pdf: Path) -> dict[str, str]:
     return out
 
 
-# -- stamp pictures made by a stamp-file holder (issue 11, class 5 and 8) ---------------------
+# -- stamp pictures made by a stamp-file holder (docs/security.md, 5 and 8) ---------------------
 #
 # Each builds the appearance content a fraudster holding a genuine stamp .p12 would sign in
 # place of the picture emeterai draws; ``stamp_with_appearance`` signs it with the real key,
@@ -1463,7 +1463,7 @@ def widget_text(data: bytes, rect: tuple[float, float, float, float]) -> str:
     return str(page.get_textpage().get_text_bounded(*rect))
 
 
-# -- the stamp's own revision carries more than the stamp (issue 11, class 6) ---------------------
+# -- the stamp's own revision carries more than the stamp (docs/security.md, 6) ---------------------
 #
 # A stamp-file holder writes the stamp's incremental update themselves. Each edit below runs on
 # pyHanko's incremental writer before the product's signer adds the stamp, so that the edit and

@@ -1,4 +1,4 @@
-"""The mutation-fuzzing engine for stamp and verify (issue 5), behind ``scripts/fuzz.py`` and
+"""The mutation-fuzzing engine for stamp and verify (docs/robustness.md), behind ``scripts/fuzz.py`` and
 ``tests/test_fuzz.py``: seeded, deterministic, reproducible per case.
 
 Each case takes a valid PDF (a reportlab letter, its content streams deflated or plain) or a

@@ -1,4 +1,4 @@
-"""Fixture PDFs made by real producers, and hostile inputs, for the robustness tests (issue 5).
+"""Fixture PDFs made by real producers, and hostile inputs, for the robustness tests (docs/robustness.md).
 
 Three families, all written to a folder given by the caller:
 

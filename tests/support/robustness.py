@@ -1,4 +1,4 @@
-"""The robustness expectations and checks (issue 5), shared by ``tests/test_robustness.py`` and
+"""The robustness expectations and checks (docs/robustness.md), shared by ``tests/test_robustness.py`` and
 ``scripts/robustness.py`` (which writes docs/robustness.md).
 
 Inputs: every PDF under ../shared/corpus/ (relative to the project root) and the files that
@@ -599,7 +599,7 @@ def render(
         "- every file is stamped with `emeterai.stamp.stamp_file` (a throwaway specimen issuer and "
         "wallet), the output verified with `emeterai.verify.Verifier` and checked with "
         "`qpdf --check`; *pdfinfo* is poppler's `pdfinfo` without a password",
-        "- *prefix kept*: the input is a byte-for-byte prefix of the output (SPEC §4); repairs are "
+        "- *prefix kept*: the input is a byte-for-byte prefix of the output (README); repairs are "
         "named in the last column",
         "- the input file's SHA-256 is compared before and after; the unstamped input is also "
         "verified (never `valid`); signatures already in a file are validated with pyHanko "
