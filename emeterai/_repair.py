@@ -33,6 +33,9 @@ APPENDED = RepairMethod.APPENDED
 REWRITTEN = RepairMethod.REWRITTEN
 
 _SIGNED = re.compile(rb"/ByteRange\s*\[")
+# A rebuilt section has one row per object number (20 bytes each): at most this many rows, or
+# one per 4 bytes of the file when that is more.
+MAX_REBUILT_ENTRIES = 1 << 20
 _OBJ = re.compile(rb"(?<![0-9])(\d{1,10})[ \t\r\n\f\x00]+(\d{1,5})[ \t\r\n\f\x00]+obj(?![A-Za-z])")
 
 
@@ -124,6 +127,12 @@ def append_rebuilt_xref(data: bytes) -> bytes:
         if num not in objects
     }
     size = max([*objects, *compressed, 0]) + 1
+    if size > max(MAX_REBUILT_ENTRIES, len(data) // 4):
+        # one row per object number up to the highest: a 70-byte file naming object 9999999999
+        # would otherwise be a 200 GB table (docs/security.md, 8)
+        raise PdfError(
+            f"its object numbers run to {size - 1}, too sparse to rebuild its cross-reference table"
+        )
     root, extra = _trailer_entries(data, objects, trailer)
     out = bytearray(data)
     if not out.endswith((b"\n", b"\r")):

@@ -30,3 +30,24 @@ def test_unparseable_object_reads_a_document_given_in_parts():
     broken = producers.one_page_pdf(extra=b" /X#4y true")  # one hex digit: not a name
     assert unparseable_object(broken) is not None
     assert unparseable_object((broken[:50], broken[50:])) is not None
+
+
+def test_a_rebuilt_table_for_one_far_object_number_is_refused_not_allocated():
+    """One row per object number up to the highest: a 70-byte file naming object 5000000 once
+    came back as a 100 MB table (and 9999999999 would need 200 GB). The verifier rebuilds the
+    table of any file it is given, so this is a denial of service unless refused."""
+    import pytest
+
+    from emeterai._repair import MAX_REBUILT_ENTRIES, append_rebuilt_xref, repair
+    from emeterai.errors import PdfError
+
+    far = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n5000000 0 obj\n<< >>\nendobj\n"
+    assert MAX_REBUILT_ENTRIES < 5000000 and len(far) // 4 < 5000000
+    with pytest.raises(PdfError, match="too sparse"):
+        append_rebuilt_xref(far)
+    with pytest.raises(PdfError) as info:
+        repair(far + b"startxref\n999\n%%EOF\n", "far.pdf")
+    assert info.value.path == "far.pdf"
+    near = far.replace(b"5000000 0 obj", b"3 0 obj")
+    rebuilt = append_rebuilt_xref(near)
+    assert rebuilt.startswith(near) and b"xref\n0 4\n" in rebuilt
