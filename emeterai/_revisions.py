@@ -450,6 +450,8 @@ def _body_and_xref(
         obj_start = pos
         value, num, pos = _object(parser, pos, body)
         if value is not None and value.get(b"/Type") == b"/XRef" and _EOF.match(data, pos):
+            if num not in body.streams:
+                raise LayoutError("an update's /XRef object has no stream")
             entries = _xref_stream_entries(value, body.streams[num][1])
             return obj_start, num, entries, value, pos
         pos = _SPACE.match(data, pos).end()  # type: ignore[union-attr]

@@ -473,3 +473,14 @@ def test_a_hybrid_update_whose_xrefstm_names_an_object_stream_is_not_exact():
     out += b"startxref\n%d\n%%%%EOF\n" % xref
     layout = revisions.read_updates(bytes(out), len(base))
     assert layout.problem == "an update's /XRefStm does not point at an xref stream in it"
+
+
+def test_an_xref_object_without_a_stream_is_a_layout_problem_not_a_crash():
+    """An update ending in '/Type /XRef' with no stream data once leaked a KeyError past the
+    reader, so verify said only 'cannot check the stamp (5)'."""
+    base = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+    update = b"5 0 obj\n<< /Type /XRef /Size 6 /Root 1 0 R >>\nendobj\nstartxref\n%d\n%%%%EOF\n"
+    data = base + update % len(base)
+    layout = revisions.read_updates(data, len(base))
+    assert not layout.exact
+    assert layout.problem and "no stream" in layout.problem, layout.problem
