@@ -311,9 +311,7 @@ def _analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
     try:
         placement = place.choose(pages, options.size_mm, page=options.page, at_mm=options.at_mm)
     except EmeteraiError as exc:
-        if exc.message.startswith(source):
-            raise
-        raise type(exc)(f"{exc.message}", path=source) from exc
+        raise exc.at(source) from None
     except Exception as exc:
         raise PdfError(
             f"the page's boxes or resources are damaged ({first_line(exc)})", path=source

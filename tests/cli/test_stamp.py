@@ -204,3 +204,20 @@ def test_with_force_an_output_that_is_also_an_input_is_refused(kit):
     assert result.exit_code == 2, result.stderr
     assert f"{source}: its output {earlier} is also an input" in result.stderr
     assert earlier.read_bytes() == before and _states(kit.wallet) == states
+
+
+def test_a_page_out_of_range_names_the_file_and_the_flag(
+    home, runner, wallet_with_stamps, tmp_path
+):
+    """The placement error keeps its hint when stamping adds the file's name."""
+    from emeterai.cli import app
+    from tests.support import pdfmakers
+
+    wallet_with_stamps(1)
+    source = pdfmakers.plain_pdf(tmp_path / "x.pdf")
+    result = runner.invoke(app, ["stamp", str(source), "--page", "5"])
+    assert result.exit_code == 1, result.stderr  # a file not stamped, as any failed file
+    assert result.stderr.splitlines()[-1] == (
+        f"emeterai: error: {source}: page 5 is out of range: the document has 1 page(s) (--page)"
+    )
+    assert not (tmp_path / "x.emeterai.pdf").exists()
