@@ -72,6 +72,12 @@ class EmeteraiError(Exception):
     def __str__(self) -> str:
         return self.message if self.path is None else f"{self.path}: {self.message}"
 
+    def about(self, file: str | None) -> str:
+        """The message as said about ``file``: it comes first when the error names another one
+        (e.g. the output of an input that could not be stamped)."""
+        text = str(self)
+        return text if file is None or self.path == file else f"{file}: {text}"
+
     def at(self, path: str | os.PathLike[str]) -> Self:
         """This error about ``path``, unless it already names a file."""
         if self.path is not None:

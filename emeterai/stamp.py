@@ -23,6 +23,7 @@ from emeterai._x509util import stamp_info
 from emeterai.errors import (
     EmeteraiError,
     Hint,
+    OutputError,
     OutputNotDurable,
     PdfError,
     SelfCheckFailed,
@@ -172,11 +173,7 @@ class StampFailure:
 
     def to_json(self, message: str | None = None) -> dict[str, Any]:
         """The record with every key null and ``error``: ``message``, else the error's text."""
-        if message is None:
-            message = str(self.error)
-            if self.error.path != self.file:
-                message = f"{self.file}: {message}"
-        return {**_record(self.file), "error": message}
+        return {**_record(self.file), "error": message or self.error.about(self.file)}
 
 
 @dataclass(frozen=True)
@@ -466,8 +463,6 @@ def stamp_file(
         raise PdfError("the output would replace the input", path=source, hint=Hint.OUTPUT)
     analysis = analyse(data, str(source), options)
     if output.exists() and not force:
-        from emeterai.errors import OutputError
-
         raise OutputError("already exists", path=output, hint=Hint.FORCE)
 
     reservation = wallet.reserve(serial)

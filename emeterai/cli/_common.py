@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from emeterai.errors import EmeteraiError, Hint, PassphraseError
+from emeterai.errors import EmeteraiError, Hint, PassphraseError, UsageError
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -108,9 +108,8 @@ def state(ctx: typer.Context) -> State:
 def describe(exc: EmeteraiError, about: str | None = None) -> str:
     """The error as the command line shows it: one line, the file first (``about``, when the
     error names another file, e.g. an output), the flag that helps."""
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    if about is not None and exc.path != about:
-        text = f"{about}: {text}"
+    lines = exc.about(about).splitlines()
+    text = lines[0] if lines else type(exc).__name__
     return text + (HINTS[exc.hint] if exc.hint is not None else "")
 
 
@@ -176,7 +175,6 @@ def stamp_files_passphrase(passphrase_file: Path | None, confirm: bool = False) 
 
 def pdf_files(st: State, pdfs: list[Path]) -> list[Path]:
     """The PDFs named on the command line (folders expanded), or a usage error."""
-    from emeterai.errors import UsageError
     from emeterai.plan import expand_pdfs
 
     files, empty = expand_pdfs(pdfs)
@@ -189,8 +187,6 @@ def pdf_files(st: State, pdfs: list[Path]) -> list[Path]:
 
 def parse_at(value: str | None) -> tuple[float, float] | None:
     """--at X,Y: millimetres from the top-left of the page as read."""
-    from emeterai.errors import UsageError
-
     if value is None:
         return None
     try:
@@ -206,8 +202,6 @@ def parse_at(value: str | None) -> tuple[float, float] | None:
 
 def parse_page(value: str | None) -> int | None:
     """1-based page, or -1 for 'last', or None when not given."""
-    from emeterai.errors import UsageError
-
     if value is None:
         return None
     if value.lower() == "last":
@@ -223,8 +217,6 @@ def parse_page(value: str | None) -> int | None:
 
 def read_file(path: Path) -> bytes:
     """A file the user named, or a one-line usage error naming it."""
-    from emeterai.errors import UsageError
-
     try:
         return path.read_bytes()
     except OSError as exc:
