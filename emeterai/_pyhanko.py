@@ -18,6 +18,7 @@ process once a program that owns its process calls :func:`install`:
 from __future__ import annotations
 
 import binascii
+import functools
 import io
 import re
 import threading
@@ -89,6 +90,7 @@ def write_name_to_stream(
     stream.write(bytes(out))
 
 
+@functools.cache
 def _name_writer_has_bug() -> bool:
     probe = io.BytesIO()
     ORIGINAL_NAME_WRITER(generic.NameObject("/X\x04"), probe)
