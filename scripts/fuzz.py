@@ -1,31 +1,13 @@
 #!/usr/bin/env python3
 """Mutation fuzzing of stamp and verify (docs/robustness.md): seeded, deterministic, reproducible per case.
 
-Each case takes a valid PDF (a reportlab letter, its content streams deflated or plain) or a
-stamped one, mutates it with one of the kinds below, then:
-
-1. stamps it with ``emeterai.stamp.stamp_file`` (a throwaway wallet): only ``EmeteraiError``
-   may escape; if it raised, the wallet's used count is unchanged and neither the output nor a
-   temp file exists; if it succeeded, the output exists, exactly one stamp was spent, and the
-   new stamp verifies without problems (a spent stamp must buy a stamp that verifies);
-2. verifies the mutated file with ``emeterai.verify.Verifier``: no exception at all, and never
-   ``valid`` when a byte inside the stamp signature's signed ``/ByteRange`` was changed (or the
-   file was truncated), nor for an unstamped original.
-
-Every case runs under a time limit (``signal.setitimer``); the process limits its own address
-space (``RLIMIT_AS``), so a decompression bomb shows up as a clean failure, not a dead machine.
-
-Kinds: ``flip`` (1-8 random bytes XORed), ``truncate`` (cut at a random point), ``xref``
-(digits scrambled in a cross-reference table), ``stream`` (bytes flipped inside a content stream,
-or, for the stamped file, hex digits of the signature's ``/Contents``).
-
     python scripts/fuzz.py --minutes 30 --seed 7            # a long run
     python scripts/fuzz.py --cases 200 --seed 1 --kind xref --json
     python scripts/fuzz.py --seed 7 --replay 1234 --save DIR  # one case again, its file kept
 
 Exit status 1 when any case failed; failing inputs are written to ``--save`` (default: a
-``fuzz-failures`` folder in the work directory, printed at the end). The engine (mutations,
-harness, known defects) is ``tests/support/fuzz.py``, shared with ``tests/test_fuzz.py``.
+``fuzz-failures`` folder in the work directory, printed at the end). The engine (what each case
+checks, the mutation kinds, known defects) is ``tests/support/fuzz.py``, shared with ``tests/test_fuzz.py``.
 """
 
 from __future__ import annotations
