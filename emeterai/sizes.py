@@ -1,0 +1,46 @@
+"""File sizes as people write them: ``800K``, ``1.5M``, ``300KB``, ``900000``.
+
+Upload portals state their caps in kilobytes; a kilobyte here is 1000 bytes (SI), the unit the
+portals' own checks use, so that a file emeterai says fits also fits there.
+"""
+
+from __future__ import annotations
+
+import re
+
+from emeterai.errors import UsageError
+
+__all__ = ["format_size", "parse_size"]
+
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "K": 1000,
+    "KB": 1000,
+    "M": 1000**2,
+    "MB": 1000**2,
+    "G": 1000**3,
+    "GB": 1000**3,
+}
+_SIZE = re.compile(r"\s*(\d+(?:[.,]\d+)?)\s*([A-Za-z]*)\s*")
+
+
+def parse_size(text: str) -> int:
+    """Bytes for ``text``, or a usage error saying how to write it."""
+    match = _SIZE.fullmatch(text)
+    unit = match.group(2).upper() if match else ""
+    if match is None or unit not in _UNITS:
+        raise UsageError(f"{text!r} is not a size: write e.g. 800K, 1.5M or 900000 (bytes)")
+    size = int(float(match.group(1).replace(",", ".")) * _UNITS[unit])
+    if size <= 0:
+        raise UsageError(f"{text!r} is not a size: it must be more than 0 bytes, e.g. 800K")
+    return size
+
+
+def format_size(size: int) -> str:
+    """``size`` bytes as a person reads it: ``812 KB``, ``1.4 MB``, ``950 B``."""
+    if size < 1000:
+        return f"{size} B"
+    if size < 1000**2:
+        return f"{size / 1000:.0f} KB"
+    return f"{size / 1000**2:.1f} MB"
