@@ -1,0 +1,353 @@
+"""emeterai.shrink: a smaller copy before stamping, from real producers' files (img2pdf scans,
+reportlab and LibreOffice letters with a photo, the shared corpus).
+
+Every copy is checked as a reader sees it: qpdf --check passes, the text is the same, and the
+pages look the same (rendered before and after by poppler, a small mean pixel difference).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+import subprocess
+import time
+from pathlib import Path
+
+import pikepdf
+import pypdf
+import pytest
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
+
+from emeterai.errors import OutputError, PdfError
+from emeterai.shrink import LEVELS, MAX_INFLATED, Outcome, shrink, shrink_file
+from tests.support.common import corpus_dir, require_tool
+from tests.support.producers import (
+    MM,
+    deflate_bomb_pdf,
+    letter_pdf,
+    qpdf_check,
+    signed_pdf,
+    tool,
+)
+
+MEAN_DIFF_LIMIT = 4.0  # of 255, per channel, at 72 dpi: JPEG noise, not a changed page
+
+
+# -- inputs from real producers -------------------------------------------------------------------
+
+
+def photo(width: int, height: int, seed: int = 1) -> Image.Image:
+    """A photographic picture: gradients and blurred noise (it does not compress trivially),
+    with dark bars like lines of text."""
+    rng = random.Random(seed)
+    red = Image.linear_gradient("L").resize((width, height))
+    green = Image.effect_noise((width, height), 40).filter(ImageFilter.GaussianBlur(2))
+    blue = Image.linear_gradient("L").rotate(90).resize((width, height))
+    image = Image.merge("RGB", (red, green, blue))
+    draw = ImageDraw.Draw(image)
+    y = height // 20
+    while y < height - height // 10:
+        right = rng.randint(width // 3, width - width // 8)
+        draw.rectangle((width // 16, y, right, y + max(2, height // 180)), fill=(20, 20, 30))
+        y += max(6, height // 50)
+    return image
+
+
+def jpeg(image: Image.Image, quality: int = 92, dpi: int = 300) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=quality, dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
+def scan_pdf(dpi: int = 300) -> bytes:
+    """An A4 'scan' at ``dpi`` wrapped as PDF by img2pdf, as scanner apps write them."""
+    import img2pdf
+
+    size = (round(210 / 25.4 * dpi), round(297 / 25.4 * dpi))
+    return bytes(img2pdf.convert(jpeg(photo(*size), dpi=dpi)))
+
+
+def letter_with_photo(photo_mm: float = 60.0) -> bytes:
+    """A reportlab letter with a 1600x1200 photo drawn ``photo_mm`` wide (about 680 dpi)."""
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen.canvas import Canvas
+
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=(210 * MM, 297 * MM), invariant=1)
+    c.setFont("Times-Roman", 12)
+    c.drawString(25 * MM, 270 * MM, "Surat lamaran CPNS, dengan pas foto")
+    c.drawString(25 * MM, 262 * MM, "Dengan hormat, saya mengajukan lamaran.")
+    picture = ImageReader(io.BytesIO(jpeg(photo(1600, 1200))))
+    c.drawImage(picture, 25 * MM, 150 * MM, width=photo_mm * MM, height=photo_mm * 0.75 * MM)
+    c.drawString(140 * MM, 60 * MM, "Meterai 10.000")
+    c.drawString(140 * MM, 40 * MM, "Rina Ayu Lestari")
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def libreoffice_letter_with_photo(folder: Path) -> bytes:
+    """A letter with a photo 6 cm wide, exported to PDF by LibreOffice Writer."""
+    exe = tool("soffice") or require_tool("libreoffice")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "photo.jpg").write_bytes(jpeg(photo(1600, 1200)))
+    (folder / "letter.html").write_text(
+        "<!doctype html><meta charset=utf-8><title>Lamaran</title>"
+        "<h1>Surat lamaran CPNS</h1><p>Dengan hormat, saya mengajukan lamaran.</p>"
+        "<p><img src='photo.jpg' width='227' height='170'></p>"
+        "<p>Meterai 10.000</p><p>Rina Ayu Lestari</p>"
+    )
+    subprocess.run(
+        [
+            exe,
+            f"-env:UserInstallation={(folder / 'profile').resolve().as_uri()}",
+            "--headless",
+            "--convert-to",
+            "pdf:writer_pdf_Export",
+            "--outdir",
+            str(folder / "out"),
+            str(folder / "letter.html"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return (folder / "out" / "letter.pdf").read_bytes()
+
+
+# -- what a reader sees -----------------------------------------------------------------------
+
+
+def texts(data: bytes) -> list[str]:
+    return [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages]
+
+
+def pdftotext(path: Path) -> str:
+    exe = require_tool("pdftotext")
+    done = subprocess.run([exe, str(path), "-"], capture_output=True, timeout=60, check=True)
+    return done.stdout.decode()
+
+
+def renders(path: Path, dpi: int = 72) -> list[Image.Image]:
+    exe = require_tool("pdftoppm")
+    prefix = path.with_name(path.stem + "-page")
+    subprocess.run([exe, "-r", str(dpi), "-png", str(path), str(prefix)], check=True, timeout=120)
+    pages = sorted(path.parent.glob(f"{prefix.name}-*.png"))
+    return [Image.open(p).convert("RGB") for p in pages]
+
+
+def mean_difference(a: Image.Image, b: Image.Image) -> float:
+    assert a.size == b.size
+    return max(ImageStat.Stat(ImageChops.difference(a, b)).mean)
+
+
+def assert_same_to_a_reader(before: bytes, after: bytes, folder: Path) -> None:
+    """qpdf --check passes, the text is equal (pypdf and poppler), every page looks the same."""
+    folder.mkdir(parents=True, exist_ok=True)
+    old, new = folder / "before.pdf", folder / "after.pdf"
+    old.write_bytes(before)
+    new.write_bytes(after)
+    code, last = qpdf_check(new)
+    assert code == 0, last
+    assert texts(after) == texts(before)
+    assert pdftotext(new) == pdftotext(old)
+    old_pages, new_pages = renders(old), renders(new)
+    assert len(new_pages) == len(old_pages)
+    for a, b in zip(old_pages, new_pages, strict=True):
+        assert mean_difference(a, b) < MEAN_DIFF_LIMIT
+
+
+def image_sizes(data: bytes) -> list[tuple[int, int]]:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        return [
+            (int(img.Width), int(img.Height))
+            for page in pdf.pages
+            for img in page.get_images().values()
+        ]
+
+
+# -- shrinking ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scan() -> bytes:
+    return scan_pdf(300)
+
+
+def test_a_300_dpi_scan_is_downsampled_to_200_dpi_and_looks_the_same(scan, tmp_path):
+    result = shrink(scan, "scan.pdf")
+    assert result.outcome is Outcome.SHRUNK
+    assert result.size_after == len(result.data) < len(scan) / 2
+    assert (result.dpi, result.images_resampled, result.images_reencoded) == (200, 1, 1)
+    assert result.summary().startswith("scan.pdf: 1.")
+    assert "(1 image downsampled to 200 dpi, JPEG quality 85)" in result.summary()
+    ((width, height),) = image_sizes(result.data)
+    assert (width, height) == (round(2480 * 200 / 300), round(3508 * 200 / 300))
+    assert_same_to_a_reader(scan, result.data, tmp_path)
+
+
+def test_the_gentlest_step_that_fits_the_cap_is_taken(scan):
+    """Lossless when it fits, 200 dpi before 150 dpi, lower JPEG quality last."""
+    sizes = {level.name: len(shrink_level(scan, level.name)) for level in LEVELS}
+    assert shrink(scan, "s.pdf", max_size=sizes["lossless"]).level == "lossless"
+    assert shrink(scan, "s.pdf", max_size=sizes["lossless"] - 1).level == "200dpi"
+    assert shrink(scan, "s.pdf", max_size=sizes["200dpi"] - 1).level == "150dpi"
+    strongest = shrink(scan, "s.pdf", max_size=sizes["150dpi"] - 1)
+    assert strongest.level == "150dpi-q60" and strongest.fits
+
+
+def shrink_level(data: bytes, name: str) -> bytes:
+    from emeterai.shrink import _apply
+
+    (level,) = [lv for lv in LEVELS if lv.name == name]
+    return _apply(data, level).data
+
+
+def test_a_cap_that_cannot_be_met_gives_the_smallest_copy_and_says_by_how_much(scan, tmp_path):
+    result = shrink(scan, "scan.pdf", max_size=10_000)
+    assert not result.fits
+    assert result.level == "150dpi-q60"
+    assert result.over_by == result.size_after - 10_000 > 0
+    assert result.size_after == min(len(shrink_level(scan, lv.name)) for lv in LEVELS)
+    record = result.to_json()
+    assert (record["fits"], record["over_by"], record["size_after"]) == (
+        False,
+        result.over_by,
+        len(result.data),
+    )
+    assert_same_to_a_reader(scan, result.data, tmp_path)
+
+
+def test_the_photo_of_a_reportlab_letter_is_sized_for_where_it_is_shown(tmp_path):
+    """The photo is 1600 px drawn 60 mm wide (677 dpi): 200 dpi at 60 mm is 472 px."""
+    letter = letter_with_photo(60.0)
+    result = shrink(letter, "letter.pdf")
+    assert image_sizes(result.data) == [(round(60 / 25.4 * 200), round(45 / 25.4 * 200))]
+    assert result.size_after < len(letter) / 2
+    assert_same_to_a_reader(letter, result.data, tmp_path)
+
+
+def test_a_photo_shown_twice_keeps_the_resolution_of_its_largest_use():
+    """reportlab stores one image drawn at 60 mm and at 120 mm once: 120 mm decides."""
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen.canvas import Canvas
+
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=(210 * MM, 297 * MM), invariant=1)
+    picture = ImageReader(io.BytesIO(jpeg(photo(1600, 1200))))
+    c.drawImage(picture, 20 * MM, 200 * MM, width=60 * MM, height=45 * MM)
+    c.drawImage(picture, 20 * MM, 40 * MM, width=120 * MM, height=90 * MM)
+    c.showPage()
+    c.save()
+    result = shrink(buf.getvalue(), "twice.pdf")
+    assert image_sizes(result.data) == [(945, 709)]  # 120 mm at 200 dpi
+
+
+def test_a_libreoffice_letter_with_a_photo_shrinks_and_looks_the_same(tmp_path):
+    letter = libreoffice_letter_with_photo(tmp_path / "soffice")
+    result = shrink(letter, "letter.pdf")
+    assert result.images_resampled == 1
+    assert result.size_after < len(letter)
+    assert_same_to_a_reader(letter, result.data, tmp_path / "compare")
+
+
+def test_a_text_only_letter_gets_the_lossless_step_and_its_text_stays(tmp_path):
+    letter = letter_pdf(3, compress=False)
+    result = shrink(letter, "letter.pdf")
+    assert result.images_resampled == result.images_reencoded == 0
+    assert result.done == "streams recompressed, unused objects removed"
+    assert result.size_after < len(letter)
+    assert_same_to_a_reader(letter, result.data, tmp_path)
+
+
+def test_a_file_nothing_can_shrink_is_copied_unchanged():
+    tight = shrink(letter_pdf(1), "letter.pdf").data
+    result = shrink(tight, "tight.pdf")
+    assert result.outcome is Outcome.UNCHANGED
+    assert result.data == tight and result.size_after == len(tight)
+
+
+# -- refusals ---------------------------------------------------------------------------------
+
+
+def test_a_signed_file_is_refused_with_the_advice_to_shrink_the_original():
+    signed = signed_pdf(letter_pdf(1))
+    with pytest.raises(PdfError) as caught:
+        shrink(signed, "signed.pdf")
+    assert caught.value.path == "signed.pdf"
+    assert "'TandaTanganPemohon'" in caught.value.message
+    assert "shrink the original before stamping" in caught.value.message
+
+
+def test_an_encrypted_file_is_refused(tmp_path):
+    with pikepdf.open(io.BytesIO(letter_pdf(1))) as pdf:
+        out = io.BytesIO()
+        pdf.save(out, encryption=pikepdf.Encryption(user="rahasia", owner="pemilik"))
+        owner_only = io.BytesIO()
+        pdf.save(owner_only, encryption=pikepdf.Encryption(user="", owner="pemilik"))
+    for data in (out.getvalue(), owner_only.getvalue()):
+        with pytest.raises(PdfError, match="encrypted"):
+            shrink(data, "locked.pdf")
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty"),
+        (b"Ini bukan PDF.\n" * 5, "not a PDF"),
+        ((lambda d: d[: len(d) // 2])(letter_pdf(2)), "damaged"),
+    ],
+    ids=["empty", "not-a-pdf", "truncated"],
+)
+def test_what_is_not_a_sound_pdf_is_refused_naming_the_file(data, reason):
+    with pytest.raises(PdfError, match=reason) as caught:
+        shrink(data, "bad.pdf")
+    assert caught.value.path == "bad.pdf"
+    assert "\n" not in str(caught.value)
+
+
+def test_a_deflate_bomb_is_refused_before_anything_inflates_it():
+    start = time.monotonic()
+    with pytest.raises(PdfError, match="inflates to more than"):
+        shrink(deflate_bomb_pdf(), "bomb.pdf")
+    assert time.monotonic() - start < 30
+    assert MAX_INFLATED < 1100 * 1024**2
+
+
+def test_shrink_file_never_changes_the_input_and_writes_only_new_files(scan, tmp_path):
+    source = tmp_path / "scan.pdf"
+    source.write_bytes(scan)
+    before = hashlib.sha256(scan).hexdigest()
+    with pytest.raises(OutputError, match="is the input"):
+        shrink_file(source, tmp_path / "." / "scan.pdf", force=True)
+    out = tmp_path / "small.pdf"
+    result = shrink_file(source, out)
+    assert out.read_bytes() == result.data and result.output == str(out)
+    with pytest.raises(OutputError, match="already exists"):
+        shrink_file(source, out)
+    assert shrink_file(source, out, max_size=300_000, force=True).fits
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scan.pdf", "small.pdf"]
+
+
+# -- the shared corpus ------------------------------------------------------------------------
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "py-pdf-sample-files"
+CORPUS_FILES = sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*.pdf"))
+
+
+@pytest.mark.parametrize("rel", CORPUS_FILES or ["(corpus missing)"])
+def test_corpus_file_is_shrunk_soundly_or_refused_for_a_reason(rel, tmp_path):
+    folder = corpus_dir() / "py-pdf-sample-files"
+    data = (folder / rel).read_bytes()
+    try:
+        result = shrink(data, rel, max_size=1)
+    except PdfError as exc:
+        assert exc.path == rel
+        assert any(
+            word in exc.message for word in ("encrypted", "damaged", "cannot read", "signed")
+        ), exc.message
+        return
+    assert result.size_after <= len(data)
+    assert_same_to_a_reader(data, result.data, tmp_path)
