@@ -14,11 +14,14 @@ from pypdf.generic import NameObject, NumberObject, RectangleObject
 
 from emeterai import _place as place
 from emeterai._place import MM, PLACEHOLDER, Box, PageGeometry
-from emeterai.errors import Hint, PdfError, UsageError
+from emeterai.errors import Hint, PdfError, PlacementOutOfPage, UsageError
+from tests.support import pdfmakers
+from tests.support.common import require_tool
 from tests.support.pdfmakers import (
     A4,
     cropped_pdf,
     letter_pdf,
+    libreoffice_letters,
     multi_page_pdf,
     plain_pdf,
     rotated_pdf,
@@ -195,9 +198,9 @@ def test_sample_letter_has_exactly_one_placeholder_at_its_documented_centre():
     """samples/lamaran.pdf also says 'bermeterai' in its list of attachments: not a placeholder."""
     page = _pages_of(SAMPLE)[0]
     found = place.find_placeholders(page)
-    assert len(found) == 1
+    assert [f.text for f in found] == ["Meterai 10.000"]
     geom = place.page_geometry(page)
-    u, v = geom.to_reader(*found[0])
+    u, v = geom.to_reader(*found[0].centre)
     cx, cy = _sample_module().PLACEHOLDER_CENTER_MM
     assert abs(u / MM - cx) < 5 and abs(v / MM - cy) < 5
 
@@ -326,3 +329,233 @@ def test_a_stamp_larger_than_the_page_is_refused():
         place.choose(_pages(tiny), 40.0)
     assert "does not fit on the page" in info.value.message
     assert info.value.hint is Hint.SIZE  # the command line words it: use a smaller --size
+
+
+# -- the stamp covers its placeholder: letters written with LibreOffice ----------------------
+
+LETTERS = {
+    "centred": [
+        ("left", "Surat lamaran"),
+        ("left", "Dengan hormat, saya mengajukan lamaran."),
+        ("left", ""),
+        ("center", "Meterai Rp10.000"),
+        ("center", ""),
+        ("center", "Rina Ayu Lestari"),
+    ],
+    "right": [
+        ("left", "Surat lamaran"),
+        ("left", "Dengan hormat, saya mengajukan lamaran."),
+        ("right", "(materai 10.000)"),
+        ("right", "Rina Ayu Lestari"),
+    ],
+    "sentence": [
+        ("left", "Surat pernyataan"),
+        ("left", "Tanda tangan di atas meterai"),
+        ("left", ""),
+        ("right", "Rina Ayu Lestari"),
+    ],
+    "sentence-and-placeholder": [
+        ("left", "Surat pernyataan"),
+        ("left", "Tanda tangan di atas meterai"),
+        ("right", "MATERAI Rp 10.000,-"),
+        ("right", "Rina Ayu Lestari"),
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def letters(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    soffice = require_tool("soffice")
+    return libreoffice_letters(tmp_path_factory.mktemp("letters"), LETTERS, soffice)
+
+
+def word_boxes(pdf: Path, words: list[str]) -> list[Box]:
+    """User-space boxes of the words ``words`` as poppler's pdftotext measures them (not
+    emeterai's code), in order, from the first page's lines that hold exactly those words."""
+    import re
+    import subprocess
+
+    out = subprocess.run(
+        [require_tool("pdftotext"), "-bbox-layout", "-f", "1", "-l", "1", str(pdf), "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    height = float(re.search(r'<page width="[\d.]+" height="([\d.]+)"', out).group(1))
+    for line in re.findall(r"<line[^>]*>(.*?)</line>", out, re.S):
+        found = re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
+            line,
+        )
+        if [w[4] for w in found] == words:
+            return [
+                Box(float(a), height - float(d), float(c), height - float(b))
+                for a, b, c, d, _ in found
+            ]
+    raise AssertionError(f"pdftotext finds no line {words!r} in {pdf}")
+
+
+def inside(inner: Box, outer: Box) -> bool:
+    return (
+        outer.x0 <= inner.x0 and inner.x1 <= outer.x1 and outer.y0 <= inner.y0
+        and inner.y1 <= outer.y1
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("centred", "Meterai Rp10.000"),
+        ("right", "(materai 10.000)"),
+        ("sentence-and-placeholder", "MATERAI Rp 10.000,-"),
+    ],
+)
+def test_the_stamp_covers_every_word_of_a_libreoffice_placeholder(letters, name, text):
+    """Was: "Me" and "0" of a centred "Meterai Rp10.000", "(m" of a right-aligned "(materai
+    10.000)" outside the stamp (a guessed half-em glyph width)."""
+    pages = _pages_of(letters[name])
+    p = place.choose(pages, 25.0)
+    assert (p.method, p.placeholder_text) == ("placeholder", text)
+    for box in word_boxes(letters[name], text.split()):
+        assert inside(box, p.rect), (box, p.rect)
+    run = place.find_placeholders(pages[0])[-1].box
+    assert ((p.rect.x0 + p.rect.x1) / 2, (p.rect.y0 + p.rect.y1) / 2) == pytest.approx(
+        ((run.x0 + run.x1) / 2, (run.y0 + run.y1) / 2), abs=0.01
+    )
+
+
+def test_a_placeholder_wider_than_the_stamp_grows_it_and_says_so(letters):
+    pages = _pages_of(letters["centred"])
+    words = word_boxes(letters["centred"], ["Meterai", "Rp10.000"])
+    width_mm = (words[-1].x1 - words[0].x0) / MM
+    assert width_mm > 25  # 12 pt Liberation Serif: wider than the default stamp
+    p = place.choose(pages, 25.0)
+    assert width_mm < p.size_mm <= 60
+    assert p.warnings == (f"the stamp is {p.size_mm:.1f} mm, not 25 mm, to cover its placeholder",)
+
+
+def test_the_word_inside_a_sentence_is_not_a_placeholder(letters):
+    pages = _pages_of(letters["sentence"])
+    assert place.find_placeholders(pages[0]) == []
+    p = place.choose(pages, 25.0)
+    assert (p.method, p.placeholder_text) == ("fallback", None)
+    for box in word_boxes(letters["sentence"], ["Tanda", "tangan", "di", "atas", "meterai"]):
+        assert not p.rect.overlaps(box)
+
+
+def test_a_sentence_does_not_hide_the_real_placeholder_below_it(letters):
+    found = place.find_placeholders(_pages_of(letters["sentence-and-placeholder"])[0])
+    assert [f.text for f in found] == ["MATERAI Rp 10.000,-"]
+
+
+# -- runs, lines and widths on reportlab pages (exact geometry) -----------------------------
+
+
+def _helvetica_width(text: str, size: float) -> float:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    return float(stringWidth(text, "Helvetica", size))
+
+
+@pytest.mark.parametrize("align", ["left", "center", "right"])
+def test_the_run_box_is_the_width_the_font_gives(tmp_path, align):
+    text = "(Meterai Rp 10.000,-)"
+    path = pdfmakers.placeholder_letter_pdf(tmp_path / "p.pdf", text, (120.0, 200.0), 11, align)
+    (found,) = place.find_placeholders(_pages_of(path)[0])
+    assert found.text == text
+    width = _helvetica_width(text, 11)
+    x0 = {"left": 120 * MM, "center": 120 * MM - width / 2, "right": 120 * MM - width}[align]
+    assert (found.box.x0, found.box.x1) == pytest.approx((x0, x0 + width), abs=0.01)
+    baseline = A4[1] - 200 * MM
+    assert found.box.y0 < baseline < found.box.y1
+
+
+def test_a_placeholder_split_over_several_operators_is_one_run(tmp_path):
+    """Producers show a line in pieces (kerning, a font change, a word per operator)."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    path = tmp_path / "split.pdf"
+    c = Canvas(str(path), pagesize=A4, invariant=1)
+    t = c.beginText(100 * MM, A4[1] - 200 * MM)
+    t.setFont("Helvetica-Bold", 10)
+    t.textOut("Meterai")
+    t.setFont("Helvetica", 10)
+    t.textOut(" Rp")
+    t.setCharSpace(0.5)
+    t.textOut("10.000")
+    c.drawText(t)
+    c.showPage()
+    c.save()
+    (found,) = place.find_placeholders(_pages_of(path)[0])
+    assert found.text == "Meterai Rp10.000"
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    width = stringWidth("Meterai", "Helvetica-Bold", 10) + stringWidth(" Rp10.000", "Helvetica", 10)
+    width += 0.5 * len("10.000")  # Tc after each glyph, the last one's included
+    assert found.box.x0 == pytest.approx(100 * MM, abs=0.01)
+    assert found.box.x1 == pytest.approx(100 * MM + width - 0.5, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "text", ["Tanda tangan di atas meterai", "Meterai 10.000 ditempel di sini", "bermeterai"]
+)
+def test_a_word_in_a_sentence_is_not_a_placeholder(tmp_path, text):
+    path = pdfmakers.placeholder_letter_pdf(tmp_path / "s.pdf", text, (100.0, 200.0))
+    assert place.find_placeholders(_pages_of(path)[0]) == []
+
+
+def test_the_amount_on_the_line_below_belongs_to_the_placeholder(tmp_path):
+    path = pdfmakers.placeholder_letter_pdf(
+        tmp_path / "two.pdf", "METERAI", (150.0, 220.0), lines=["Rp 10.000"]
+    )
+    (found,) = place.find_placeholders(_pages_of(path)[0])
+    assert found.text == "METERAI Rp 10.000"
+    below = A4[1] - 220 * MM - 12
+    assert found.box.y0 < below - 1.5  # the second line's descent is inside
+
+
+def test_a_placeholder_near_the_edge_moves_inward_10_mm_and_says_so(tmp_path):
+    path = pdfmakers.placeholder_letter_pdf(
+        tmp_path / "edge.pdf", "Meterai", (208.0, 290.0), 10, "right"
+    )
+    p = place.choose(_pages_of(path), 25.0)
+    assert p.method == "placeholder"
+    assert p.rect.x1 == pytest.approx(A4[0] - 10 * MM, abs=0.01)
+    assert p.rect.y0 == pytest.approx(10 * MM, abs=0.01)
+    (moved,) = [w for w in p.warnings if "inward" in w]
+    assert moved.startswith("the stamp moved ") and moved.endswith(
+        " mm inward to stay 10 mm inside the page"
+    )
+
+
+def test_a_placeholder_wider_than_the_largest_stamp_is_stamped_and_the_gap_said(tmp_path):
+    text = "Meterai Rp 10.000"
+    path = pdfmakers.placeholder_letter_pdf(tmp_path / "w.pdf", text, (105.0, 150.0), 36)
+    p = place.choose(_pages_of(path), 25.0)
+    assert p.method == "placeholder"
+    assert p.size_mm == pytest.approx(60.0)
+    width = _helvetica_width(text, 36)
+    out_mm = (width / 2 - 30 * MM) / MM
+    assert p.warnings[-1] == (
+        f'the stamp does not cover its placeholder "{text}": '
+        f"the placeholder sticks out {round(out_mm, 1):g} mm"
+    )
+
+
+# -- --at off the page ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("at", "page_mm"), [((250.0, 100.0), "210 x 297"), ((100.0, 300.0), "210 x 297")]
+)
+def test_at_off_the_page_is_a_usage_error_naming_the_page_size(tmp_path, at, page_mm):
+    pages = _pages_of(plain_pdf(tmp_path / "p.pdf"))
+    with pytest.raises(PlacementOutOfPage) as info:
+        place.choose(pages, 25.0, at_mm=at)
+    assert info.value.message == f"--at {at[0]:g},{at[1]:g} is off page 1 ({page_mm} mm)"
+    assert isinstance(info.value, UsageError) and info.value.exit_code == 2
+
+
+def test_at_off_a_rotated_page_names_the_size_as_read(tmp_path):
+    pages = _pages_of(rotated_pdf(tmp_path / "r.pdf", 90))
+    with pytest.raises(PlacementOutOfPage, match=r"is off page 1 \(297 x 210 mm\)"):
+        place.choose(pages, 25.0, at_mm=(250.0, 250.0))
+    assert place.choose(pages, 25.0, at_mm=(250.0, 200.0)).method == "explicit"

@@ -374,3 +374,82 @@ def form_fields_pdf(path: Path, names: Sequence[str | None]) -> Path:
     writer.write(buf)
     path.write_bytes(buf.getvalue())
     return path
+
+
+# -- letters written with LibreOffice Writer (soffice --convert-to pdf) -------------------------
+
+_FODT_ALIGN = {"left": "start", "center": "center", "right": "end"}
+
+
+def _fodt(paragraphs: Sequence[tuple[str, str]]) -> str:
+    """A flat ODF text document: one paragraph per (alignment, text), as a person types them."""
+    from xml.sax.saxutils import escape
+
+    styles = "".join(
+        f'<style:style style:name="{name}" style:family="paragraph">'
+        f'<style:paragraph-properties fo:text-align="{align}"/></style:style>'
+        for name, align in _FODT_ALIGN.items()
+    )
+    body = "".join(
+        f'<text:p text:style-name="{align}">{escape(text)}</text:p>' for align, text in paragraphs
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+        'xmlns:fo="urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0" '
+        'office:version="1.2" office:mimetype="application/vnd.oasis.opendocument.text">'
+        f"<office:automatic-styles>{styles}</office:automatic-styles>"
+        f"<office:body><office:text>{body}</office:text></office:body></office:document>"
+    )
+
+
+def libreoffice_letters(
+    folder: Path, letters: dict[str, Sequence[tuple[str, str]]], soffice: str
+) -> dict[str, Path]:
+    """``name -> paragraphs`` as PDFs written by LibreOffice Writer, in one soffice run.
+
+    Each paragraph is (alignment: "left", "center" or "right", text); the PDFs are
+    ``folder/name.pdf``. LibreOffice gets a profile of its own (parallel runs never share a lock).
+    """
+    import subprocess
+
+    sources = []
+    for name, paragraphs in letters.items():
+        source = folder / f"{name}.fodt"
+        source.write_text(_fodt(paragraphs), encoding="utf-8")
+        sources.append(str(source))
+    profile = (folder / "soffice-profile").resolve().as_uri()
+    subprocess.run(
+        [soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+         "--outdir", str(folder), *sources],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    return {name: folder / f"{name}.pdf" for name in letters}
+
+
+def placeholder_letter_pdf(
+    path: Path,
+    text: str,
+    at_mm: tuple[float, float],
+    font_size: float = 10.0,
+    align: str = "center",
+    lines: Sequence[str] = (),
+) -> Path:
+    """An A4 letter (reportlab, exact geometry) with ``text`` at ``at_mm`` (mm from the
+    top-left: the centre, the left end or the right end of its baseline, by ``align``) and
+    each of ``lines`` on a line of its own below it."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    c = Canvas(str(path), pagesize=A4, invariant=1)
+    c.setFont("Times-Roman", 12)
+    c.drawString(25 * MM, A4[1] - 25 * MM, "Surat pengujian")
+    c.setFont("Helvetica", font_size)
+    draw = {"center": c.drawCentredString, "left": c.drawString, "right": c.drawRightString}
+    x, y = at_mm[0] * MM, A4[1] - at_mm[1] * MM
+    for n, line in enumerate([text, *lines]):
+        draw[align](x, y - n * font_size * 1.2, line)
+    c.showPage()
+    c.save()
+    return path
