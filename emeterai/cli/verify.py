@@ -1,8 +1,15 @@
-"""``emeterai verify``: verdicts on stamped PDFs, offline."""
+"""``emeterai verify``: verdicts on stamped PDFs, offline.
+
+Invalid files are printed as they come, valid ones held until the end (``--quiet``: not at
+all), so that a few invalid files are not buried under hundreds of valid ones; the summary
+counts the invalid files by their main reason. The JSON lines on stdout stay one per file, in
+input order.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,7 +18,10 @@ import typer
 from emeterai.cli._common import JsonFlag, State, emit_json, pdf_files, read_file, state
 
 if TYPE_CHECKING:
+    from emeterai.ledger import Ledger
     from emeterai.verify import Verifier, VerifyResult
+
+_INDENT = " " * 9
 
 
 def verify_cmd(
@@ -34,32 +44,72 @@ def verify_cmd(
     jobs: Annotated[
         int | None, typer.Option(min=1, help="Worker processes (default: CPUs).")
     ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only invalid files and the summary.")
+    ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Also write a report of every file: FILE.csv or FILE.html (after all files).",
+            dir_okay=False,
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing report.")] = False,
 ) -> None:
     """Verify stamped PDFs offline: genuine, unmodified, shown, not revoked, not reused."""
     from emeterai import batch
-    from emeterai.ledger import open_ledger
+    from emeterai.report import check_destination, render, summarize
 
     st = state(ctx)
+    fmt = check_destination(report, force) if report is not None else None
     files = pdf_files(st, pdfs)
+    the_ledger = _ledger(ledger) if ledger else None
     verifier = _verifier(st, trust or [], crl)
-    the_ledger = open_ledger(ledger) if ledger else None
-    invalid = 0
+    colour = _colour()
+    results: list[VerifyResult] = []
     st.start_progress(len(files))
     try:
-        results = batch.verify_files(
+        for result in batch.verify_files(
             verifier, files, password, jobs or os.cpu_count() or 1, the_ledger
-        )
-        for result in results:
-            invalid += not result.valid
+        ):
+            results.append(result)
             st.advance()
-            _print_verdict(st, result)
+            if not result.valid:
+                _print_verdict(st, result, colour)
             if json_out:
                 emit_json(result.to_json())
     finally:
         st.stop_progress()
-    st.err(f"{len(files)} file(s): {len(files) - invalid} valid, {invalid} invalid")
-    if invalid:
+    if not quiet:
+        for result in results:
+            if result.valid:
+                _print_verdict(st, result, colour)
+    summary = summarize(results)
+    st.err(summary.text())
+    if report is not None and fmt is not None:
+        from emeterai._files import write_atomic
+
+        write_atomic(report, render(fmt, results), overwrite=force)
+        st.err(f"report: {report}")
+    if summary.invalid:
         raise typer.Exit(1)
+
+
+def _colour() -> bool:
+    """Colours on stderr only for a terminal, and never with NO_COLOR set (no-color.org)."""
+    return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _ledger(location: str) -> Ledger:
+    """The ledger asked for, or a usage error naming it before any file is verified."""
+    from emeterai.errors import ConfigError, LedgerError
+    from emeterai.ledger import open_ledger
+
+    try:
+        return open_ledger(location)
+    except LedgerError as exc:
+        raise ConfigError(exc.message, path=exc.path) from None
 
 
 def _verifier(st: State, trust: list[Path], crl: Path | None) -> Verifier:
@@ -82,19 +132,26 @@ def _verifier(st: State, trust: list[Path], crl: Path | None) -> Verifier:
         raise exc.at(crl) if crl is not None else exc from None
 
 
-def _print_verdict(st: State, result: VerifyResult) -> None:
+def _print_verdict(st: State, result: VerifyResult, colour: bool) -> None:
+    """One verdict: the main reason on the line, any further reasons indented below it."""
+    from emeterai.problems import main_first
+
     if result.valid:
         parts = []
         for s in result.stamps:
             spec = ", SPESIMEN" if s.specimen else ""
             parts.append(f"{s.serial} (Rp{s.value}, {s.issuer}{spec}, stamped {s.stamped_at})")
-        st.err(f"VALID    {result.file}: " + "; ".join(parts))
+        word = typer.style("VALID", fg="green", bold=True) if colour else "VALID"
+        st.err(f"{word}    {result.file}: " + "; ".join(parts))
     else:
-        details = "; ".join(f"{p.code}: {p.detail}" for p in result.problems)
-        st.err(f"INVALID  {result.file}: {details}")
+        main, *rest = main_first(result.problems)
+        word = typer.style("INVALID", fg="red", bold=True) if colour else "INVALID"
+        st.err(f"{word}  {result.file}: {main.code}: {main.detail}")
+        for p in rest:
+            st.err(f"{_INDENT}also {p.code}: {p.detail}")
     for sig in result.later_signatures:
         rect = ", ".join(f"{v:.0f}" for v in sig.rect_pt)
         st.err(
-            f"         signed after the stamp: {sig.field} by {sig.signer or 'unknown'}"
+            f"{_INDENT}signed after the stamp: {sig.field} by {sig.signer or 'unknown'}"
             f" on page {sig.page} at [{rect}] pt"
         )

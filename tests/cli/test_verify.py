@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -249,16 +250,37 @@ def test_crl_from_an_untrusted_issuer_is_one_clear_error(runner, stamped, tmp_pa
 # -- a ledger that cannot be opened (the shared ledger itself: test_ledger.py) ------------------
 
 
-def test_ledger_that_cannot_be_opened_is_one_clear_error(runner, stamped, tmp_path):
+@pytest.mark.parametrize(
+    "where",
+    [
+        "not-a-database",
+        "folder",
+        "in-a-missing-folder",
+        "postgresql://nobody@host.invalid/ledger",
+        "postgresql://nobody@localhost:notaport/ledger",
+    ],
+)
+def test_ledger_that_cannot_be_opened_is_a_usage_error_before_any_file(
+    runner, stamped, tmp_path, where
+):
+    """A folder, an unwritable location, a bad URL: exit 2, one line naming it, no verdict."""
     path, _ = stamped
-    bad = tmp_path / "seen.db"
-    bad.write_bytes(b"not a database\n" * 300)
-    result = run(runner, "verify", path, "--ledger", bad, "--json")
-    assert result.exit_code == 1
+    if where == "not-a-database":
+        location = str(tmp_path / "seen.db")
+        Path(location).write_bytes(b"not a database\n" * 300)
+    elif where == "folder":
+        location = str(tmp_path)
+    elif where == "in-a-missing-folder":
+        location = str(tmp_path / "no such folder" / "seen.db")
+    else:
+        location = where
+    result = run(runner, "verify", path, "--ledger", location, "--json")
+    assert result.exit_code == 2, result.stderr
     no_traceback(result)
     assert result.stdout == ""
+    assert "VALID" not in result.stderr and "file(s)" not in result.stderr
     errors = [ln for ln in result.stderr.splitlines() if ln.startswith("emeterai: error: ")]
-    assert len(errors) == 1 and str(bad) in errors[0]
+    assert len(errors) == 1 and f"ledger {location}: " in errors[0], result.stderr
 
 
 # -- a batch of 1,000 ---------------------------------------------------------------------------------
@@ -357,4 +379,154 @@ def test_progress_bar_on_a_terminal_keeps_json_on_stdout_and_lines_whole(home, t
     lines = [ln.strip() for ln in plain.splitlines()]
     for path in files:
         assert f"INVALID  {path}: unreadable: not a PDF (no %PDF- header)" in lines, plain
-    assert "4 file(s): 0 valid, 4 invalid" in lines
+    assert "4 file(s): 0 valid, 4 invalid — 4 unreadable" in lines
+
+
+# -- verdicts at scale: invalid first, --quiet, counts per main reason, colours ------------------
+
+
+@pytest.fixture
+def office_batch(stamped, tmp_path) -> tuple[list[Path], Path, Path]:
+    """valid, modified after the stamp, valid, hidden on a modified file: (files, modified,
+    hidden); verify lists the hidden stamp's problems as stamp-not-shown, then
+    modified-after-stamp."""
+    path, _ = stamped
+    data = path.read_bytes()
+    modified = tmp_path / "modified.pdf"
+    modified.write_bytes(attacks.append_page_text(data))
+    hidden = tmp_path / "hidden.pdf"
+    hidden.write_bytes(attacks.set_widget_flags(data, 2))
+    second = tmp_path / "copy.pdf"
+    shutil.copyfile(path, second)
+    return [path, modified, second, hidden], modified, hidden
+
+
+def verdict_lines(stderr: str) -> list[str]:
+    return [ln for ln in stderr.splitlines() if ln.startswith(("VALID", "INVALID", " "))]
+
+
+def test_invalid_files_are_printed_before_valid_ones_and_json_keeps_input_order(
+    runner, office_batch
+):
+    files, modified, hidden = office_batch
+    result = run(runner, "verify", *files, "--json", "--jobs", "1")
+    assert result.exit_code == 1
+    assert [o["file"] for o in json_lines(result)] == [str(f) for f in files]
+    words = [ln.split()[0] for ln in verdict_lines(result.stderr) if not ln.startswith(" ")]
+    assert words == ["INVALID", "INVALID", "VALID", "VALID"]
+    firsts = [ln.split()[1].rstrip(":") for ln in verdict_lines(result.stderr) if ln[0] != " "]
+    assert firsts == [str(modified), str(hidden), str(files[0]), str(files[2])]
+
+
+def test_main_reason_first_and_the_others_indented_below_it(runner, issuer, stamped, tmp_path):
+    """An expired stamp on a file changed after it: verify lists stamp-expired first, but the
+    change is the main reason (the ranks of emeterai/problems.py)."""
+    import datetime as dt
+
+    _, serial = stamped
+    now = dt.datetime.now(dt.UTC)
+    key = attacks.stamp_key_from_issuer(
+        issuer, PASSPHRASE, serial, now - dt.timedelta(days=60), now - dt.timedelta(days=30)
+    )
+    both = tmp_path / "expired-and-changed.pdf"
+    both.write_bytes(attacks.append_page_text(attacks.stamp_with_key(SAMPLE.read_bytes(), key)))
+    listed = json_lines(run(runner, "verify", both, "--json"))[0]["problems"]
+    assert [p["code"] for p in listed] == ["stamp-expired", "modified-after-stamp"]
+    result = run(runner, "verify", both)
+    assert verdict_lines(result.stderr) == [
+        f"INVALID  {both}: modified-after-stamp: {listed[1]['detail']}",
+        f"         also stamp-expired: {listed[0]['detail']}",
+    ]
+    assert (
+        result.stderr.splitlines()[-1] == "1 file(s): 0 valid, 1 invalid — 1 modified-after-stamp"
+    )
+
+
+def test_summary_counts_invalid_files_by_their_main_reason(runner, office_batch, tmp_path):
+    files, _, _ = office_batch
+    text = tmp_path / "surat.pdf"
+    text.write_text("bukan PDF")
+    result = run(runner, "verify", *files, text)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "5 file(s): 2 valid, 3 invalid — 2 modified-after-stamp, 1 unreadable"
+    )
+
+
+def test_quiet_prints_only_invalid_files_and_the_summary(runner, office_batch):
+    files, modified, hidden = office_batch
+    result = run(runner, "verify", *files, "--quiet", "--json")
+    assert result.exit_code == 1
+    assert len(json_lines(result)) == 4  # --quiet quiets the human lines, not the records
+    lines = result.stderr.splitlines()
+    assert not any(ln.startswith("VALID") for ln in lines)
+    assert [ln.split()[1].rstrip(":") for ln in lines if ln.startswith("INVALID")] == [
+        str(modified),
+        str(hidden),
+    ]
+    assert lines[-1].startswith("4 file(s): 2 valid, 2 invalid")
+    quiet_ok = run(runner, "verify", files[0], "-q")
+    assert quiet_ok.exit_code == 0
+    assert quiet_ok.stderr.splitlines() == ["1 file(s): 1 valid, 0 invalid"]
+
+
+RED_INVALID = re.compile(r"\x1b\[31m(\x1b\[1m)?INVALID")
+GREEN_VALID = re.compile(r"\x1b\[32m(\x1b\[1m)?VALID")
+
+
+def _verify_on_a_terminal(home: Path, files: list[Path], extra_env: dict[str, str]) -> str:
+    """verify with stdout and stderr on a pseudo-terminal; everything it wrote."""
+    import pexpect
+
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env.update({"EMETERAI_HOME": str(home), "COLUMNS": "200", **extra_env})
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "emeterai", "verify", "--jobs", "1", *map(str, files)],
+        env=env,
+        cwd=str(PROJECT_ROOT),
+        timeout=120,
+        encoding="utf-8",
+        dimensions=(50, 200),
+    )
+    out = child.read()
+    child.close()
+    assert child.exitstatus == 1, out
+    return out
+
+
+def test_colours_on_a_terminal(home, office_batch):
+    files, modified, _ = office_batch
+    out = _verify_on_a_terminal(home, files, {})
+    assert RED_INVALID.search(out), repr(out[-2000:])
+    assert GREEN_VALID.search(out), repr(out[-2000:])
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)
+    assert f"INVALID  {modified}: modified-after-stamp" in plain
+
+
+def test_no_colour_on_a_terminal_with_no_color_set(home, office_batch):
+    files, modified, _ = office_batch
+    out = _verify_on_a_terminal(home, files, {"NO_COLOR": "1"})
+    assert not RED_INVALID.search(out) and not GREEN_VALID.search(out), repr(out[-2000:])
+    assert f"INVALID  {modified}: modified-after-stamp" in out
+
+
+def test_no_colour_through_a_pipe(home, office_batch):
+    files, _, _ = office_batch
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "emeterai", "verify", "--jobs", "1", *map(str, files)],
+        capture_output=True,
+        text=True,
+        env={**env, "EMETERAI_HOME": str(home)},
+        cwd=str(PROJECT_ROOT),
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "\x1b[" not in proc.stderr
+    assert [ln.split()[0] for ln in verdict_lines(proc.stderr) if ln[0] != " "] == [
+        "INVALID",
+        "INVALID",
+        "VALID",
+        "VALID",
+    ]

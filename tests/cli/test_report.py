@@ -1,0 +1,220 @@
+"""`emeterai verify --report FILE.csv|FILE.html` (README, "Reports for an office"): the CSV read
+back by Python's csv module and converted by LibreOffice, the HTML rendered by Chromium; a
+non-ASCII and a hostile file name; the report's path checked before any file is verified."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from emeterai.problems import EXPLANATIONS
+from emeterai.verify import Code
+from tests.support import attacks
+from tests.support.cli import _assert_clean_failure, json_lines, run, stamp_cli
+from tests.support.common import PROJECT_ROOT, _missing, require_tool
+
+SAMPLE = PROJECT_ROOT / "samples" / "lamaran.pdf"
+NON_ASCII = "Surat lamaran – Budi Ñ.pdf"
+HOSTILE = "<script>alert('x') & \"q\".pdf"
+
+
+@pytest.fixture
+def office(runner, home, wallet_with_stamps, tmp_path) -> dict[str, Path]:
+    """An office's folder: two valid files (one with a non-ASCII name), one changed after its
+    stamp (with a hostile name), one re-saved by qpdf, one that is no PDF."""
+    wallet_with_stamps(2)
+    src = tmp_path / "lamaran.pdf"
+    shutil.copyfile(SAMPLE, src)
+    folder = tmp_path / "lamaran masuk"
+    folder.mkdir()
+    ok = folder / "a-lamaran.emeterai.pdf"
+    stamp_cli(runner, src, ok)
+    nice = folder / NON_ASCII
+    shutil.copyfile(ok, nice)
+    hostile = folder / HOSTILE
+    hostile.write_bytes(attacks.append_page_text(ok.read_bytes()))
+    resaved = folder / "resaved.pdf"
+    subprocess.run([require_tool("qpdf"), str(ok), str(resaved)], check=True)
+    text = folder / "surat.pdf"
+    text.write_text("bukan PDF")
+    return {"folder": folder, "ok": ok, "nice": nice, "hostile": hostile, "resaved": resaved}
+
+
+def verify_report(runner, office, report: Path, *extra: str):
+    result = run(runner, "verify", office["folder"], "--report", report, "--jobs", "1", *extra)
+    assert result.exit_code == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def read_rows(report: Path) -> list[dict[str, str]]:
+    data = report.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def test_csv_report_one_row_per_file_and_stamp_read_back(runner, office, tmp_path):
+    report = tmp_path / "laporan.csv"
+    result = verify_report(runner, office, report, "--json")
+    rows = read_rows(report)
+    records = {o["file"]: o for o in json_lines(result)}
+    assert {r["file"] for r in rows} == set(records)
+    assert len(rows) == 5  # each file here has at most one stamp
+    by_file = {r["file"]: r for r in rows}
+    for name, obj in records.items():
+        row = by_file[name]
+        assert row["verdict"] == ("valid" if obj["valid"] else "invalid")
+        assert row["serial"] == (obj["serial"] or "")
+        assert row["stamped_at"] == (obj["stamped_at"] or "")
+        assert set(row["problem_codes"].split()) == {p["code"] for p in obj["problems"]}
+        for p in obj["problems"]:
+            assert f"{p['code']}: {p['detail']}" in row["problem_details"]
+    nice = by_file[str(office["nice"])]
+    assert nice["verdict"] == "valid" and nice["value"] == "10000"
+    assert by_file[str(office["hostile"])]["main_problem"] == "modified-after-stamp"
+    assert by_file[str(office["resaved"])]["main_problem"] == "signature-invalid"
+    assert by_file[str(office["folder"] / "surat.pdf")]["stamp"] == ""
+    assert "report: " + str(report) in result.stderr
+
+
+def test_csv_report_converted_by_libreoffice_keeps_the_name_and_the_counts(
+    runner, office, tmp_path
+):
+    """LibreOffice Calc reads the report as UTF-8 (``76``: the character set its import
+    dialog offers), the byte-order mark is no character of the first cell, and the converted
+    sheet holds the non-ASCII name and the verdicts."""
+    import html
+
+    soffice = require_tool("soffice")
+    if not Path("/usr/lib/libreoffice/program/libsclo.so").exists():
+        _missing("LibreOffice Calc is not installed (libreoffice-calc-nogui)")
+    report = tmp_path / "laporan.csv"
+    verify_report(runner, office, report)
+    out = tmp_path / "converted"
+    subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}",
+            "--headless",
+            "--infilter=CSV:44,34,76",
+            "--convert-to",
+            "html",
+            "--outdir",
+            str(out),
+            str(report),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    page = (out / "laporan.html").read_text(encoding="utf-8")
+    cells = [
+        html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+        for c in re.findall(r"<td[^>]*>(.*?)</td>", page, flags=re.S)
+    ]
+    assert cells[0] == "file", cells[:3]
+    assert str(office["nice"]) in cells, "the non-ASCII name did not survive"
+    assert str(office["hostile"]) in cells
+    assert cells.count("valid") == 2 and cells.count("invalid") == 3
+    assert "modified-after-stamp" in cells and "signature-invalid" in cells
+
+
+def test_html_report_is_self_contained_escaped_and_invalid_first(runner, office, tmp_path):
+    report = tmp_path / "laporan.html"
+    verify_report(runner, office, report)
+    page = report.read_text(encoding="utf-8")
+    assert not re.search(r"https?:", page), "the report refers to the network"
+    assert "<script" not in page
+    assert html_escape(str(office["hostile"])) in page
+    files = re.findall(r"<td class='file'>(.*?)</td>", page)
+    verdicts = re.findall(r"<td class='verdict'>(\w+)</td>", page)
+    assert verdicts == ["INVALID"] * 3 + ["VALID"] * 2
+    assert len(files) == 5 and html_escape(str(office["nice"])) in files[3:]
+    for code in (Code.MODIFIED_AFTER_STAMP, Code.SIGNATURE_INVALID, Code.UNREADABLE):
+        assert html_escape(EXPLANATIONS[code].action) in page
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)
+
+
+def test_html_report_rendered_by_chromium(runner, office, tmp_path):
+    chromium = next(
+        (shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None
+    )
+    if chromium is None:
+        require_tool("chromium")
+    report = tmp_path / "laporan.html"
+    verify_report(runner, office, report)
+    png = tmp_path / "laporan.png"
+    base = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        f"--user-data-dir={tmp_path / 'chrome'}",
+    ]
+    env = {**os.environ, "HOME": str(tmp_path)}
+    subprocess.run(
+        [*base, f"--screenshot={png}", "--window-size=1200,900", report.as_uri()],
+        check=True,
+        capture_output=True,
+        timeout=120,
+        env=env,
+    )
+    image = Image.open(png).convert("RGB")
+    assert image.size == (1200, 900)
+    colours = image.getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 50, "a blank page"
+    red = sum(n for n, (r, g, b) in colours if r > 150 and g < 40 and b < 60)
+    assert red > 500, "no red INVALID cell drawn (the inline style did not apply)"
+    dom = subprocess.run(
+        [*base, "--dump-dom", report.as_uri()],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    ).stdout
+    assert "<title>e-meterai verification report: 3 of 5 invalid</title>" in dom
+    assert "5 file(s): 2 valid, 3 invalid — " in dom
+    assert "<script" not in dom.split("</head>", 1)[1]
+
+
+def test_any_other_suffix_is_a_usage_error_before_any_file_is_verified(runner, office, tmp_path):
+    for name in ("laporan.txt", "laporan.xlsx", "laporan"):
+        result = run(runner, "verify", office["folder"], "--report", tmp_path / name)
+        line = _assert_clean_failure(result, code=2)
+        assert str(tmp_path / name) in line and ".csv" in line and ".html" in line
+        assert "VALID" not in result.stderr and "file(s)" not in result.stderr
+        assert not (tmp_path / name).exists()
+
+
+def test_an_existing_report_is_kept_unless_force(runner, office, tmp_path):
+    report = tmp_path / "laporan.csv"
+    report.write_text("kept\n")
+    result = run(runner, "verify", office["folder"], "--report", report)
+    line = _assert_clean_failure(result, code=2)
+    assert str(report) in line and "--force" in line
+    assert "file(s)" not in result.stderr  # refused before any file was verified
+    assert report.read_text() == "kept\n"
+    verify_report(runner, office, report, "--force")
+    assert len(read_rows(report)) == 5
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_report_in_a_missing_folder_is_refused_before_verifying(runner, office, tmp_path):
+    report = tmp_path / "no such folder" / "laporan.html"
+    result = run(runner, "verify", office["folder"], "--report", report)
+    line = _assert_clean_failure(result, code=2)
+    assert str(report) in line and "file(s)" not in result.stderr
