@@ -15,7 +15,19 @@ import typer
 from typer.core import TyperGroup
 
 from emeterai import __version__
-from emeterai.cli import _common, demo, issuer, ledger, serial, stamp, trust, verify, wallet
+from emeterai.cli import (
+    _common,
+    demo,
+    explain,
+    issuer,
+    ledger,
+    serial,
+    shrink,
+    stamp,
+    trust,
+    verify,
+    wallet,
+)
 from emeterai.errors import EmeteraiError, library_logging
 
 __all__ = ["app", "main"]
@@ -64,6 +76,8 @@ app.add_typer(serial.app, name="serial")
 app.add_typer(ledger.app, name="ledger")
 app.command("stamp")(stamp.stamp_cmd)
 app.command("verify")(verify.verify_cmd)
+app.command("shrink")(shrink.shrink_cmd)
+app.command("explain")(explain.explain_cmd)
 app.command("demo")(demo.demo_cmd)
 
 
