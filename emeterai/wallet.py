@@ -56,11 +56,13 @@ from emeterai.errors import (
 
 __all__ = [
     "AVAILABLE",
+    "EXPIRED",
     "ImportOutcome",
     "ImportStatus",
     "RESERVED",
     "RecoveryReport",
     "Reservation",
+    "RestoreReport",
     "STALE_AFTER",
     "StampKey",
     "State",
@@ -114,15 +116,26 @@ def _utc(moment: dt.datetime | None) -> dt.datetime:
 class State(enum.StrEnum):
     """A stamp's spending state: available -> reserved -> used; a reserved stamp whose output
     may or may not have been published when its process died becomes unsure, and is never
-    reserved again."""
+    reserved again. Expired is never stored: an available stamp past its validity is shown as
+    expired when the wallet is read, so the state follows the clock."""
 
     AVAILABLE = "available"
     RESERVED = "reserved"
     USED = "used"
     UNSURE = "unsure"
+    EXPIRED = "expired"
 
 
 AVAILABLE, RESERVED, USED, UNSURE = State.AVAILABLE, State.RESERVED, State.USED, State.UNSURE
+EXPIRED = State.EXPIRED
+
+# Stamps that reserve() may take at a moment (bound twice to that moment, as an ISO string).
+_USABLE = "state = 'available' AND not_after > ? AND not_before <= ?"
+# How spent a stored state is, for merging a backup: the more spent state wins, and a stamp
+# reserved when the backup was made counts as possibly used (its process went on after it).
+_SPENT_RANK = {AVAILABLE: 0, RESERVED: 1, UNSURE: 1, USED: 2}
+_EMPTY = "the wallet is empty: import stamps with 'emeterai wallet import'"
+_BUY = "buy stamps and import them with 'emeterai wallet import'"
 
 
 @dataclass(frozen=True)
@@ -153,6 +166,13 @@ class WalletEntry:
             "output": self.output_path,
             "used_at": self.used_at,
         }
+
+    @property
+    def used_on(self) -> dt.date | None:
+        """The day the stamp was used, in the local time zone (used_at is stored in UTC)."""
+        if self.used_at is None:
+            return None
+        return _utc(dt.datetime.fromisoformat(self.used_at)).astimezone().date()
 
 
 class ImportStatus(enum.StrEnum):
@@ -204,6 +224,23 @@ class RecoveryReport:
     released: tuple[str, ...]
     committed: tuple[str, ...]
     unsure: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    """What a restore did: serials added from the backup, serials of this wallet that the
+    backup showed more spent (now used or unsure), and serials left as they were."""
+
+    added: tuple[str, ...]
+    spent: tuple[str, ...]
+    unchanged: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "added": list(self.added),
+            "spent": list(self.spent),
+            "unchanged": list(self.unchanged),
+        }
 
 
 def _proc_start(pid: int) -> str:
@@ -457,9 +494,17 @@ class Wallet:
 
     # -- the wallet key -------------------------------------------------------------------
 
-    @staticmethod
-    def _kdf(passphrase: str, salt: bytes) -> bytes:
-        return Scrypt(salt=salt, length=32, **_SCRYPT).derive(passphrase.encode())
+    def has_passphrase(self) -> bool:
+        """Whether the wallet has its key yet (the first import makes it): a new wallet's
+        passphrase is being chosen, an existing one's must match. Needs no passphrase."""
+        row = self._conn().execute("SELECT 1 FROM meta WHERE key = 'wallet_key'").fetchone()
+        return row is not None
+
+    def require_key(self) -> None:
+        """Raise WalletError (the wallet is empty: import first) unless it has its key: what
+        a command that needs the passphrase of an existing wallet checks before asking it."""
+        if not self.has_passphrase():
+            raise WalletError(_EMPTY)
 
     def unlock(self, passphrase: str, create: bool = False) -> WalletKey:
         """The wallet key, from ``passphrase``; made on first import when ``create``."""
@@ -467,32 +512,33 @@ class Wallet:
             row = db.execute("SELECT value FROM meta WHERE key = 'wallet_key'").fetchone()
             if row is None:
                 if not create:
-                    raise WalletError(
-                        "the wallet is empty: import stamps with 'emeterai wallet import'"
-                    )
-                if not passphrase:
-                    raise PassphraseError("the wallet needs a non-empty passphrase")
-                salt = secrets.token_bytes(16)
+                    raise WalletError(_EMPTY)
                 key = secrets.token_bytes(32)
-                kek = AESGCM(self._kdf(passphrase, salt))
-                nonce = secrets.token_bytes(12)
-                record = {
-                    "salt": salt.hex(),
-                    "nonce": nonce.hex(),
-                    "wrapped": kek.encrypt(nonce, key, b"emeterai wallet").hex(),
-                    **_SCRYPT,
-                }
-                db.execute("INSERT INTO meta VALUES ('wallet_key', ?)", (json.dumps(record),))
+                db.execute(
+                    "INSERT INTO meta VALUES ('wallet_key', ?)",
+                    (_wrap_wallet_key(key, passphrase),),
+                )
                 return WalletKey(key)
-        record = json.loads(row[0])
-        kek = AESGCM(self._kdf(passphrase, bytes.fromhex(record["salt"])))
-        try:
-            key = kek.decrypt(
-                bytes.fromhex(record["nonce"]), bytes.fromhex(record["wrapped"]), b"emeterai wallet"
+        return WalletKey(_unwrap_wallet_key(row[0], passphrase))
+
+    def change_passphrase(self, old: str, new: str) -> None:
+        """Put the wallet key under ``new`` instead of ``old``, in one durable transaction: an
+        interruption leaves the old passphrase working, or the new one, never neither.
+
+        The stamps' keys stay wrapped under the same wallet key, so nothing else is rewritten
+        and a batch already running with the key goes on. A copy of the wallet made earlier
+        (``wallet export``) still opens with the old passphrase.
+        """
+        if new == old:
+            raise PassphraseError("the new passphrase is the same as the old one")
+        with self._tx(durable=True) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'wallet_key'").fetchone()
+            if row is None:
+                raise WalletError(_EMPTY)
+            key = _unwrap_wallet_key(row[0], old)
+            db.execute(
+                "UPDATE meta SET value = ? WHERE key = 'wallet_key'", (_wrap_wallet_key(key, new),)
             )
-        except InvalidTag as exc:
-            raise PassphraseError("wrong passphrase for the wallet") from exc
-        return WalletKey(key)
 
     # -- import and listing -----------------------------------------------------------------
 
@@ -539,7 +585,12 @@ class Wallet:
                 outcomes.append(ImportOutcome(source, stamp.serial, ImportStatus.IMPORTED))
         return outcomes
 
-    def entries(self) -> list[WalletEntry]:
+    def entries(
+        self, now: dt.datetime | None = None, states: Sequence[State] = ()
+    ) -> list[WalletEntry]:
+        """Every stamp (or those in ``states``), an available one past its validity at ``now``
+        shown as expired."""
+        moment = _utc(now)
         rows = (
             self._conn()
             .execute(
@@ -548,64 +599,162 @@ class Wallet:
             )
             .fetchall()
         )
-        return [
-            WalletEntry(
+        entries = []
+        for r in rows:
+            not_after = dt.datetime.fromisoformat(r[4])
+            stored = State(r[5])
+            entry = WalletEntry(
                 serial=r[0],
                 value=r[1],
                 issuer=r[2],
                 specimen=bool(r[3]),
-                not_after=dt.datetime.fromisoformat(r[4]),
-                state=State(r[5]),
+                not_after=not_after,
+                state=EXPIRED if stored == AVAILABLE and not_after <= moment else stored,
                 used_file=r[6],
                 used_sha256=r[7],
                 used_at=r[8],
                 output_path=r[9] if r[5] in (USED, UNSURE) else None,
             )
-            for r in rows
-        ]
+            if not states or entry.state in states:
+                entries.append(entry)
+        return entries
+
+    def require_usable(self, serial: str | None = None, now: dt.datetime | None = None) -> int:
+        """How many stamps could be spent at ``now`` (1 for a given ``serial`` that can), so a
+        command can refuse before asking for any secret. Raises NoStampAvailable saying why
+        there is none (the same sentence reserve() gives); for a ``serial``, the error
+        reserve() would raise for it. Needs no passphrase."""
+        moment = _utc(now).isoformat()
+        db = self._conn()
+        if serial is not None:
+            serial = serials.parse(serial)
+            _check_serial(db, serial, moment)
+            return 1
+        (usable,) = db.execute(f"SELECT count(*) FROM stamps WHERE {_USABLE}", (moment, moment))
+        if usable[0] == 0:
+            raise _nothing_usable(db, moment)
+        return int(usable[0])
+
+    # -- backup ---------------------------------------------------------------------------
+
+    def export_bytes(self) -> bytes:
+        """A consistent copy of the whole wallet (SQLite's online backup: a stamp being spent
+        meanwhile is copied in one state or the other, never half), as a database file's bytes.
+        Every key in it stays wrapped under the wallet's passphrase of the moment."""
+        self.require_key()
+        copy = sqlite3.connect(":memory:")
+        try:
+            self._conn().backup(copy)
+            return _rollback_journal(copy.serialize())
+        finally:
+            copy.close()
+
+    def restore(
+        self,
+        data: bytes,
+        passphrase: str,
+        backup_passphrase: str | None = None,
+        source: str | None = None,
+    ) -> RestoreReport:
+        """Merge a backup made by :meth:`export_bytes` into this wallet (empty or not).
+
+        ``backup_passphrase`` (default: ``passphrase``) must open the backup, and every stamp
+        key in it must open and match its certificate, before anything changes. ``passphrase``
+        must open this wallet; an empty wallet takes the backup's key under it. A serial in both
+        keeps the more spent state, so nothing used, possibly used or reserved ever becomes
+        available again; a stamp reserved when the backup was made comes back as unsure (its
+        process may have gone on to publish). Refused while a stamp here is reserved.
+        """
+        record, rows = _read_backup(data, source)
+        backup_key = _unwrap_wallet_key(record, backup_passphrase or passphrase, "the backup")
+        opened = WalletKey(backup_key)
+        keys = {row["serial"]: _backup_stamp_key(opened, row, source) for row in rows}
+        added: list[str] = []
+        spent: list[str] = []
+        unchanged: list[str] = []
+        with self._tx(durable=True) as db:
+            busy = db.execute("SELECT serial FROM stamps WHERE state = 'reserved'").fetchone()
+            if busy is not None:
+                raise WalletError(
+                    f"stamp {busy[0]} is being used by an emeterai process; restore when it is done"
+                )
+            mine = db.execute("SELECT value FROM meta WHERE key = 'wallet_key'").fetchone()
+            if mine is None:
+                record = _wrap_wallet_key(backup_key, passphrase)
+                db.execute("INSERT INTO meta VALUES ('wallet_key', ?)", (record,))
+                target = WalletKey(backup_key)
+            else:
+                target = WalletKey(_unwrap_wallet_key(mine[0], passphrase))
+            for row in rows:
+                serial = row["serial"]
+                state = UNSURE if row["state"] == RESERVED else State(row["state"])
+                used_at = row["used_at"] or (None if state == AVAILABLE else _now().isoformat())
+                spending = (
+                    state,
+                    row["used_file"],
+                    row["used_sha256"],
+                    used_at,
+                    row["output_path"],
+                    row["output_sha256"],
+                )
+                here = db.execute("SELECT state FROM stamps WHERE serial = ?", (serial,)).fetchone()
+                if here is None:
+                    db.execute(
+                        "INSERT INTO stamps (serial, value, issuer, specimen, not_before,"
+                        " not_after, cert, chain, wrapped_key, imported_at, state, used_file,"
+                        " used_sha256, used_at, output_path, output_sha256)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (
+                            serial,
+                            row["value"],
+                            row["issuer"],
+                            row["specimen"],
+                            row["not_before"],
+                            row["not_after"],
+                            row["cert"],
+                            row["chain"],
+                            target.wrap(serial, keys[serial]),
+                            row["imported_at"],
+                            *spending,
+                        ),
+                    )
+                    added.append(serial)
+                elif _SPENT_RANK[state] > _SPENT_RANK[State(here[0])]:
+                    db.execute(
+                        "UPDATE stamps SET state = ?, used_file = ?, used_sha256 = ?, used_at = ?,"
+                        " output_path = ?, output_sha256 = ?, token = NULL, temp_path = NULL"
+                        " WHERE serial = ?",
+                        (*spending, serial),
+                    )
+                    spent.append(serial)
+                else:
+                    unchanged.append(serial)
+        return RestoreReport(tuple(added), tuple(spent), tuple(unchanged))
 
     # -- spending ---------------------------------------------------------------------------
 
     def reserve(self, serial: str | None = None, now: dt.datetime | None = None) -> Reservation:
         """Take one stamp for this process: the given serial, or the available one that expires first."""
-        now = _utc(now)
+        moment = _utc(now).isoformat()
         token = secrets.token_hex(16)
         pid = os.getpid()
         with self._tx() as db:
             if serial is None:
                 row = db.execute(
-                    "SELECT serial FROM stamps WHERE state = 'available' AND not_after > ?"
-                    " AND not_before <= ? ORDER BY not_after, serial LIMIT 1",
-                    (now.isoformat(), now.isoformat()),
+                    f"SELECT serial FROM stamps WHERE {_USABLE} ORDER BY not_after, serial LIMIT 1",
+                    (moment, moment),
                 ).fetchone()
                 if row is None:
-                    raise NoStampAvailable(
-                        "no stamp available in the wallet: buy stamps and run 'emeterai wallet import'"
-                    )
+                    raise _nothing_usable(db, moment)
                 serial = row[0]
             else:
                 serial = serials.parse(serial)
-                row = db.execute(
-                    "SELECT state, used_file, not_after FROM stamps WHERE serial = ?", (serial,)
-                ).fetchone()
-                if row is None:
-                    raise WalletError(f"stamp {serial} is not in the wallet")
-                if row[0] == "used":
-                    raise StampAlreadyUsed(f"stamp {serial} was already used on {row[1]}")
-                if row[0] == UNSURE:
-                    raise StampPossiblyUsed(
-                        f"stamp {serial} may have been used on {row[1]} (an interrupted stamp "
-                        "could not be settled); it is never spent again"
-                    )
-                if row[0] == "reserved":
-                    raise WalletError(f"stamp {serial} is being used by another emeterai process")
-                if dt.datetime.fromisoformat(row[2]) <= now:
-                    raise WalletError(f"stamp {serial} has expired")
+                _check_serial(db, serial, moment)
             db.execute(
                 "UPDATE stamps SET state = 'reserved', token = ?, pid = ?, proc = ?, host = ?,"
                 " reserved_at = ?, temp_path = NULL, output_path = NULL, output_sha256 = NULL,"
                 " publish_method = NULL WHERE serial = ? AND state = 'available'",
-                (token, pid, _proc_start(pid), _machine(), now.isoformat(), serial),
+                (token, pid, _proc_start(pid), _machine(), moment, serial),
             )
         return Reservation(serial, token)
 
@@ -746,6 +895,139 @@ def _settle(
     if method in ATOMIC_METHODS and temp and _is_file(Path(temp)):
         return AVAILABLE
     return UNSURE
+
+
+def _kdf(passphrase: str, salt: bytes, params: dict[str, int]) -> bytes:
+    return Scrypt(salt=salt, length=32, **params).derive(passphrase.encode())
+
+
+def _wrap_wallet_key(key: bytes, passphrase: str) -> str:
+    """The wallet key wrapped under ``passphrase`` (scrypt, then AES-GCM), as stored in meta."""
+    if not passphrase:
+        raise PassphraseError("the wallet needs a non-empty passphrase")
+    salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
+    kek = AESGCM(_kdf(passphrase, salt, _SCRYPT))
+    record = {
+        "salt": salt.hex(),
+        "nonce": nonce.hex(),
+        "wrapped": kek.encrypt(nonce, key, b"emeterai wallet").hex(),
+        **_SCRYPT,
+    }
+    return json.dumps(record)
+
+
+def _unwrap_wallet_key(stored: str, passphrase: str, what: str = "the wallet") -> bytes:
+    record = json.loads(stored)
+    params = {name: int(record.get(name, value)) for name, value in _SCRYPT.items()}
+    kek = AESGCM(_kdf(passphrase, bytes.fromhex(record["salt"]), params))
+    try:
+        return kek.decrypt(
+            bytes.fromhex(record["nonce"]), bytes.fromhex(record["wrapped"]), b"emeterai wallet"
+        )
+    except InvalidTag as exc:
+        raise PassphraseError(f"wrong passphrase for {what}") from exc
+
+
+def _plural(count: int) -> str:
+    return f"{count} stamp" if count == 1 else f"{count} stamps"
+
+
+def _nothing_usable(db: sqlite3.Connection, moment: str) -> NoStampAvailable:
+    """Why reserve() finds no stamp at ``moment``: one sentence for each way a wallet runs dry."""
+    counts = dict(
+        db.execute(
+            "SELECT CASE WHEN state != 'available' THEN state WHEN not_after <= ? THEN 'expired'"
+            " ELSE 'not valid yet' END, count(*) FROM stamps GROUP BY 1",
+            (moment,),
+        ).fetchall()
+    )
+    total = sum(counts.values())
+    if total == 0:
+        return NoStampAvailable(_EMPTY)
+    if counts.get(EXPIRED) == total:
+        return NoStampAvailable(
+            f"{_plural(total)} expired, none usable: buy new stamps and import them with "
+            "'emeterai wallet import'"
+        )
+    if counts.get(USED) == total:
+        which = "the wallet's only stamp is" if total == 1 else f"all {total} stamps are"
+        return NoStampAvailable(f"{which} used: {_BUY}")
+    words = {
+        USED: "used",
+        EXPIRED: "expired",
+        UNSURE: "possibly used",
+        RESERVED: "being used by another emeterai process",
+    }
+    parts = ", ".join(f"{counts[k]} {words.get(k, k)}" for k in sorted(counts, key=str))
+    return NoStampAvailable(f"none of the wallet's {_plural(total)} is usable ({parts}): {_BUY}")
+
+
+def _check_serial(db: sqlite3.Connection, serial: str, moment: str) -> None:
+    """Raise why the stamp ``serial`` cannot be spent at ``moment``, if it cannot."""
+    row = db.execute(
+        "SELECT state, used_file, not_after FROM stamps WHERE serial = ?", (serial,)
+    ).fetchone()
+    if row is None:
+        raise NoStampAvailable(f"stamp {serial} is not in the wallet")
+    if row[0] == USED:
+        raise StampAlreadyUsed(f"stamp {serial} was already used on {row[1]}")
+    if row[0] == UNSURE:
+        raise StampPossiblyUsed(
+            f"stamp {serial} may have been used on {row[1]} (an interrupted stamp "
+            "could not be settled); it is never spent again"
+        )
+    if row[0] == RESERVED:
+        raise WalletError(f"stamp {serial} is being used by another emeterai process")
+    not_after = dt.datetime.fromisoformat(row[2])
+    if not_after <= dt.datetime.fromisoformat(moment):
+        raise NoStampAvailable(f"stamp {serial} expired on {not_after:%Y-%m-%d}")
+
+
+_BACKUP_COLUMNS = (
+    "serial, value, issuer, specimen, not_before, not_after, cert, chain, wrapped_key,"
+    " imported_at, state, used_file, used_sha256, used_at, output_path, output_sha256"
+)
+
+
+def _rollback_journal(image: bytes) -> bytes:
+    """A database image marked for a rollback journal: a WAL-mode file (header bytes 18-19
+    set to 2) cannot be opened from memory, nor without its -wal file beside it."""
+    if image[18:20] == b"\x02\x02":
+        return image[:18] + b"\x01\x01" + image[20:]
+    return image
+
+
+def _read_backup(data: bytes, source: str | None) -> tuple[str, list[sqlite3.Row]]:
+    """The wrapped wallet key and the stamp rows of a backup, or a WalletError naming it."""
+    db = sqlite3.connect(":memory:")
+    db.row_factory = sqlite3.Row
+    try:
+        db.deserialize(_rollback_journal(data))
+        record = db.execute("SELECT value FROM meta WHERE key = 'wallet_key'").fetchone()
+        rows = db.execute(f"SELECT {_BACKUP_COLUMNS} FROM stamps ORDER BY serial").fetchall()
+    except sqlite3.DatabaseError:
+        raise WalletError("not an emeterai wallet backup", path=source) from None
+    finally:
+        db.close()
+    if record is None:
+        raise WalletError("the backup holds no wallet key: nothing to restore", path=source)
+    return str(record[0]), rows
+
+
+def _backup_stamp_key(key: WalletKey, row: sqlite3.Row, source: str | None) -> bytes:
+    """The DER key of one stamp in a backup, checked against its certificate."""
+    serial = row["serial"]
+    try:
+        der = key.unwrap(serial, row["wrapped_key"])
+        private = serialization.load_der_private_key(der, None)
+        cert = x509.load_der_x509_certificate(row["cert"])
+    except (InvalidTag, ValueError) as exc:
+        raise WalletError(f"stamp {serial} in the backup is damaged", path=source) from exc
+    if not isinstance(private, ec.EllipticCurvePrivateKey) or (
+        private.public_key().public_numbers() != cert.public_key().public_numbers()  # type: ignore[union-attr]
+    ):
+        raise WalletError(f"stamp {serial} in the backup does not match its key", path=source)
+    return der
 
 
 def _is_file(path: Path) -> bool:

@@ -25,7 +25,7 @@ from emeterai.errors import (
 )
 from emeterai.issuer import Issuer
 from emeterai.trust import TrustStore
-from emeterai.wallet import Wallet
+from emeterai.wallet import State, Wallet
 from tests.support.common import PASSPHRASE
 
 
@@ -284,7 +284,7 @@ def test_no_stamp_available_when_the_wallet_is_empty_or_spent(wallet, wallet_wit
         wallet.reserve()
     full = wallet_with_stamps(1)
     full.reserve()
-    with pytest.raises(NoStampAvailable, match="no stamp available"):
+    with pytest.raises(NoStampAvailable, match="1 being used by another emeterai process"):
         full.reserve()
 
 
@@ -294,7 +294,7 @@ def test_expired_stamps_are_not_reserved(wallet_with_stamps):
     with pytest.raises(NoStampAvailable):
         wallet.reserve(now=later)
     (entry,) = wallet.entries()
-    with pytest.raises(WalletError, match="has expired"):
+    with pytest.raises(NoStampAvailable, match=f"stamp {entry.serial} expired on"):
         wallet.reserve(serial=entry.serial, now=later)
     assert entry.state == "available"
 
@@ -555,3 +555,337 @@ def test_a_changed_host_name_does_not_make_a_live_reservation_remote(
         wallet_module._machine.cache_clear()
     assert report.released == ()
     assert _state(wallet, r.serial) == "reserved"
+
+
+# -- what is usable: expired stamps, and why none can be spent ----------------------------------
+
+
+def _spend(wallet: Wallet, tmp_path: Path, document: str, serial: str | None = None) -> str:
+    """Spend one stamp as stamping does (reserve, record the output, commit); its serial."""
+    r = wallet.reserve(serial)
+    out = tmp_path / f"{r.serial}.emeterai.pdf"
+    wallet.mark_written(r, document, "ab" * 32, str(out), str(tmp_path / ".t"), "cd" * 32)
+    wallet.commit(r)
+    return r.serial
+
+
+_LATER = dt.timedelta(days=4)  # past the validity of stamps issued with valid_days=3
+
+
+def test_an_available_stamp_past_its_validity_is_listed_as_expired(wallet_with_stamps):
+    wallet = wallet_with_stamps(1, valid_days=3)
+    wallet_with_stamps(1, valid_days=30)
+    later = dt.datetime.now(dt.UTC) + _LATER
+    assert sorted(e.state for e in wallet.entries()) == ["available", "available"]
+    listed = {e.not_after < later: e for e in wallet.entries(now=later)}
+    assert (listed[True].state, listed[False].state) == ("expired", "available")
+    assert listed[True].to_json()["state"] == "expired"
+    assert wallet.entries(now=later, states=[State.EXPIRED]) == [listed[True]]
+    assert wallet.require_usable(now=later) == 1
+    assert wallet.reserve(now=later).serial == listed[False].serial
+
+
+def test_require_usable_counts_what_reserve_could_take(wallet_with_stamps, tmp_path):
+    wallet = wallet_with_stamps(3)
+    assert wallet.require_usable() == 3
+    _spend(wallet, tmp_path, "a.pdf")
+    assert wallet.require_usable() == 2
+    serial = next(e.serial for e in wallet.entries() if e.state == "available")
+    assert wallet.require_usable(serials.grouped(serial).lower()) == 1
+
+
+def _dry(how: str, wallet: Wallet, wallet_with_stamps, tmp_path: Path) -> dt.datetime:
+    """Make ``wallet`` run dry in one way; the moment at which it is dry."""
+    now = dt.datetime.now(dt.UTC)
+    if how == "expired":
+        wallet_with_stamps(2, valid_days=3)
+        return now + _LATER
+    if how == "used":
+        wallet_with_stamps(2)
+        _spend(wallet, tmp_path, "a.pdf")
+        _spend(wallet, tmp_path, "b.pdf")
+    if how == "mixed":
+        wallet_with_stamps(2)
+        wallet_with_stamps(1, valid_days=3)
+        _spend(wallet, tmp_path, "a.pdf")  # the one expiring first
+        wallet.reserve()
+        _spend(wallet, tmp_path, "b.pdf")
+        wallet_with_stamps(1, valid_days=3)
+        return now + _LATER
+    return now
+
+
+@pytest.mark.parametrize(
+    ("how", "sentence"),
+    [
+        ("empty", "the wallet is empty: import stamps with 'emeterai wallet import'"),
+        (
+            "expired",
+            "2 stamps expired, none usable: buy new stamps and import them with "
+            "'emeterai wallet import'",
+        ),
+        ("used", "all 2 stamps are used: buy stamps and import them with 'emeterai wallet import'"),
+        (
+            "mixed",
+            "none of the wallet's 4 stamps is usable (1 expired, "
+            "1 being used by another emeterai process, 2 used): buy stamps",
+        ),
+    ],
+)
+def test_an_unusable_wallet_says_why_the_same_way_before_and_at_reserve(
+    wallet, wallet_with_stamps, tmp_path, how, sentence
+):
+    moment = _dry(how, wallet, wallet_with_stamps, tmp_path)
+    with pytest.raises(NoStampAvailable) as checked:
+        wallet.require_usable(now=moment)
+    with pytest.raises(NoStampAvailable) as reserving:
+        wallet.reserve(now=moment)
+    assert str(checked.value).startswith(sentence), str(checked.value)
+    assert str(reserving.value) == str(checked.value)
+
+
+def test_a_serial_that_cannot_be_spent_is_named_with_the_reason(wallet_with_stamps, tmp_path):
+    wallet = wallet_with_stamps(2, valid_days=3)
+    used = _spend(wallet, tmp_path, "surat.pdf")
+    (other,) = {e.serial for e in wallet.entries()} - {used}
+    later = dt.datetime.now(dt.UTC) + _LATER
+    cases = [
+        (used, None, StampAlreadyUsed, f"stamp {used} was already used on surat.pdf"),
+        (other, later, NoStampAvailable, f"stamp {other} expired on "),
+        (serials.generate("ZZZ"), None, NoStampAvailable, "is not in the wallet"),
+    ]
+    for serial, moment, kind, words in cases:
+        with pytest.raises(kind, match=words) as checked:
+            wallet.require_usable(serial, now=moment)
+        with pytest.raises(kind) as reserving:
+            wallet.reserve(serial, now=moment)
+        assert str(reserving.value) == str(checked.value)
+    assert wallet.require_usable(other) == 1
+
+
+# -- the passphrase -----------------------------------------------------------------------------
+
+
+def test_has_passphrase_once_the_first_import_made_the_key(wallet, roots, stamp_files):
+    files = _read(stamp_files(1))
+    assert not wallet.has_passphrase()
+    wallet.import_stamps(files, "not the passphrase", roots)  # refused: no key made
+    assert not wallet.has_passphrase()
+    wallet.import_stamps(files, PASSPHRASE, roots)
+    assert wallet.has_passphrase()
+
+
+def test_a_changed_passphrase_opens_every_stamp_and_the_old_one_no_longer_does(
+    wallet_with_stamps, tmp_path
+):
+    from emeterai.demo import sample_letter
+    from emeterai.stamp import StampOptions, stamp_file
+
+    wallet = wallet_with_stamps(3)
+    _spend(wallet, tmp_path, "a.pdf")
+    before = wallet.entries()
+    wallet.change_passphrase(PASSPHRASE, "kata-sandi-baru")
+    with pytest.raises(PassphraseError, match="wrong passphrase for the wallet"):
+        wallet.unlock(PASSPHRASE)
+    key = wallet.unlock("kata-sandi-baru")
+    for entry in wallet.entries():
+        stamp = wallet.stamp_key(entry.serial, key)
+        assert stamp.key.public_key() == stamp.certificate.public_key()
+    assert wallet.entries() == before
+    letter = tmp_path / "lamaran.pdf"
+    letter.write_bytes(sample_letter())
+    result = stamp_file(letter, tmp_path / "lamaran.emeterai.pdf", wallet, key, StampOptions())
+    assert _state(wallet, result.serial) == "used"
+
+
+def test_change_passphrase_refuses_a_wrong_old_one_and_an_empty_new_one(wallet, wallet_with_stamps):
+    with pytest.raises(WalletError, match="the wallet is empty"):
+        wallet.change_passphrase(PASSPHRASE, "baru")
+    wallet_with_stamps(1)
+    with pytest.raises(PassphraseError, match="wrong passphrase for the wallet"):
+        wallet.change_passphrase("not the passphrase", "baru")
+    with pytest.raises(PassphraseError, match="non-empty"):
+        wallet.change_passphrase(PASSPHRASE, "")
+    assert wallet.unlock(PASSPHRASE)
+
+
+_CHANGE_AND_DIE = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+    from emeterai.wallet import Wallet
+    wallet = Wallet(Path(sys.argv[1]))
+    def die_at(statement):
+        if statement.startswith(sys.argv[2]):
+            os.kill(os.getpid(), signal.SIGKILL)
+    wallet._conn().set_trace_callback(die_at)
+    wallet.change_passphrase(sys.argv[3], sys.argv[4])
+    """
+)
+
+
+@pytest.mark.parametrize("statement", ["UPDATE meta", "COMMIT"])
+def test_a_passphrase_change_killed_midway_leaves_the_old_passphrase_and_every_stamp(
+    wallet_with_stamps, tmp_path, statement
+):
+    """SIGKILL as the change's UPDATE or COMMIT starts: the old passphrase still opens the
+    wallet and every stamp, the new one does not, and the change can be made afterwards."""
+    wallet = wallet_with_stamps(3)
+    _spend(wallet, tmp_path, "a.pdf")
+    before = wallet.entries()
+    done = subprocess.run(
+        [sys.executable, "-c", _CHANGE_AND_DIE, str(wallet.path), statement, PASSPHRASE, "baru"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == -9, done.stderr
+    again = Wallet(wallet.path)
+    with pytest.raises(PassphraseError):
+        again.unlock("baru")
+    key = again.unlock(PASSPHRASE)
+    assert again.entries() == before
+    for entry in before:
+        assert again.stamp_key(entry.serial, key).serial == entry.serial
+    done = subprocess.run(
+        [sys.executable, "-c", _CHANGE_AND_DIE, str(wallet.path), "never", PASSPHRASE, "baru"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    key = again.unlock("baru")
+    for entry in before:
+        assert again.stamp_key(entry.serial, key).serial == entry.serial
+
+
+# -- backup and restore -------------------------------------------------------------------------
+
+_PUBLISH_AND_DIE = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from emeterai.wallet import Wallet
+    wallet = Wallet(Path(sys.argv[1]))
+    r = wallet.reserve()
+    folder = Path(sys.argv[2])
+    wallet.mark_written(r, "ktp.pdf", "ee" * 32, str(folder / "ktp.emeterai.pdf"),
+                        str(folder / ".ktp.tmp"), "ff" * 32)
+    wallet.mark_publishing(r, "replace")
+    print(r.serial)
+    """
+)
+
+
+def _wallet_in_every_state(wallet_with_stamps, tmp_path: Path) -> tuple[Wallet, dict[str, str]]:
+    """A wallet with one stamp used, one unsure (died while publishing), one reserved by this
+    process and one available; the serial of each state."""
+    wallet = wallet_with_stamps(4)
+    used = _spend(wallet, tmp_path, "lamaran.pdf")
+    done = subprocess.run(
+        [sys.executable, "-c", _PUBLISH_AND_DIE, str(wallet.path), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    unsure = done.stdout.strip()
+    assert wallet.recover().unsure == (unsure,)
+    reserved = wallet.reserve().serial
+    (available,) = {e.serial for e in wallet.entries()} - {used, unsure, reserved}
+    return wallet, {"used": used, "unsure": unsure, "reserved": reserved, "available": available}
+
+
+def _spending(wallet: Wallet) -> dict[str, tuple[object, ...]]:
+    return {
+        e.serial: (e.state, e.used_file, e.used_sha256, e.output_path, e.used_at)
+        for e in wallet.entries()
+    }
+
+
+def test_a_backup_restored_on_a_new_machine_keeps_every_serials_state(wallet_with_stamps, tmp_path):
+    wallet, serial_of = _wallet_in_every_state(wallet_with_stamps, tmp_path)
+    data = wallet.export_bytes()
+    fresh = Wallet(tmp_path / "new-machine" / "wallet.db")
+    report = fresh.restore(data, PASSPHRASE)
+    assert sorted(report.added) == sorted(serial_of.values())
+    assert report.spent == report.unchanged == ()
+
+    restored, original = _spending(fresh), _spending(wallet)
+    reserved = serial_of["reserved"]
+    assert restored.pop(reserved)[0] == "unsure"  # its process went on after the backup
+    del original[reserved]
+    assert restored == original
+    assert restored[serial_of["used"]][:2] == ("used", "lamaran.pdf")
+    assert restored[serial_of["unsure"]][:2] == ("unsure", "ktp.pdf")
+
+    key = fresh.unlock(PASSPHRASE)
+    for serial in serial_of.values():
+        stamp = fresh.stamp_key(serial, key)
+        assert stamp.key.public_key() == stamp.certificate.public_key()
+    assert fresh.reserve().serial == serial_of["available"]
+    with pytest.raises(NoStampAvailable):
+        fresh.reserve()
+    with pytest.raises(StampAlreadyUsed):
+        fresh.reserve(serial_of["used"])
+
+    with pytest.raises(WalletError, match="restore when it is done"):
+        wallet.restore(data, PASSPHRASE)  # this wallet still has a stamp reserved
+
+
+def test_restoring_into_a_wallet_with_stamps_keeps_the_more_spent_state(
+    home, roots, stamp_files, tmp_path
+):
+    files = _read(stamp_files(4))
+    a, b, c, d = (Path(source).stem for source, _ in files)
+    old = Wallet(tmp_path / "old" / "wallet.db")
+    old.import_stamps(files, PASSPHRASE, roots)
+    new = Wallet(home / "wallet" / "wallet.db")
+    new.import_stamps(files[:3], PASSPHRASE, roots)  # d only in the backup
+    _spend(old, tmp_path, "old.pdf", serial=a)
+    _spend(new, tmp_path, "new.pdf", serial=b)  # used here, available in the backup
+
+    report = new.restore(old.export_bytes(), PASSPHRASE)
+    assert (report.added, report.spent, sorted(report.unchanged)) == ((d,), (a,), sorted([b, c]))
+    state = {e.serial: (e.state, e.used_file) for e in new.entries()}
+    assert state == {
+        a: ("used", "old.pdf"),
+        b: ("used", "new.pdf"),
+        c: ("available", None),
+        d: ("available", None),
+    }
+    assert new.stamp_key(d, new.unlock(PASSPHRASE)).serial == d  # re-wrapped under this key
+    again = new.restore(old.export_bytes(), PASSPHRASE)
+    assert again.added == again.spent == ()
+    assert {e.serial: (e.state, e.used_file) for e in new.entries()} == state
+
+
+def test_restore_needs_the_backups_passphrase_and_this_wallets(home, roots, stamp_files, tmp_path):
+    old = Wallet(tmp_path / "old" / "wallet.db")
+    old.import_stamps(_read(stamp_files(1)), PASSPHRASE, roots)
+    new = Wallet(home / "wallet" / "wallet.db")
+    new.import_stamps(_read(stamp_files(1)), "lain", roots, stamp_passphrase=PASSPHRASE)
+    data = old.export_bytes()
+    with pytest.raises(PassphraseError, match="wrong passphrase for the backup"):
+        new.restore(data, "lain")
+    with pytest.raises(PassphraseError, match="wrong passphrase for the wallet"):
+        new.restore(data, "not this one", backup_passphrase=PASSPHRASE)
+    assert len(new.entries()) == 1
+    report = new.restore(data, "lain", backup_passphrase=PASSPHRASE)
+    assert len(report.added) == 1
+    key = new.unlock("lain")
+    assert all(new.stamp_key(e.serial, key) for e in new.entries())
+
+
+def test_restore_refuses_what_is_not_a_wallet_backup(wallet):
+    import sqlite3
+
+    empty = sqlite3.connect(":memory:")
+    empty.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    for data in (b"not a database at all" * 20, empty.serialize()):
+        with pytest.raises(WalletError, match="^backup.db: ") as refused:
+            wallet.restore(data, PASSPHRASE, source="backup.db")
+        assert "backup" in str(refused.value)
+    with pytest.raises(WalletError, match="the wallet is empty"):
+        wallet.export_bytes()
+    assert wallet.entries() == [] and not wallet.has_passphrase()
