@@ -14,6 +14,7 @@ from emeterai.cli._common import (
     passphrase,
     stamp_files_passphrase,
     state,
+    with_retries,
     write_new_file,
 )
 from emeterai.errors import UsageError
@@ -88,13 +89,17 @@ def issuer_issue(
     """Issue COUNT stamps, each a PKCS#12 protected by the stamp passphrase (not the issuer's:
     the buyer gets it, and must never learn the passphrase of the issuer key)."""
     issuer = _issuer(ctx)
-    secret = passphrase(passphrase_file, "the issuer key")
-    issuer.check_passphrase(secret)  # a wrong one fails before the buyer's secret is asked for
-    for_buyer = stamp_files_passphrase(stamp_passphrase_file, confirm=True)
-    if for_buyer == secret:
-        raise UsageError(
-            "the stamp files' passphrase must differ from the issuer key's: buyers get it"
-        )
+    # a wrong one fails (or is typed again) before the buyer's secret is asked for
+    secret, _ = with_retries(passphrase_file, "the issuer key", issuer.check_passphrase)
+
+    def differs(for_buyer: str) -> None:
+        """Judged on the first entry, so a refused one is not typed twice for nothing."""
+        if for_buyer == secret:
+            raise UsageError(
+                "the stamp files' passphrase must differ from the issuer key's: buyers get it"
+            )
+
+    for_buyer = stamp_files_passphrase(stamp_passphrase_file, confirm=True, vet=differs)
     stamps = issuer.issue(
         count, secret, value=value, valid_days=valid_days, stamp_passphrase=for_buyer
     )
@@ -109,9 +114,17 @@ def issuer_issue(
 def issuer_revoke(
     ctx: typer.Context,
     serials: Annotated[list[str], typer.Argument(help="Serials to revoke.")],
+    passphrase_file: PassphraseFile = None,
 ) -> None:
-    """Revoke serials; publish the change with 'emeterai issuer crl'."""
-    for serial in _issuer(ctx).revoke(serials):
+    """Revoke serials (the issuer key's passphrase is asked: revocation changes the CRL);
+    publish the change with 'emeterai issuer crl'."""
+    from emeterai import serial as serial_numbers
+
+    issuer = _issuer(ctx)
+    for text in serials:
+        serial_numbers.parse(text)  # a mistyped serial fails before the passphrase is asked
+    with_retries(passphrase_file, "the issuer key", issuer.check_passphrase)
+    for serial in issuer.revoke(serials):
         typer.echo(f"revoked {serial}")
 
 
@@ -122,7 +135,6 @@ def issuer_crl(
     passphrase_file: PassphraseFile = None,
 ) -> None:
     """Write the current certificate revocation list, for 'verify --crl'."""
-    issuer = _issuer(ctx)
-    crl = issuer.crl(passphrase(passphrase_file, "the issuer key"))
+    _, crl = with_retries(passphrase_file, "the issuer key", _issuer(ctx).crl)
     write_new_file(output, crl, force=True)
     typer.echo(f"wrote {output}", err=True)

@@ -16,13 +16,16 @@ from emeterai.cli._common import (
     describe,
     emit_json,
     passphrase,
+    read_file,
     stamp_files_passphrase,
     state,
+    with_retries,
+    write_new_file,
 )
 from emeterai.errors import UsageError
 
 if TYPE_CHECKING:
-    from emeterai.wallet import ImportOutcome
+    from emeterai.wallet import ImportOutcome, RestoreReport, State, WalletEntry
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Your purchased stamps.")
 
@@ -58,12 +61,15 @@ def wallet_import(
     is given (--stamp-passphrase-file or EMETERAI_STAMP_PASSPHRASE).
     """
     files = _stamp_files(paths)
+    wallet, roots = state(ctx).wallet(), state(ctx).trust_store().certificates()
     given = stamp_passphrase_file is not None or os.environ.get("EMETERAI_STAMP_PASSPHRASE")
     for_files = stamp_files_passphrase(stamp_passphrase_file) if given else None
-    secret = passphrase(
-        passphrase_file, "the wallet" if for_files else "the stamp files and wallet"
-    )
-    wallet, roots = state(ctx).wallet(), state(ctx).trust_store().certificates()
+    what = "the wallet" if for_files else "the stamp files and wallet"
+    if wallet.has_passphrase():
+        secret, _ = with_retries(passphrase_file, what, wallet.unlock)
+    else:  # the first import chooses the wallet's passphrase: typed twice
+        also = "" if for_files else " (it also opens the stamp files)"
+        secret = passphrase(passphrase_file, f"the new wallet{also}", confirm=True)
 
     def run(batch: list[tuple[str, bytes]], seller: str | None) -> list[ImportOutcome]:
         return wallet.import_stamps(
@@ -100,22 +106,170 @@ def _report_import(outcomes: list[ImportOutcome]) -> None:
         raise typer.Exit(1)
 
 
-@app.command("list")
-def wallet_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
-    """Serial, value, expiry, state and, for used stamps, where they were used."""
+# How ``wallet list`` names each state in its totals, in this order.
+_COUNTED = {
+    "available": "usable",
+    "used": "used",
+    "expired": "expired",
+    "unsure": "possibly used",
+    "reserved": "in use now",
+}
+
+
+def _states(values: list[str]) -> set[State]:
     from emeterai.wallet import State
 
+    try:
+        return {State(v.lower()) for v in values}
+    except ValueError:
+        choices = ", ".join(State)
+        raise UsageError(f"--state: expected one of {choices}") from None
+
+
+@app.command("list")
+def wallet_list(
+    ctx: typer.Context,
+    states: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--state",
+            help="Only stamps in this state: available, used, expired, unsure or reserved "
+            "(repeat for several).",
+        ),
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """One line per stamp: serial, value, expiry, state and, for used stamps, the output file
+    and the day it was used. The totals go to stderr."""
+    wanted = _states(states or [])
     wallet = state(ctx).wallet()
     wallet.recover()
-    entries = wallet.entries()
-    for e in entries:
+    everything = wallet.entries()
+    shown = [e for e in everything if not wanted or e.state in wanted]
+    for entry in shown:
         if json_out:
-            emit_json(e.to_json())
-            continue
-        used = f"  {e.used_file} sha256:{e.used_sha256}" if e.state == State.USED else ""
-        if e.state == State.UNSURE:
-            used = f"  (possibly used: {e.output_path} from {e.used_file}; never spent again)"
-        typer.echo(f"{e.serial}  Rp{e.value}  expires {e.not_after:%Y-%m-%d}  {e.state}{used}")
+            emit_json(entry.to_json())
+        else:
+            typer.echo(_line(entry))
     if not json_out:
-        available = sum(e.state == State.AVAILABLE for e in entries)
-        typer.echo(f"{len(entries)} stamp(s), {available} available", err=True)
+        typer.echo(_totals(everything, len(shown) if wanted else None), err=True)
+
+
+def _line(e: WalletEntry) -> str:
+    line = f"{e.serial}  Rp{e.value}  expires {e.not_after:%Y-%m-%d}  {e.state}"
+    if e.state == "used":
+        return f"{line}  {e.used_on}  {e.output_path or e.used_file}"
+    if e.state == "unsure":
+        return f"{line}  (possibly used: {e.output_path} from {e.used_file}; never spent again)"
+    return line
+
+
+def _totals(entries: list[WalletEntry], shown: int | None) -> str:
+    """e.g. "12 stamps: 3 usable, 8 used, 1 expired"; usable always, other states when held."""
+    counts = {s: sum(e.state == s for e in entries) for s in _COUNTED}
+    parts = [f"{n} {_COUNTED[s]}" for s, n in counts.items() if n or s == "available"]
+    total = "1 stamp" if len(entries) == 1 else f"{len(entries)} stamps"
+    return f"{total}: {', '.join(parts)}" + ("" if shown is None else f" ({shown} shown)")
+
+
+NewPassphraseFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--new-passphrase-file",
+        help="The new passphrase (first line). Else EMETERAI_NEW_PASSPHRASE, else a prompt (twice).",
+        dir_okay=False,
+    ),
+]
+
+
+@app.command("passphrase")
+def wallet_passphrase(
+    ctx: typer.Context,
+    passphrase_file: PassphraseFile = None,
+    new_passphrase_file: NewPassphraseFile = None,
+) -> None:
+    """Change the wallet's passphrase. Interrupted, the old one or the new one opens the
+    wallet, never neither; backups made earlier keep the old one."""
+    wallet = state(ctx).wallet()
+    wallet.require_key()  # an empty wallet says so before any prompt
+    old, _ = with_retries(passphrase_file, "the wallet (current)", wallet.unlock)
+    new = passphrase(
+        new_passphrase_file,
+        "the wallet (new)",
+        confirm=True,
+        env_var="EMETERAI_NEW_PASSPHRASE",
+        file_option="--new-passphrase-file",
+    )
+    wallet.change_passphrase(old, new)
+    typer.echo("the wallet's passphrase is changed", err=True)
+
+
+@app.command("export")
+def wallet_export(
+    ctx: typer.Context,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="The backup file to write.", dir_okay=False)
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+) -> None:
+    """Back up the wallet: every stamp with its state and where it was used. The keys stay
+    encrypted under the wallet's passphrase; restore with 'emeterai wallet restore'."""
+    wallet = state(ctx).wallet()
+    wallet.recover()
+    data = wallet.export_bytes()
+    write_new_file(output, data, force=force, mode=0o600)
+    count = len(wallet.entries())
+    typer.echo(f"wrote {output}: {count} stamp(s); it opens with today's passphrase", err=True)
+
+
+BackupPassphraseFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--backup-passphrase-file",
+        help="The backup's passphrase when it differs from this wallet's (first line). "
+        "Else EMETERAI_BACKUP_PASSPHRASE, else the wallet's.",
+        dir_okay=False,
+    ),
+]
+
+
+@app.command("restore")
+def wallet_restore(
+    ctx: typer.Context,
+    backup: Annotated[Path, typer.Argument(help="A file written by 'emeterai wallet export'.")],
+    passphrase_file: PassphraseFile = None,
+    backup_passphrase_file: BackupPassphraseFile = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Restore a backup, onto a new machine or into this wallet: a stamp used, possibly used
+    or reserved in either stays so; never available again."""
+    data = read_file(backup)
+    wallet = state(ctx).wallet()
+    wallet.recover()
+    given = backup_passphrase_file is not None or os.environ.get("EMETERAI_BACKUP_PASSPHRASE")
+    for_backup = (
+        passphrase(
+            backup_passphrase_file,
+            "the backup",
+            env_var="EMETERAI_BACKUP_PASSPHRASE",
+            file_option="--backup-passphrase-file",
+        )
+        if given
+        else None
+    )
+
+    def restore(secret: str) -> RestoreReport:
+        return wallet.restore(data, secret, for_backup, source=str(backup))
+
+    if wallet.has_passphrase():  # its passphrase first: a wrong one may be typed again
+        secret, _ = with_retries(passphrase_file, "the wallet", wallet.unlock)
+        report = restore(secret)
+    else:  # a new wallet takes the backup's passphrase
+        _, report = with_retries(passphrase_file, "the backup", restore)
+    if json_out:
+        emit_json(report.to_json())
+    typer.echo(
+        f"restored {backup}: {len(report.added)} added, {len(report.spent)} marked used or "
+        f"possibly used, {len(report.unchanged)} unchanged",
+        err=True,
+    )

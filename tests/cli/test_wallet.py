@@ -3,17 +3,22 @@ the sellers' passphrases, on a terminal too."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from emeterai.errors import PassphraseError
+from emeterai.errors import PassphraseError, StampAlreadyUsed
 from emeterai.trust import TrustStore
 from emeterai.wallet import Wallet
 from tests.support.cli import _assert_clean_failure, _run
 from tests.support.common import PASSPHRASE
+from tests.support.terminal import Terminal, terminal_env
 
 
 def test_untrusted_import_fails_with_a_clear_message(runner, home, stamp_secret, tmp_path):
@@ -66,64 +71,17 @@ def test_packs_under_different_stamp_passphrases_share_one_wallet(
 # -- on a terminal ------------------------------------------------------------------------------
 
 
-def _converse(args: list[str], env: dict[str, str], answers: list[tuple[str, str]]) -> str:
-    """Run the CLI on a terminal, typing each answer when its prompt shows; returns the screen."""
-    import pty
-    import select
-    import time
-
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "emeterai", *args],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        env=env,
-        close_fds=True,
-    )
-    os.close(follower)
-    screen, pending = "", list(answers)
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([leader], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(leader, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                screen += chunk.decode("utf-8", "replace")
-            if pending and pending[0][0] in screen:
-                prompt, answer = pending.pop(0)
-                screen = screen.replace(prompt, f"<{prompt}>", 1)
-                time.sleep(0.5)  # getpass flushes input typed before it turns echo off
-                os.write(leader, answer.encode() + b"\n")
-            if proc.poll() is not None and not ready:
-                break
-    finally:
-        os.close(leader)
-        proc.wait(timeout=30)
-    assert not pending, f"prompts never shown: {pending}\n{screen}"
-    return screen
-
-
 def test_wallet_import_on_a_terminal_asks_for_the_sellers_passphrase(home, issuer, tmp_path):
     TrustStore(home / "trust").add(issuer.root_pem(), "root")
     env = {**os.environ, "EMETERAI_HOME": str(home), "EMETERAI_STAMP_PASSPHRASE": "rahasia-penjual"}
     assert _run_env(env, "issuer", "issue", "-n", "2", "--out", tmp_path / "pack").returncode == 0
-    env = {k: v for k, v in env.items() if not k.startswith("EMETERAI_") or k == "EMETERAI_HOME"}
-    screen = _converse(
-        ["wallet", "import", str(tmp_path / "pack")],
-        env,
-        [
-            ("Passphrase for the stamp files and wallet:", "dompet-saya"),
-            ("Passphrase for the 2 stamp file(s) from the seller:", "rahasia-penjual"),
-        ],
-    )
-    assert "2 imported, 0 already present, 0 refused" in screen, screen
-    assert "dompet-saya" not in screen and "rahasia-penjual" not in screen  # never echoed
+    term = Terminal(["wallet", "import", tmp_path / "pack"], terminal_env(home))
+    term.answer("Passphrase for the new wallet (it also opens the stamp files):", "dompet-saya")
+    term.answer("Repeat for confirmation:", "dompet-saya")
+    term.answer("Passphrase for the 2 stamp file(s) from the seller:", "rahasia-penjual")
+    assert term.finish() == 0, term.screen
+    assert "2 imported, 0 already present, 0 refused" in term.screen
+    assert "dompet-saya" not in term.screen and "rahasia-penjual" not in term.screen
     wallet = Wallet(home / "wallet" / "wallet.db")
     assert len(wallet.entries()) == 2
     assert wallet.unlock("dompet-saya")
@@ -139,3 +97,136 @@ def _run_env(env: dict[str, str], *args: object) -> subprocess.CompletedProcess[
         timeout=120,
         check=False,
     )
+
+
+# -- wallet list --------------------------------------------------------------------------------
+
+
+def _spend(wallet: Wallet, output: Path, document: str) -> str:
+    """Spend one stamp as stamping records it; its serial."""
+    r = wallet.reserve()
+    wallet.mark_written(r, document, "ab" * 32, str(output), str(output) + ".tmp", "cd" * 32)
+    wallet.commit(r)
+    return r.serial
+
+
+@pytest.fixture
+def mixed_wallet(home, issuer, wallet_with_stamps, tmp_path, monkeypatch) -> dict[str, str]:
+    """A wallet with one stamp used, one expired a week ago and two available (the expired
+    one issued and imported while it was valid, by a clock set back ten days)."""
+    from emeterai import issuer as issuer_module
+
+    wallet = wallet_with_stamps(3)
+    used = _spend(wallet, tmp_path / "lamaran.emeterai.pdf", "lamaran.pdf")
+    back = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=10)
+    with monkeypatch.context() as clock:
+        clock.setattr(issuer_module, "_now", lambda: back)
+        (old,) = issuer.issue(1, PASSPHRASE, valid_days=3)
+    roots = TrustStore(home / "trust").certificates()
+    (outcome,) = wallet.import_stamps(
+        [("old.p12", old.p12)], PASSPHRASE, roots, now=back + dt.timedelta(days=1)
+    )
+    assert outcome.status == "imported", outcome.detail
+    return {"used": used, "expired": old.serial}
+
+
+def test_wallet_list_shows_each_stamp_its_state_and_where_it_was_used(
+    runner, home, mixed_wallet, tmp_path
+):
+    result = _run(runner, "wallet", "list")
+    assert result.exit_code == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert len(lines) == 4
+    today = dt.datetime.now().astimezone().date().isoformat()
+    used = lines[mixed_wallet["used"]]
+    assert re.search(r"  Rp10000  expires \d{4}-\d\d-\d\d  used  ", used), used
+    assert f"  used  {today}  {tmp_path / 'lamaran.emeterai.pdf'}" in used
+    assert lines[mixed_wallet["expired"]].endswith("  expired")
+    available = [line for line in lines.values() if line.endswith("  available")]
+    assert len(available) == 2
+    assert result.stderr == "4 stamps: 2 usable, 1 used, 1 expired\n"
+
+
+@pytest.mark.parametrize(
+    ("filters", "wanted"),
+    [
+        (["--state", "expired"], {"expired"}),
+        (["--state", "used", "--state", "EXPIRED"], {"used", "expired"}),
+        (["--state", "available"], {"available"}),
+    ],
+)
+def test_wallet_list_filters_by_state_in_words_and_json(
+    runner, home, mixed_wallet, filters, wanted
+):
+    words = _run(runner, "wallet", "list", *filters)
+    assert words.exit_code == 0, words.stderr
+    shown = {line.split()[4] for line in words.stdout.splitlines()}
+    assert shown == wanted
+    count = len(words.stdout.splitlines())
+    assert words.stderr == f"4 stamps: 2 usable, 1 used, 1 expired ({count} shown)\n"
+    as_json = _run(runner, "wallet", "list", "--json", *filters)
+    records = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert {r["state"] for r in records} == wanted and len(records) == count
+    if "expired" in wanted:
+        (expired,) = [r for r in records if r["state"] == "expired"]
+        assert expired["serial"] == mixed_wallet["expired"]
+
+
+def test_wallet_list_refuses_an_unknown_state(runner, home):
+    line = _assert_clean_failure(_run(runner, "wallet", "list", "--state", "spent"), 2)
+    assert "--state: expected one of available, reserved, used, unsure, expired" in line
+
+
+# -- backup, restore, passphrase change ---------------------------------------------------------
+
+
+def test_export_and_restore_on_a_new_machine_keep_every_serials_state(
+    runner, home, mixed_wallet, tmp_path, monkeypatch
+):
+    backup = tmp_path / "dompet.backup"
+    result = _run(runner, "wallet", "export", "-o", backup)
+    assert result.exit_code == 0, result.stderr
+    assert backup.stat().st_mode & 0o077 == 0
+    assert "4 stamp(s)" in result.stderr
+    line = _assert_clean_failure(_run(runner, "wallet", "export", "-o", backup), 1)
+    assert "already exists (use --force to overwrite)" in line
+    before = _run(runner, "wallet", "list", "--json").stdout
+
+    monkeypatch.setenv("EMETERAI_HOME", str(tmp_path / "new-laptop"))
+    result = _run(runner, "wallet", "restore", backup, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert len(json.loads(result.stdout)["added"]) == 4
+    assert "4 added, 0 marked used or possibly used, 0 unchanged" in result.stderr
+    assert _run(runner, "wallet", "list", "--json").stdout == before
+    again = _run(runner, "wallet", "restore", backup)
+    assert "0 added, 0 marked used or possibly used, 4 unchanged" in again.stderr
+    restored = Wallet(tmp_path / "new-laptop" / "wallet" / "wallet.db")
+    with pytest.raises(StampAlreadyUsed):
+        restored.reserve(mixed_wallet["used"])
+
+
+def test_restore_of_a_file_that_is_not_a_backup_is_one_line(runner, home, tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"nothing here" * 100)
+    line = _assert_clean_failure(_run(runner, "wallet", "restore", junk), 1)
+    assert f"{junk}: not an emeterai wallet backup" in line
+
+
+def test_wallet_passphrase_from_files_changes_it(runner, home, wallet_with_stamps, tmp_path):
+    wallet = wallet_with_stamps(2)
+    new = tmp_path / "new.txt"
+    new.write_text("kata-sandi-baru\n")
+    result = _run(runner, "wallet", "passphrase", "--new-passphrase-file", new)
+    assert result.exit_code == 0, result.stderr
+    with pytest.raises(PassphraseError):
+        wallet.unlock(PASSPHRASE)
+    key = wallet.unlock("kata-sandi-baru")
+    assert all(wallet.stamp_key(e.serial, key) for e in wallet.entries())
+    # the old one, now wrong, is final without a terminal: no retry
+    line = _assert_clean_failure(_run(runner, "wallet", "passphrase", "--new-passphrase-file", new))
+    assert line == "emeterai: error: wrong passphrase for the wallet"
+
+
+def test_wallet_passphrase_of_an_empty_wallet_says_to_import(runner, home):
+    line = _assert_clean_failure(_run(runner, "wallet", "passphrase"), 1)
+    assert "the wallet is empty: import stamps with 'emeterai wallet import'" in line
