@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from emeterai.trust import TrustStore
     from emeterai.wallet import Wallet
 
+T = TypeVar("T")
+
 # How the command line words each hint of the library's errors.
 HINTS: dict[Hint, str] = {
     Hint.FORCE: " (use --force to overwrite)",
@@ -33,6 +36,8 @@ HINTS: dict[Hint, str] = {
     Hint.PAGE: " (--page)",
     Hint.ALLOW_UNTRUSTED: " (add the issuer with 'emeterai trust add', or --allow-untrusted)",
     Hint.OUTPUT: "; choose another -o",
+    Hint.ADD_STAMP: " (to add a second party's stamp, use --add-stamp)",
+    Hint.SHRINK: "; make a smaller copy first: emeterai shrink FILE.pdf -o SMALL.pdf --max-size SIZE",
 }
 
 
@@ -64,15 +69,18 @@ class State:
     def err(self, text: str) -> None:
         """One line on stderr, above the progress bar while one is drawn (never through it)."""
         if self.live is not None:
-            self.live.console.print(
-                text, markup=False, highlight=False, emoji=False, soft_wrap=True
-            )
+            # A Text is printed as it is; markup=False here would also reach the bar drawn
+            # under the line, which then showed its own markup ("[progress.description]").
+            from rich.text import Text
+
+            self.live.console.print(Text(text), highlight=False, soft_wrap=True)
         else:
             typer.echo(text, err=True)
 
-    def start_progress(self, total: int) -> None:
-        """A progress bar on stderr when it is a terminal and there is more than one file."""
-        if total < 2 or not sys.stderr.isatty():
+    def start_progress(self, total: int, label: str = "working", json_out: bool = False) -> None:
+        """A progress bar on stderr when it is a terminal and there is more than one file;
+        not when JSON Lines go to that terminal too (they would be written into the bar)."""
+        if total < 2 or not sys.stderr.isatty() or (json_out and sys.stdout.isatty()):
             return
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -86,7 +94,7 @@ class State:
             transient=True,
         )
         self.live.start()
-        self.live.add_task("working", total=total)
+        self.live.add_task(label, total=total)
 
     def advance(self) -> None:
         if self.live is not None:
@@ -132,14 +140,14 @@ StampPassphraseFile = Annotated[
 JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object per line on stdout.")]
 
 
-def passphrase(
-    passphrase_file: Path | None,
-    what: str,
-    confirm: bool = False,
-    env_var: str = "EMETERAI_PASSPHRASE",
-    file_option: str = "--passphrase-file",
-) -> str:
-    """The secret of this command: file, environment or prompt, in that order."""
+TRIES = 3  # passphrase entries at a terminal before a wrong one is final
+
+
+def _secret(
+    passphrase_file: Path | None, what: str, env_var: str, file_option: str
+) -> tuple[str, bool]:
+    """The secret from the file, else the environment, else the terminal (not yet asked):
+    (secret, "" when it is still to be prompted for)."""
     if passphrase_file is not None:
         try:
             lines = passphrase_file.read_text().splitlines()
@@ -149,35 +157,98 @@ def passphrase(
             ) from None
         if not lines or not lines[0]:
             raise PassphraseError("the passphrase file is empty", path=passphrase_file)
-        return lines[0]
+        return lines[0], True
     env = os.environ.get(env_var)
     if env:
-        return env
+        return env, True
     if not sys.stdin.isatty():
         raise PassphraseError(
             f"a passphrase is needed for {what}: set {env_var} or use {file_option}"
         )
-    value: str = typer.prompt(
-        f"Passphrase for {what}", hide_input=True, confirmation_prompt=confirm, err=True
-    )
+    return "", False
+
+
+def _prompt(text: str) -> str:
+    value: str = typer.prompt(text, hide_input=True, err=True)
     return value
 
 
-def stamp_files_passphrase(passphrase_file: Path | None, confirm: bool = False) -> str:
+def _confirmed(what: str, vet: Callable[[str], None] | None) -> str:
+    """A new secret typed twice; ``vet`` judges the first entry before the second is asked."""
+    for _ in range(TRIES):
+        value = _prompt(f"Passphrase for {what}")
+        if vet is not None:
+            vet(value)
+        if _prompt("Repeat for confirmation") == value:
+            return value
+        typer.echo("emeterai: the two entries differ; type them again", err=True)
+    raise PassphraseError(f"the two entries of the passphrase for {what} did not match")
+
+
+def passphrase(
+    passphrase_file: Path | None,
+    what: str,
+    confirm: bool = False,
+    env_var: str = "EMETERAI_PASSPHRASE",
+    file_option: str = "--passphrase-file",
+    vet: Callable[[str], None] | None = None,
+) -> str:
+    """The secret of this command: file, environment or prompt, in that order. A new secret
+    (``confirm``) is typed twice at a terminal; ``vet`` raises for one that is refused, before
+    the confirmation is asked for."""
+    secret, given = _secret(passphrase_file, what, env_var, file_option)
+    if not given:
+        return _confirmed(what, vet) if confirm else _prompt(f"Passphrase for {what}")
+    if vet is not None:
+        vet(secret)
+    return secret
+
+
+def with_retries(
+    passphrase_file: Path | None,
+    what: str,
+    check: Callable[[str], T],
+    *,
+    env_var: str = "EMETERAI_PASSPHRASE",
+    file_option: str = "--passphrase-file",
+) -> tuple[str, T]:
+    """The secret (as :func:`passphrase` gets it) and ``check(secret)``. A wrong one typed at
+    the terminal may be typed again, TRIES times in all; from a file or the environment the
+    first PassphraseError is final (a script must not loop)."""
+    secret, given = _secret(passphrase_file, what, env_var, file_option)
+    for attempt in range(1, TRIES + 1):
+        if not given:
+            secret = _prompt(f"Passphrase for {what}")
+        try:
+            return secret, check(secret)
+        except PassphraseError as exc:
+            left = TRIES - attempt
+            if given or not left:
+                raise
+            tries = "1 try" if left == 1 else f"{left} tries"
+            typer.echo(f"emeterai: {exc.message}; {tries} left", err=True)
+    raise AssertionError("unreachable")  # the last attempt returns or raises
+
+
+def stamp_files_passphrase(
+    passphrase_file: Path | None, confirm: bool = False, vet: Callable[[str], None] | None = None
+) -> str:
     return passphrase(
         passphrase_file,
         "the new stamp files" if confirm else "the stamp files",
         confirm=confirm,
         env_var="EMETERAI_STAMP_PASSPHRASE",
         file_option="--stamp-passphrase-file",
+        vet=vet,
     )
 
 
-def pdf_files(st: State, pdfs: list[Path]) -> list[Path]:
-    """The PDFs named on the command line (folders expanded), or a usage error."""
+def pdf_files(st: State, pdfs: list[Path], skip_outputs: bool = False) -> list[Path]:
+    """The PDFs named on the command line (folders expanded, without their ``*.emeterai.pdf``
+    when ``skip_outputs``), or a usage error."""
     from emeterai.plan import expand_pdfs
 
-    files, empty = expand_pdfs(pdfs)
+    files, empty = expand_pdfs(pdfs, skip_outputs=skip_outputs)
     for folder in empty:
         st.err(f"emeterai: warning: {folder}: no PDF files in this folder")
     if not files:
