@@ -9,8 +9,10 @@ same stamp.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,7 +69,9 @@ def _init(
     roots_der: list[bytes], crl: bytes | None, password: str | None, verbose: bool = False
 ) -> None:
     global _worker
+    import signal
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     library_logging(verbose)  # also under the spawn start method
     roots = [x509.load_der_x509_certificate(d) for d in roots_der]
     _worker = (Verifier(roots, crl), password)
@@ -113,8 +117,13 @@ def _verify_all(
         return
     roots_der = [r.public_bytes(serialization.Encoding.DER) for r in verifier.trust_roots]
     initargs = (roots_der, verifier.crl, password, _verbose())
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init, initargs=initargs) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init, initargs=initargs)
+    try:
         yield from pool.map(_work, [str(f) for f in files], chunksize=8)
+    finally:
+        # interrupted (Ctrl-C, or the caller stopped reading): the files not yet started are
+        # dropped instead of verified for nobody
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass(frozen=True)
@@ -170,9 +179,13 @@ def _stamp_init(
 ) -> None:
     global _stamper
     import gc
+    import signal
 
     from emeterai.wallet import Wallet
 
+    # Ctrl-C reaches the whole process group: a worker finishes the document it is stamping
+    # and reports it; the parent decides what happens next (stamp_files' ``stop``).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     library_logging(verbose)  # also under the spawn start method
     _stamper = (Wallet(Path(wallet_path)), key, options)
     gc.freeze()  # the worker's inheritance from the parent is not walked by the collector
@@ -187,21 +200,24 @@ def _stamp_work(job: StampJob) -> tuple[StampResult | StampFailure, bool]:
 def stamp_files(
     wallet: Wallet,
     secret: str,
-    jobs_list: list[StampJob],
+    jobs_list: Sequence[StampJob],
     options: StampOptions,
     jobs: int,
     key: WalletKey | None = None,
+    stop: threading.Event | None = None,
 ) -> Iterator[tuple[StampJob, StampResult | StampFailure]]:
     """Stamp each job, yielding its result or its failure, in input order.
 
     After a fatal error (wallet empty, wrong passphrase) the remaining jobs are reported as not
-    stamped instead of being tried.
+    stamped instead of being tried. Once ``stop`` is set (the user pressed Ctrl-C), no further
+    document is started; those being stamped are finished and yielded, so that every stamp
+    spent is reported, and the iteration ends early.
     """
     import gc
 
     _settle()
     try:
-        yield from _stamp_all(wallet, secret, jobs_list, options, jobs, key)
+        yield from _stamp_all(wallet, secret, jobs_list, options, jobs, key, stop)
     finally:
         gc.unfreeze()
 
@@ -209,14 +225,16 @@ def stamp_files(
 def _stamp_all(
     wallet: Wallet,
     secret: str,
-    jobs_list: list[StampJob],
+    jobs_list: Sequence[StampJob],
     options: StampOptions,
     jobs: int,
     key: WalletKey | None,
+    stop: threading.Event | None,
 ) -> Iterator[tuple[StampJob, StampResult | StampFailure]]:
     from emeterai.stamp import StampFailure
 
     fatal: EmeteraiError | None = None
+    stopped = stop.is_set if stop is not None else lambda: False
 
     def skipped(job: StampJob) -> StampFailure:
         assert fatal is not None
@@ -225,6 +243,8 @@ def _stamp_all(
     if jobs <= 1 or len(jobs_list) < 2:
         key = key or wallet.unlock(secret)
         for job in jobs_list:
+            if stopped():
+                return
             if fatal is not None:
                 yield job, skipped(job)
                 continue
@@ -233,14 +253,33 @@ def _stamp_all(
                 fatal = outcome.error
             yield job, outcome
         return
+    workers = min(jobs, len(jobs_list))
     with ProcessPoolExecutor(
-        max_workers=min(jobs, len(jobs_list)),
+        max_workers=workers,
         initializer=_stamp_init,
         initargs=(str(wallet.path), key or wallet.unlock(secret), options, _verbose()),
     ) as pool:
-        for job, (outcome, is_fatal) in zip(
-            jobs_list, pool.map(_stamp_work, jobs_list, chunksize=2), strict=True
-        ):
+        # A short window of submitted jobs instead of pool.map: after ``stop`` the jobs not yet
+        # handed to a worker are cancelled, and only those already started are waited for.
+        waiting = iter(jobs_list)
+        window: deque[tuple[StampJob, Future[tuple[StampResult | StampFailure, bool]]]] = deque()
+        while True:
+            while fatal is None and not stopped() and len(window) < 2 * workers:
+                nxt = next(waiting, None)
+                if nxt is None:
+                    break
+                window.append((nxt, pool.submit(_stamp_work, nxt)))
+            if not window:
+                if fatal is not None and not stopped():
+                    yield from ((job, skipped(job)) for job in waiting)
+                return
+            if stopped():
+                for _job, future in window:
+                    future.cancel()
+            job, future = window.popleft()
+            if future.cancelled():
+                continue
+            outcome, is_fatal = future.result()
             if fatal is not None and isinstance(outcome, StampFailure):
                 outcome = skipped(job)
             elif is_fatal and isinstance(outcome, StampFailure):

@@ -17,6 +17,7 @@ import sys
 from typing import Any, Self
 
 __all__ = [
+    "AlreadyStamped",
     "ConfigError",
     "EmeteraiError",
     "Hint",
@@ -26,8 +27,10 @@ __all__ = [
     "NotStamped",
     "OutputError",
     "OutputNotDurable",
+    "OutputTooLarge",
     "PassphraseError",
     "PdfError",
+    "PlacementOutOfPage",
     "SelfCheckFailed",
     "SerialError",
     "SigningError",
@@ -54,6 +57,8 @@ class Hint(enum.StrEnum):
     PAGE = "page"  # another page
     ALLOW_UNTRUSTED = "allow-untrusted"  # import from an issuer not trusted
     OUTPUT = "output"  # another output name
+    ADD_STAMP = "add-stamp"  # a second party's stamp on a stamped document
+    SHRINK = "shrink"  # a smaller copy of the document before stamping
 
 
 class EmeteraiError(Exception):
@@ -138,6 +143,14 @@ class OutputError(EmeteraiError):
     """An output file cannot be written (exists, unwritable folder)."""
 
 
+class AlreadyStamped(PdfError):
+    """The input already carries an e-meterai: stamping it again would spend a second stamp."""
+
+
+class OutputTooLarge(PdfError):
+    """The stamped file would exceed the size the user's upload portal accepts."""
+
+
 class OutputNotDurable(OutputError):
     """An output was moved into place but its folder could not be synced to disk."""
 
@@ -195,3 +208,7 @@ def library_logging(verbose: bool) -> None:
     else:
         root.handlers = [logging.NullHandler()]
         root.setLevel(logging.CRITICAL + 1)
+
+
+class PlacementOutOfPage(UsageError):
+    """The stamp's centre was asked for off the page (exit 2): never clamped silently."""

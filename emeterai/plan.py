@@ -13,21 +13,50 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emeterai.batch import StampJob
-from emeterai.errors import EmeteraiError, OutputError, UsageError
-from emeterai.stamp import DryRun, StampFailure, StampOptions, default_output, rounded_rect
+from emeterai.errors import EmeteraiError, OutputError, PdfError, UsageError
+from emeterai.stamp import (
+    DryRun,
+    StampFailure,
+    StampOptions,
+    check_input,
+    default_output,
+    refuse_existing_output,
+    rounded_rect,
+)
 from emeterai.wallet import State, Wallet
 
-__all__ = ["PreviewStamp", "dry_run", "expand_pdfs", "plan_stamping", "preview_stamp"]
+__all__ = [
+    "Plan",
+    "PreviewStamp",
+    "dry_run",
+    "expand_pdfs",
+    "is_stamped_output",
+    "plan_stamping",
+    "preview_stamp",
+]
 
 
-def expand_pdfs(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+def is_stamped_output(path: Path) -> bool:
+    """Is ``path`` named as emeterai names its outputs (``x.emeterai.pdf``)?"""
+    return path.name.lower().endswith(".emeterai.pdf")
+
+
+def expand_pdfs(paths: Sequence[Path], skip_outputs: bool = False) -> tuple[list[Path], list[Path]]:
     """The PDF files named by ``paths`` (a folder: its PDFs, recursively, sorted), and the
-    folders that held none."""
+    folders that held none. ``skip_outputs`` leaves a folder's ``*.emeterai.pdf`` out, so that
+    stamping a folder twice does not stamp the first run's outputs; a file named on its own
+    is always kept (and refused as stamped if it is)."""
     files: list[Path] = []
     empty: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".pdf" and p.is_file())
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix.lower() == ".pdf"
+                and p.is_file()
+                and not (skip_outputs and is_stamped_output(p))
+            )
             if not found:
                 empty.append(path)
             files.extend(found)
@@ -41,15 +70,30 @@ def _same_file_key(path: Path) -> str:
     return os.path.normcase(os.path.realpath(path))
 
 
+@dataclass(frozen=True)
+class Plan:
+    """A stamping run as planned before any secret is asked for or any stamp reserved:
+    ``jobs`` to stamp, ``skipped`` (their output is there, ``skip_existing``) and ``refused``
+    (an input missing or not a PDF, an output in the way), in input order each."""
+
+    jobs: tuple[StampJob, ...]
+    skipped: tuple[StampJob, ...] = ()
+    refused: tuple[StampFailure, ...] = ()
+
+
 def plan_stamping(
     files: Sequence[Path],
     output: Path | None = None,
     out_dir: Path | None = None,
     serial: str | None = None,
     force: bool = False,
-) -> list[StampJob]:
+    skip_existing: bool = False,
+) -> Plan:
     """One job per input: its output is ``output``, else ``out_dir``/``name.emeterai.pdf``,
-    else beside the input. Refuses clashing outputs; creates ``out_dir``."""
+    else beside the input. Refuses clashing outputs; creates ``out_dir``; checks every input
+    and output that can be checked without reading the document (cheap: nothing is parsed)."""
+    if force and skip_existing:
+        raise UsageError("use either --force (overwrite outputs) or --skip-existing, not both")
     if out_dir is not None:
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -67,7 +111,25 @@ def plan_stamping(
 
     jobs = [StampJob(path, target(path), serial, force) for path in files]
     _refuse_clashes(jobs, force)
-    return jobs
+    todo: list[StampJob] = []
+    skipped: list[StampJob] = []
+    refused: list[StampFailure] = []
+    for job in jobs:
+        try:
+            check_input(job.source)
+        except PdfError as exc:
+            refused.append(StampFailure(str(job.source), exc))
+            continue
+        if skip_existing and os.path.lexists(job.output):
+            skipped.append(job)
+            continue
+        try:
+            refuse_existing_output(job.output, force)
+        except OutputError as exc:
+            refused.append(StampFailure(str(job.source), exc))
+            continue
+        todo.append(job)
+    return Plan(tuple(todo), tuple(skipped), tuple(refused))
 
 
 def _refuse_clashes(jobs: Sequence[StampJob], force: bool) -> None:
@@ -129,7 +191,7 @@ def dry_run(
                     shown.value,
                     shown.issuer,
                     shown.specimen,
-                    options.size_mm,
+                    analysis.placement.size_mm,
                 )
                 png = preview_png(data, analysis, picture, password=options.password)
         except EmeteraiError as exc:
@@ -145,4 +207,6 @@ def dry_run(
             document_sha256=analysis.document_sha256,
             repair=analysis.repair,
             preview_png=png,
+            placeholder_text=p.placeholder_text,
+            warnings=p.warnings,
         )

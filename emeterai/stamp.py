@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emeterai import _place as place
+from emeterai._existing import refuse_stamped
 from emeterai._files import discard, rename_into_place, sync_folder, temp_path_for, write_temp
 from emeterai._render import DEFAULT_SIZE_MM, MAX_SIZE_MM, MIN_SIZE_MM
 from emeterai._repair import unparseable_object
@@ -25,6 +27,7 @@ from emeterai.errors import (
     Hint,
     OutputError,
     OutputNotDurable,
+    OutputTooLarge,
     PdfError,
     SelfCheckFailed,
     SigningError,
@@ -49,11 +52,14 @@ __all__ = [
     "StampFailure",
     "StampOptions",
     "StampResult",
+    "StampSkipped",
     "analyse",
+    "check_input",
     "default_output",
     "picture_for",
     "preview_png",
     "read_input",
+    "refuse_existing_output",
     "rounded_rect",
     "self_check",
     "stamp_file",
@@ -71,6 +77,8 @@ class StampOptions:
     size_mm: float = DEFAULT_SIZE_MM
     password: str | None = None
     tsa_url: str | None = None
+    add_stamp: bool = False  # a second party's stamp on an already stamped document
+    max_size: int | None = None  # bytes the stamped file may have (an upload portal's cap)
 
     def check(self) -> None:
         """Refuse options no document could be stamped with, before any is read."""
@@ -79,6 +87,23 @@ class StampOptions:
                 f"the stamp size must be between {MIN_SIZE_MM:g} and {MAX_SIZE_MM:g} mm",
                 hint=Hint.SIZE_RANGE,
             )
+        if self.max_size is not None and self.max_size <= 0:
+            raise UsageError("the maximum size must be more than 0 bytes")
+
+    def refuse_too_large(self, size: int, source: str | Path, stamped: bool) -> None:
+        """OutputTooLarge when a file of ``size`` bytes (the input, or the stamped output)
+        cannot meet ``max_size``; the stamp adds to the input, so an input at the cap fails."""
+        if self.max_size is None or (size <= self.max_size if stamped else size < self.max_size):
+            return
+        from emeterai.sizes import format_size
+
+        what = "the stamped file would be" if stamped else "the file is already"
+        raise OutputTooLarge(
+            f"{what} {format_size(size)} ({size} bytes), over the maximum of "
+            f"{format_size(self.max_size)} ({self.max_size} bytes); no stamp spent",
+            path=source,
+            hint=Hint.SHRINK,
+        )
 
 
 @dataclass(frozen=True)
@@ -109,6 +134,7 @@ def _record(
     page: int | None = None,
     rect_pt: tuple[float, float, float, float] | None = None,
     placement: str | None = None,
+    placeholder_text: str | None = None,
     document_sha256: str | None = None,
     bytes_added: int | None = None,
 ) -> dict[str, Any]:
@@ -120,6 +146,7 @@ def _record(
         "page": page,
         "rect_pt": None if rect_pt is None else list(rect_pt),
         "placement": placement,
+        "placeholder_text": placeholder_text,
         "document_sha256": document_sha256,
         "bytes_added": bytes_added,
     }
@@ -143,6 +170,8 @@ class StampResult:
     bytes_added: int
     center_mm: tuple[float, float]
     repair: str | None = None
+    placeholder_text: str | None = None  # the placeholder the stamp covers
+    warnings: tuple[str, ...] = ()  # about the placement: grown, moved, not covering
 
     def to_json(self) -> dict[str, Any]:
         return _record(
@@ -152,6 +181,7 @@ class StampResult:
             page=self.page,
             rect_pt=self.rect_pt,
             placement=self.placement,
+            placeholder_text=self.placeholder_text,
             document_sha256=self.document_sha256,
             bytes_added=self.bytes_added,
         )
@@ -177,6 +207,17 @@ class StampFailure:
 
 
 @dataclass(frozen=True)
+class StampSkipped:
+    """A document left out because its output is already there (``--skip-existing``)."""
+
+    file: str
+    output: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {**_record(self.file, output=self.output), "skipped": True}
+
+
+@dataclass(frozen=True)
 class DryRun:
     """Where a document would be stamped; nothing signed, nothing spent."""
 
@@ -188,6 +229,8 @@ class DryRun:
     document_sha256: str
     repair: str | None = None
     preview_png: bytes | None = field(default=None, repr=False)
+    placeholder_text: str | None = None  # the placeholder the stamp would cover
+    warnings: tuple[str, ...] = ()  # about the placement: grown, moved, not covering
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -196,6 +239,7 @@ class DryRun:
                 page=self.page,
                 rect_pt=self.rect_pt,
                 placement=self.placement,
+                placeholder_text=self.placeholder_text,
                 document_sha256=self.document_sha256,
                 bytes_added=0,
             ),
@@ -303,6 +347,9 @@ def _analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
         work = repaired.data
         reader = _reader(work, source, options.password)
     _refuse_locked_certification(reader, source)
+    options.refuse_too_large(len(work), source, stamped=False)
+    if not options.add_stamp:
+        refuse_stamped(reader, work, source, options.password)
     pages = list(reader.pages)
     _refuse_odd_page_tree(pages, source)
     try:
@@ -434,13 +481,34 @@ def default_output(path: Path) -> Path:
     return path.with_name(f"{path.stem}.emeterai{path.suffix or '.pdf'}")
 
 
+def _unreadable(path: Path, exc: OSError) -> PdfError:
+    if isinstance(exc, IsADirectoryError):
+        return PdfError("is a folder, not a PDF", path=path)
+    return PdfError(f"cannot read ({exc.strerror})", path=path)
+
+
 def read_input(path: Path) -> bytes:
     try:
         return path.read_bytes()
-    except IsADirectoryError:
-        raise PdfError("is a folder, not a PDF", path=path) from None
     except OSError as exc:
-        raise PdfError(f"cannot read ({exc.strerror})", path=path) from None
+        raise _unreadable(path, exc) from None
+
+
+def refuse_existing_output(output: Path, force: bool) -> None:
+    """An existing output is never replaced without ``force``."""
+    if not force and os.path.lexists(output):
+        raise OutputError("already exists", path=output, hint=Hint.FORCE)
+
+
+def check_input(path: Path) -> None:
+    """Refuse an input that cannot be stamped, from its first kilobyte only: missing,
+    unreadable, a folder, empty, not a PDF. Cheap enough to run before any secret is asked."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(1024)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    _check_header(head, str(path))
 
 
 def stamp_file(
@@ -462,8 +530,7 @@ def stamp_file(
     if output.resolve() == source.resolve():
         raise PdfError("the output would replace the input", path=source, hint=Hint.OUTPUT)
     analysis = analyse(data, str(source), options)
-    if output.exists() and not force:
-        raise OutputError("already exists", path=output, hint=Hint.FORCE)
+    refuse_existing_output(output, force)
 
     reservation = wallet.reserve(serial)
     published = False
@@ -472,6 +539,7 @@ def stamp_file(
         update = _signed_update(data, analysis, wallet.stamp_key(reservation.serial, wallet_key),
                                 options, source)  # fmt: skip
         stamped = analysis.data + update
+        options.refuse_too_large(len(stamped), source, stamped=True)
         _write(wallet, reservation, analysis, update, stamped, (source, output, tmp), force)
         published = True
         sync_folder(output)
@@ -525,6 +593,8 @@ def _result(
         bytes_added=bytes_added,
         center_mm=p.center_mm,
         repair=analysis.repair,
+        placeholder_text=p.placeholder_text,
+        warnings=p.warnings,
     )
 
 
@@ -538,7 +608,12 @@ def _signed_update(
 
     info = stamp_info(stamp.certificate)
     picture = appearance_for(
-        analysis, stamp.serial, info.value, info.issuer_name, info.specimen, options.size_mm
+        analysis,
+        stamp.serial,
+        info.value,
+        info.issuer_name,
+        info.specimen,
+        analysis.placement.size_mm,
     )
     rect = analysis.placement.rect
     rewritten = analysis.data is not data and not analysis.data.startswith(data)

@@ -257,7 +257,7 @@ def test_later_signature_over_page_content_is_allowed_and_reported(stamped, veri
 
 
 def test_second_stamp_is_valid_and_listed_as_a_later_signature(stamped, verifier, tmp_path):
-    second = stamp(stamped.path, tmp_path / "two.pdf", stamped.wallet)
+    second = stamp(stamped.path, tmp_path / "two.pdf", stamped.wallet, add_stamp=True)
     result = verifier.verify(second.data, "two.pdf")
     assert result.valid, [p.to_json() for p in result.problems]
     assert [s.field for s in result.later_signatures] == [f"eMeterai_{second.serial}"]

@@ -60,6 +60,7 @@ SPEC_JSON_KEYS = {
     "page",
     "rect_pt",
     "placement",
+    "placeholder_text",
     "document_sha256",
     "bytes_added",
 }
@@ -435,7 +436,7 @@ def test_second_stamp_spends_a_second_serial_and_keeps_the_first_valid(kit, samp
     shutil.copyfile(sample_run.output, once)
     first = sample_run.record["serial"]
 
-    result, records = kit.stamp(once)
+    result, records = kit.stamp(once, "--add-stamp")
     assert result.exit_code == 0, result.stderr
     second = records[0]["serial"]
     assert second != first
@@ -477,7 +478,7 @@ def _spending(wallet: Wallet) -> tuple[int, int]:
 def _refused_without_spending(kit: Kit, source: Path, code: str) -> None:
     before = _spending(kit.wallet)
     output = source.with_name(f"{source.stem}.emeterai.pdf")
-    result, records = kit.stamp(source)
+    result, records = kit.stamp(source, "--add-stamp")  # harmless on an unstamped input
     assert result.exit_code == 1, result.stderr
     assert records and records[0].get("output") is None
     (line,) = _error_lines(result.stderr)
@@ -556,7 +557,7 @@ def test_a_second_stamp_that_leaves_the_first_unreadable_spends_nothing(kit):
 def test_a_second_stamp_on_fields_without_names_keeps_both_valid(kit):
     folder = kit.folder("fields-without-t")
     once, first = _stamped_once(kit, pdfmakers.form_fields_pdf(folder / "x.pdf", [None, "nik"]))
-    result, records = kit.stamp(once)
+    result, records = kit.stamp(once, "--add-stamp")
     assert result.exit_code == 0, result.stderr
     output = Path(records[0]["output"])
     verdict = kit.verifier().verify(output.read_bytes(), str(output))

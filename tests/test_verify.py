@@ -134,7 +134,7 @@ def test_later_personal_signature_keeps_the_stamp_valid(stamped, verifier):
 
 
 def test_document_with_two_stamps_lists_both_and_is_valid(stamped, verifier, tmp_path):
-    second = stamp(stamped.path, tmp_path / "two.pdf", stamped.wallet)
+    second = stamp(stamped.path, tmp_path / "two.pdf", stamped.wallet, add_stamp=True)
     assert second.serial != stamped.serial
     assert second.data.startswith(stamped.data)
     result = verifier.verify(second.data, "two.pdf")

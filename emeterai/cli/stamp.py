@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,9 +20,9 @@ from emeterai.cli._common import (
     emit_json,
     parse_at,
     parse_page,
-    passphrase,
     pdf_files,
     state,
+    with_retries,
     write_new_file,
 )
 from emeterai.errors import UsageError
@@ -64,6 +69,27 @@ Preview = Annotated[
 Password = Annotated[str | None, typer.Option(help="Password of encrypted input PDFs.")]
 Jobs = Annotated[int, typer.Option(min=1, help="Worker processes for a batch.")]
 Tsa = Annotated[str | None, typer.Option(help="RFC 3161 timestamp authority URL (PAdES B-T).")]
+AddStamp = Annotated[
+    bool,
+    typer.Option(
+        "--add-stamp", help="Stamp a document that already carries a stamp (a second party's)."
+    ),
+]
+SkipExisting = Annotated[
+    bool,
+    typer.Option(
+        "--skip-existing",
+        help="Leave out inputs whose output exists (to finish an interrupted batch).",
+    ),
+]
+MaxSize = Annotated[
+    str | None,
+    typer.Option(
+        "--max-size",
+        metavar="SIZE",
+        help="Refuse, before spending, when the stamped file would be larger (e.g. 800K, 1M).",
+    ),
+]
 
 
 def stamp_cmd(
@@ -82,29 +108,66 @@ def stamp_cmd(
     json_out: JsonFlag = False,
     jobs: Jobs = 1,
     tsa: Tsa = None,
+    add_stamp: AddStamp = False,
+    skip_existing: SkipExisting = False,
+    max_size: MaxSize = None,
     passphrase_file: PassphraseFile = None,
 ) -> None:
     """Stamp PDFs: one stamp from the wallet per document, spent only when the output is written."""
+    from emeterai.sizes import parse_size
     from emeterai.stamp import StampOptions
 
     st = state(ctx)
-    files = pdf_files(st, pdfs)
+    files = pdf_files(st, pdfs, skip_outputs=True)
     _one_input_only(files, output=output, serial=serial, preview=preview)
     if output is not None and out_dir is not None:
         raise UsageError("use either -o/--output or --out-dir, not both")
     options = StampOptions(
-        page=parse_page(page), at_mm=parse_at(at), size_mm=size, password=password, tsa_url=tsa
+        page=parse_page(page),
+        at_mm=parse_at(at),
+        size_mm=size,
+        password=password,
+        tsa_url=tsa,
+        add_stamp=add_stamp,
+        max_size=parse_size(max_size) if max_size is not None else None,
     )
     options.check()
     if dry_run or preview is not None:
-        failed = _dry_run(st, files, options, preview, json_out, serial)
-    else:
-        failed = _stamp(st, files, options, (output, out_dir, serial, force), jobs, json_out,
-                        passphrase_file)  # fmt: skip
-    if len(files) > 1 and not (dry_run or preview is not None):
-        st.err(f"{len(files) - failed} stamped, {failed} failed")
-    if failed:
-        raise typer.Exit(1)
+        failures = _dry_run(st, files, options, preview, json_out, serial)
+        raise typer.Exit(_exit_code(failures))
+    where = (output, out_dir, serial, force, skip_existing)
+    tally = _stamp(st, files, options, where, jobs, json_out, passphrase_file)
+    if len(files) > 1 or tally.interrupted:
+        st.err(tally.summary())
+    raise typer.Exit(130 if tally.interrupted else _exit_code(tally.failures))
+
+
+def _exit_code(failures: list[StampFailure]) -> int:
+    """0 when nothing failed; 2 when every failure is one of usage (a --page or --at that no
+    document can take); else 1."""
+    if not failures:
+        return 0
+    return 2 if all(isinstance(f.error, UsageError) for f in failures) else 1
+
+
+@dataclass
+class _Tally:
+    """What a stamping run did, for its summary line and exit code."""
+
+    total: int
+    stamped: int = 0
+    skipped: int = 0
+    failures: list[StampFailure] = field(default_factory=list)
+    interrupted: bool = False
+
+    def summary(self) -> str:
+        parts = [f"{self.stamped} stamped", f"{len(self.failures)} failed"]
+        if self.skipped:
+            parts.append(f"{self.skipped} skipped (output already there)")
+        left = self.total - self.stamped - self.skipped - len(self.failures)
+        if self.interrupted:
+            parts.append(f"{left} not started (interrupted)")
+        return ", ".join(parts)
 
 
 def _recover(st: State, wallet: Wallet) -> None:
@@ -124,32 +187,73 @@ def _stamp(
     st: State,
     files: list[Path],
     options: StampOptions,
-    where: tuple[Path | None, Path | None, str | None, bool],
+    where: tuple[Path | None, Path | None, str | None, bool, bool],
     jobs: int,
     json_out: bool,
     passphrase_file: Path | None,
-) -> int:
-    """Stamp every file; the number that failed."""
+) -> _Tally:
+    """Stamp every file that can be: inputs, outputs and the wallet are checked before the
+    passphrase is asked for, so a typo in a file name costs no typing of secrets."""
     from emeterai import batch
     from emeterai.plan import plan_stamping
-    from emeterai.stamp import StampFailure
+    from emeterai.stamp import StampFailure, StampSkipped
 
-    output, out_dir, serial, force = where
-    planned = plan_stamping(files, output=output, out_dir=out_dir, serial=serial, force=force)
+    output, out_dir, serial, force, skip_existing = where
+    plan = plan_stamping(
+        files, output=output, out_dir=out_dir, serial=serial, force=force,
+        skip_existing=skip_existing,
+    )  # fmt: skip
+    tally = _Tally(len(files), skipped=len(plan.skipped))
+    for job in plan.skipped:
+        st.err(f"skipped {job.source}: {job.output} is already there")
+        if json_out:
+            emit_json(StampSkipped(str(job.source), str(job.output)).to_json())
+    for failure in plan.refused:
+        tally.failures.append(failure)
+        _report(st, failure, options, json_out)
+    if not plan.jobs:
+        return tally
     wallet = st.wallet()
     _recover(st, wallet)
-    secret = passphrase(passphrase_file, "the wallet")
-    key = wallet.unlock(secret)  # a wrong passphrase fails here, once, before any document
-    failed = 0
-    st.start_progress(len(files))
+    wallet.require_usable(serial)  # an empty or expired wallet says so before any prompt
+    secret, key = with_retries(passphrase_file, "the wallet", wallet.unlock)
+    stop = threading.Event()
+    st.start_progress(len(plan.jobs), "stamping", json_out)
     try:
-        for _job, outcome in batch.stamp_files(wallet, secret, planned, options, jobs, key):
-            st.advance()
-            failed += isinstance(outcome, StampFailure)
-            _report(st, outcome, options, json_out)
+        with _stop_on_ctrl_c(st, stop):
+            for _job, outcome in batch.stamp_files(
+                wallet, secret, list(plan.jobs), options, jobs, key, stop
+            ):
+                st.advance()
+                if isinstance(outcome, StampFailure):
+                    tally.failures.append(outcome)
+                else:
+                    tally.stamped += 1
+                _report(st, outcome, options, json_out)
     finally:
         st.stop_progress()
-    return failed
+    tally.interrupted = stop.is_set()
+    return tally
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c(st: State, stop: threading.Event) -> Iterator[None]:
+    """The first Ctrl-C sets ``stop``: the documents being stamped are finished and reported,
+    no new one is started. A second Ctrl-C interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def first(signum: int, frame: object) -> None:
+        stop.set()
+        st.err("stopping: finishing the documents being stamped (Ctrl-C again to stop now)")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _report(
@@ -171,6 +275,10 @@ def _report(
             f"{path}: no 'Meterai' placeholder found; stamp placed at the bottom right of "
             f"page {outcome.page}"
         )
+    elif outcome.placeholder_text is not None:
+        st.err(f'{path}: placed on "{outcome.placeholder_text}" on page {outcome.page}')
+    for warning in outcome.warnings:
+        st.err(f"{path}: {warning}")
     moved = outcome.moved_mm(options.at_mm)
     if options.at_mm is not None and moved > 1.0:
         st.err(
@@ -193,20 +301,22 @@ def _dry_run(
     preview: Path | None,
     json_out: bool,
     serial: str | None,
-) -> int:
-    """Show where each file would be stamped (and write the preview); the number that failed."""
+) -> list[StampFailure]:
+    """Show where each file would be stamped (and write the preview); the failures."""
     from emeterai import plan
     from emeterai.stamp import StampFailure
 
     shown = plan.preview_stamp(st.wallet(), serial)
-    failed = 0
+    failures = []
     for outcome in plan.dry_run(files, options, shown, preview=preview is not None):
         if isinstance(outcome, StampFailure):
-            failed += 1
+            failures.append(outcome)
             st.err(f"emeterai: error: {describe(outcome.error, outcome.file)}")
+            if json_out:
+                emit_json(outcome.to_json(describe(outcome.error, outcome.file)))
             continue
         _report_dry_run(st, outcome, preview, json_out)
-    return failed
+    return failures
 
 
 def _report_dry_run(st: State, outcome: DryRun, preview: Path | None, json_out: bool) -> None:
@@ -216,9 +326,12 @@ def _report_dry_run(st: State, outcome: DryRun, preview: Path | None, json_out: 
         write_new_file(preview, outcome.preview_png, force=True)
         st.err(f"wrote preview {preview}")
     x, y = outcome.center_mm
+    on = "" if outcome.placeholder_text is None else f' on "{outcome.placeholder_text}"'
     st.err(
-        f"{outcome.file}: would stamp page {outcome.page} at {x:.1f},{y:.1f} mm "
+        f"{outcome.file}: would stamp{on} on page {outcome.page} at {x:.1f},{y:.1f} mm "
         f"({outcome.placement}); nothing spent"
     )
+    for warning in outcome.warnings:
+        st.err(f"{outcome.file}: {warning}")
     if json_out:
         emit_json(outcome.to_json())

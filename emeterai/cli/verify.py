@@ -68,7 +68,8 @@ def verify_cmd(
     verifier = _verifier(st, trust or [], crl)
     colour = _colour()
     results: list[VerifyResult] = []
-    st.start_progress(len(files))
+    interrupted = False
+    st.start_progress(len(files), "verifying", json_out)
     try:
         for result in batch.verify_files(
             verifier, files, password, jobs or os.cpu_count() or 1, the_ledger
@@ -79,6 +80,8 @@ def verify_cmd(
                 _print_verdict(st, result, colour)
             if json_out:
                 emit_json(result.to_json())
+    except KeyboardInterrupt:  # what was verified is still reported, and the report written
+        interrupted = True
     finally:
         st.stop_progress()
     if not quiet:
@@ -87,11 +90,15 @@ def verify_cmd(
                 _print_verdict(st, result, colour)
     summary = summarize(results)
     st.err(summary.text())
+    if interrupted:
+        st.err(f"interrupted: {len(files) - len(results)} of {len(files)} file(s) not verified")
     if report is not None and fmt is not None:
         from emeterai._files import write_atomic
 
         write_atomic(report, render(fmt, results), overwrite=force)
         st.err(f"report: {report}")
+    if interrupted:
+        raise typer.Exit(130)
     if summary.invalid:
         raise typer.Exit(1)
 
