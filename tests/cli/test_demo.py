@@ -42,6 +42,16 @@ def test_demo_stamps_the_sample_and_prints_the_output_path_and_valid(runner, tmp
     assert checked.stamps[0].specimen is True
     assert output.read_bytes().startswith((PROJECT_ROOT / "samples" / "lamaran.pdf").read_bytes())
 
+    # where its files are, that they stay, and what to try next: commands that work as printed
+    assert f"The demo's files stay in {output.parent}" in result.stderr
+    verify_line = next(ln for ln in result.stderr.splitlines() if " emeterai verify " in ln)
+    env_part, command = verify_line.strip().split(" emeterai ", 1)
+    home = env_part.removeprefix("EMETERAI_HOME=")
+    again = runner.invoke(app, command.split(), env={"EMETERAI_HOME": home})
+    assert again.exit_code == 0, again.stderr
+    assert "VALID" in again.stderr
+    assert "wallet list" in result.stderr and "--dry-run" in result.stderr
+
 
 def readme_commands() -> list[str]:
     """The command lines of the README's first ```sh block (comments dropped)."""
