@@ -23,6 +23,7 @@ __all__ = [
     "Hint",
     "IssuerError",
     "LedgerError",
+    "LedgerUnavailable",
     "NoStampAvailable",
     "NotStamped",
     "OutputError",
@@ -180,6 +181,13 @@ class SigningError(EmeteraiError):
 
 class LedgerError(EmeteraiError):
     """The ledger asked for cannot be consulted."""
+
+
+class LedgerUnavailable(LedgerError):
+    """The ledger named by the user cannot be opened at all (a usage error: exit 2), found
+    before any file is verified."""
+
+    exit_code = 2
 
 
 class ConfigError(EmeteraiError):

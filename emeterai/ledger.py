@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emeterai.errors import EmeteraiError, LedgerError, first_line
+from emeterai.errors import EmeteraiError, LedgerError, LedgerUnavailable, first_line
 from emeterai.verify import LEDGER_UNAVAILABLE, SERIAL_REUSED, Problem, VerifyResult
 
 __all__ = [
@@ -290,7 +290,17 @@ def _redact(url: str) -> str:
 
 
 def open_ledger(location: str, create: bool = True) -> Ledger:
-    """A ledger from a SQLite path or a ``postgresql://`` URL; ``create=False`` for reading."""
+    """A ledger from a SQLite path or a ``postgresql://`` URL; ``create=False`` for reading.
+    One that cannot be opened is LedgerUnavailable: the location given is wrong."""
+    try:
+        return _open(location, create)
+    except LedgerUnavailable:
+        raise
+    except LedgerError as exc:
+        raise LedgerUnavailable(exc.message, path=exc.path) from None
+
+
+def _open(location: str, create: bool) -> Ledger:
     if location.startswith(("postgresql://", "postgres://")):
         return PostgresLedger(location, create=create)
     path = Path(location).expanduser()

@@ -18,7 +18,6 @@ import typer
 from emeterai.cli._common import JsonFlag, State, emit_json, pdf_files, read_file, state
 
 if TYPE_CHECKING:
-    from emeterai.ledger import Ledger
     from emeterai.verify import Verifier, VerifyResult
 
 _INDENT = " " * 9
@@ -59,12 +58,13 @@ def verify_cmd(
 ) -> None:
     """Verify stamped PDFs offline: genuine, unmodified, shown, not revoked, not reused."""
     from emeterai import batch
+    from emeterai.ledger import open_ledger
     from emeterai.report import check_destination, render, summarize
 
     st = state(ctx)
     fmt = check_destination(report, force) if report is not None else None
     files = pdf_files(st, pdfs)
-    the_ledger = _ledger(ledger) if ledger else None
+    the_ledger = open_ledger(ledger) if ledger else None
     verifier = _verifier(st, trust or [], crl)
     colour = _colour()
     results: list[VerifyResult] = []
@@ -106,17 +106,6 @@ def verify_cmd(
 def _colour() -> bool:
     """Colours on stderr only for a terminal, and never with NO_COLOR set (no-color.org)."""
     return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
-
-
-def _ledger(location: str) -> Ledger:
-    """The ledger asked for, or a usage error naming it before any file is verified."""
-    from emeterai.errors import ConfigError, LedgerError
-    from emeterai.ledger import open_ledger
-
-    try:
-        return open_ledger(location)
-    except LedgerError as exc:
-        raise ConfigError(exc.message, path=exc.path) from None
 
 
 def _verifier(st: State, trust: list[Path], crl: Path | None) -> Verifier:
