@@ -99,22 +99,29 @@ def test_verbose_adds_the_traceback_but_never_the_passphrase(home, issuer, tmp_p
     assert not (tmp_path / "x.crl").exists()
 
 
+def _no_pages(path):
+    import pypdf
+
+    with path.open("wb") as f:
+        pypdf.PdfWriter().write(f)
+
+
 def test_verbose_shows_why_a_file_in_a_batch_was_not_stamped(home, wallet_with_stamps, tmp_path):
     wallet_with_stamps(1)
-    bad = tmp_path / "bukan.pdf"
-    bad.write_text("bukan PDF")
+    bad = tmp_path / "kosong.pdf"
+    _no_pages(bad)  # a sound PDF to the first look: refused while stamping, not before
     quiet = _cli(home, "stamp", bad)
     assert quiet.returncode == 1 and "Traceback" not in quiet.stderr
-    assert f"emeterai: error: {bad}: not a PDF (no %PDF- header)" in quiet.stderr.splitlines()
+    assert f"emeterai: error: {bad}: the PDF has no pages" in quiet.stderr.splitlines()
     loud = _cli(home, "--verbose", "stamp", bad)
     assert loud.returncode == 1
     assert "Traceback (most recent call last)" in loud.stderr
     assert "PdfError" in loud.stderr and f"{bad}: not stamped" in loud.stderr
     assert PASSPHRASE not in loud.stderr
 
-    others = [tmp_path / f"bukan-{n}.pdf" for n in range(4)]
+    others = [tmp_path / f"kosong-{n}.pdf" for n in range(4)]
     for path in others:
-        path.write_text("bukan PDF")
+        _no_pages(path)
     pooled = _cli(home, "--verbose", "stamp", "--jobs", "2", *others)  # worker processes
     assert pooled.returncode == 1
     assert pooled.stderr.count("Traceback (most recent call last)") == len(others), pooled.stderr

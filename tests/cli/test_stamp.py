@@ -216,7 +216,7 @@ def test_a_page_out_of_range_names_the_file_and_the_flag(
     wallet_with_stamps(1)
     source = pdfmakers.plain_pdf(tmp_path / "x.pdf")
     result = runner.invoke(app, ["stamp", str(source), "--page", "5"])
-    assert result.exit_code == 1, result.stderr  # a file not stamped, as any failed file
+    assert result.exit_code == 2, result.stderr  # no document can take that --page: usage
     assert result.stderr.splitlines()[-1] == (
         f"emeterai: error: {source}: page 5 is out of range: the document has 1 page(s) (--page)"
     )

@@ -6,49 +6,18 @@ was finished, prints the summary and exits 130.
 from __future__ import annotations
 
 import csv
-import io
 import json
-import os
-import re
-import sys
-import termios
 from pathlib import Path
-
-import pexpect
-import pytest
 
 from tests.support import pdfmakers
 from tests.support.common import PASSPHRASE
+from tests.support.terminal import Terminal, terminal_env
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 
-
-def _spawn(home: Path, *args: str, cwd: Path) -> pexpect.spawn:
-    env = dict(os.environ, EMETERAI_HOME=str(home), EMETERAI_PASSPHRASE=PASSPHRASE, TERM="xterm")
+def _run(home: Path, *args: str | Path, cwd: Path) -> Terminal:
+    env = terminal_env(home, EMETERAI_PASSPHRASE=PASSPHRASE, TERM="xterm")
     env.pop("NO_COLOR", None)
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "emeterai", *args],
-        env=env,
-        cwd=str(cwd),
-        dimensions=(40, 160),
-        timeout=120,
-    )
-    child.logfile_read = io.BytesIO()  # the whole screen, not only what follows a match
-    return child
-
-
-def _ctrl_c(child: pexpect.spawn) -> None:
-    """Ctrl-C as typed. The terminal is told not to drop the output still queued for the
-    screen when it sees the interrupt (NOFLSH): the test reads every line the program wrote."""
-    attrs = termios.tcgetattr(child.child_fd)
-    attrs[3] |= termios.NOFLSH
-    termios.tcsetattr(child.child_fd, termios.TCSANOW, attrs)
-    child.sendintr()
-
-
-def _screen(child: pexpect.spawn) -> str:
-    return _screen_text(child.logfile_read.getvalue())
+    return Terminal(list(args), env, timeout=120, cwd=cwd)
 
 
 def _letters(folder: Path, n: int) -> Path:
@@ -58,44 +27,32 @@ def _letters(folder: Path, n: int) -> Path:
     return folder
 
 
-def _screen_text(raw: bytes) -> str:
-    return re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", raw).decode("utf-8", "replace")
-
-
 def test_the_progress_bar_shows_no_markup_between_result_lines(home, wallet_with_stamps, tmp_path):
     wallet_with_stamps(6)
     inputs = _letters(tmp_path / "in", 6)
-    child = _spawn(home, "stamp", "--out-dir", str(tmp_path / "out"), str(inputs), cwd=tmp_path)
-    child.expect(pexpect.EOF)
-    child.close()
-    text = _screen(child)
-    assert child.exitstatus == 0, text
-    assert text.count("stamped ") >= 6
-    assert "stamping" in text  # the bar was drawn, under its own label
-    assert "[progress" not in text and "[/" not in text, text
+    term = _run(home, "stamp", "--out-dir", tmp_path / "out", inputs, cwd=tmp_path)
+    assert term.finish() == 0, term.text
+    assert term.text.count("stamped ") >= 6
+    assert "stamping" in term.text  # the bar was drawn, under its own label
+    # Before: "[progress.description]stamping ━━╺━━━ 3/6" once result lines appeared above it
+    assert "[progress" not in term.text and "[/" not in term.text, term.text
 
-    child = _spawn(home, "verify", str(tmp_path / "out"), cwd=tmp_path)
-    child.expect(pexpect.EOF)
-    child.close()
-    text = _screen(child)
-    assert child.exitstatus == 0, text
-    assert text.count("VALID") >= 6
-    assert "[progress" not in text, text
+    term = _run(home, "verify", tmp_path / "out", cwd=tmp_path)
+    assert term.finish() == 0, term.text
+    assert term.text.count("VALID") >= 6 and "verifying" in term.text
+    assert "[progress" not in term.text, term.text
 
 
 def test_ctrl_c_in_a_batch_reports_every_finished_document(home, wallet_with_stamps, tmp_path):
     wallet = wallet_with_stamps(30)
     inputs = _letters(tmp_path / "in", 30)
     out = tmp_path / "out"
-    child = _spawn(home, "stamp", "--jobs", "2", "--json", "--out-dir", str(out), str(inputs),
-                   cwd=tmp_path)  # fmt: skip
+    term = _run(home, "stamp", "--jobs", "2", "--json", "--out-dir", out, inputs, cwd=tmp_path)
     for _ in range(3):
-        child.expect("stamped ")
-    _ctrl_c(child)
-    child.expect(pexpect.EOF)
-    child.close()
-    text = _screen(child)
-    assert child.exitstatus == 130, text
+        term.expect("stamped ")
+    term.ctrl_c()
+    assert term.finish() == 130, term.text
+    text = term.text
     assert "stopping" in text
 
     written = sorted(p.name for p in out.iterdir())
@@ -113,24 +70,19 @@ def test_ctrl_c_in_a_batch_reports_every_finished_document(home, wallet_with_sta
 def test_ctrl_c_while_verifying_reports_what_was_verified(home, wallet_with_stamps, tmp_path):
     wallet_with_stamps(1)
     inputs = _letters(tmp_path / "in", 1)
-    child = _spawn(home, "stamp", str(inputs / "surat-00.pdf"), cwd=tmp_path)
-    child.expect(pexpect.EOF)
-    child.close()
+    assert _run(home, "stamp", inputs / "surat-00.pdf", cwd=tmp_path).finish() == 0
     stamped = (inputs / "surat-00.emeterai.pdf").read_bytes()
     many = tmp_path / "many"
     many.mkdir()
     for i in range(400):
         (many / f"f{i:03d}.pdf").write_bytes(stamped)
     report = tmp_path / "laporan.csv"
-    child = _spawn(home, "verify", "--jobs", "2", "--json", "--report", str(report), str(many),
-                   cwd=tmp_path)  # fmt: skip
+    term = _run(home, "verify", "--jobs", "2", "--json", "--report", report, many, cwd=tmp_path)
     for _ in range(5):
-        child.expect('"valid": true')
-    _ctrl_c(child)
-    child.expect(pexpect.EOF, timeout=60)
-    child.close()
-    text = _screen(child)
-    assert child.exitstatus == 130, text
+        term.expect('"valid": true')
+    term.ctrl_c()
+    assert term.finish() == 130, term.text
+    text = term.text
     verified = text.count('"valid": true')
     assert 5 <= verified < 400
     assert f"interrupted: {400 - verified} of 400 file(s) not verified" in text

@@ -102,7 +102,7 @@ def test_verify_without_json_prints_nothing_on_stdout(runner, stamped):
 def test_document_with_two_stamps_lists_both(runner, stamped, tmp_path):
     path, serial = stamped
     twice = tmp_path / "twice.pdf"
-    second = stamp_cli(runner, path, twice)["serial"]
+    second = stamp_cli(runner, path, twice, None, "--add-stamp")["serial"]
     result = run(runner, "verify", twice, "--json")
     assert result.exit_code == 0, result.stderr
     (obj,) = json_lines(result)
@@ -374,7 +374,7 @@ def test_progress_bar_on_a_terminal_keeps_json_on_stdout_and_lines_whole(home, t
     records = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert [r["file"] for r in records] == files
     text = err.decode("utf-8", "replace")
-    assert "\x1b[" in text and "working" in text, "no progress bar was drawn"
+    assert "\x1b[" in text and "verifying" in text, "no progress bar was drawn"
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).replace("\r", "\n")
     lines = [ln.strip() for ln in plain.splitlines()]
     for path in files:

@@ -39,8 +39,8 @@ def problem_codes(obj: dict) -> set[str]:
     return {p["code"] for p in obj["problems"]}
 
 
-def stamp_cli(runner, src: Path, out: Path, env: dict[str, str] | None = None) -> dict:
-    result = run(runner, "stamp", src, "-o", out, "--json", env=env)
+def stamp_cli(runner, src: Path, out: Path, env: dict[str, str] | None = None, *extra) -> dict:
+    result = run(runner, "stamp", src, "-o", out, "--json", *extra, env=env)
     assert result.exit_code == 0, (result.stdout, result.stderr)
     (obj,) = json_lines(result)
     return obj

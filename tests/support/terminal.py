@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
+import termios
 from pathlib import Path
 
 import pexpect
@@ -27,12 +29,19 @@ def terminal_env(home: Path, **extra: str) -> dict[str, str]:
 class Terminal:
     """``emeterai ARGS`` (this interpreter's ``-m emeterai``) running in a pty."""
 
-    def __init__(self, args: list[str | Path], env: dict[str, str], timeout: float = 90) -> None:
+    def __init__(
+        self,
+        args: list[str | Path],
+        env: dict[str, str],
+        timeout: float = 90,
+        cwd: Path | None = None,
+    ) -> None:
         self._screen = io.StringIO()
         self.child = pexpect.spawn(
             sys.executable,
             ["-m", "emeterai", *map(str, args)],
             env=env,
+            cwd=None if cwd is None else str(cwd),
             encoding="utf-8",
             timeout=timeout,
             dimensions=(50, 200),
@@ -43,6 +52,19 @@ class Terminal:
     def screen(self) -> str:
         """Everything shown so far (stdout and stderr share the terminal)."""
         return self._screen.getvalue()
+
+    @property
+    def text(self) -> str:
+        """The screen without its escape sequences (colours, cursor moves)."""
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", self.screen)
+
+    def ctrl_c(self) -> None:
+        """Ctrl-C as typed. The terminal is told not to drop the output still queued for the
+        screen when it sees the interrupt (NOFLSH): the test reads every line the program wrote."""
+        attrs = termios.tcgetattr(self.child.child_fd)
+        attrs[3] |= termios.NOFLSH
+        termios.tcsetattr(self.child.child_fd, termios.TCSANOW, attrs)
+        self.child.sendintr()
 
     def expect(self, text: str) -> None:
         """Wait until ``text`` shows; fails with the screen if the program ends first."""
