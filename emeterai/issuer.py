@@ -13,7 +13,7 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,9 +26,16 @@ from cryptography.x509.oid import NameOID
 from emeterai import serial as serials
 from emeterai._files import discard, write_atomic
 from emeterai._x509util import OID_SPECIMEN, OID_VALUE, der_integer, fingerprint, to_pem
-from emeterai.errors import IssuerError, PassphraseError, SerialError
+from emeterai.errors import IssuerError, PassphraseError, SerialError, UsageError
 
-__all__ = ["DEFAULT_NAME", "IssuedStamp", "Issuer", "IssuerInfo", "MAX_NAME"]
+__all__ = [
+    "DEFAULT_NAME",
+    "IssuedStamp",
+    "Issuer",
+    "IssuerInfo",
+    "MAX_NAME",
+    "check_stamp_passphrase",
+]
 
 DEFAULT_NAME = "emeterai Issuer"
 MAX_NAME = 56  # X.509 names allow 64 characters, and the root's CN adds " Root CA"
@@ -70,6 +77,15 @@ def _write_private(path: Path, data: bytes) -> None:
     except BaseException:
         discard(tmp)
         raise
+
+
+def check_stamp_passphrase(stamp_passphrase: str, issuer_passphrase: str) -> None:
+    """Raise UsageError when the stamp files' passphrase is the issuer key's: buyers get the
+    former, and must never hold the latter. Cheap, so a prompt can judge a first entry."""
+    if stamp_passphrase == issuer_passphrase:
+        raise UsageError(
+            "the stamp files' passphrase must differ from the issuer key's: buyers get it"
+        )
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -230,10 +246,12 @@ class Issuer:
     ) -> list[IssuedStamp]:
         """Issue ``count`` new stamps, each a fresh serial never issued before.
 
-        ``stamp_passphrase`` protects the PKCS#12 files that buyers get; the CLI insists on one
-        that differs from the issuer key's. Without it the files fall back to ``passphrase``,
-        which suits throwaway issuers (demo, tests) only.
+        ``stamp_passphrase`` protects the PKCS#12 files that buyers get, and must differ from
+        the issuer key's (:func:`check_stamp_passphrase`). Without it the files fall back to
+        ``passphrase``, which suits throwaway issuers (demo, tests) only.
         """
+        if stamp_passphrase is not None:
+            check_stamp_passphrase(stamp_passphrase, passphrase)
         if count < 1:
             raise IssuerError("the count must be at least 1")
         if value < 1:
@@ -351,19 +369,30 @@ class Issuer:
         finally:
             db.close()
 
-    def revoke(self, serial_texts: Iterable[str]) -> list[str]:
-        """Revoke serials this issuer issued, all or none; returns the canonical serials."""
+    def revocable(self, serial_texts: Iterable[str]) -> list[str]:
+        """The canonical serials, when each is well formed and was issued by this issuer; else
+        the SerialError that :meth:`revoke` would raise. Needs no passphrase, so a command can
+        refuse a mistyped serial before asking for one."""
         wanted = [serials.parse(text) for text in serial_texts]
+        db = _connect(self.directory / "issuer.db")
+        try:
+            _require_issued(db, wanted)
+        finally:
+            db.close()
+        return wanted
+
+    def revoke(self, serial_texts: Iterable[str], passphrase: str) -> list[str]:
+        """Revoke serials this issuer issued, all or none; returns the canonical serials.
+        ``passphrase`` must open the issuer key (PassphraseError): revocation changes the CRL,
+        which only the key's holder may do."""
+        wanted = [serials.parse(text) for text in serial_texts]
+        self._key(passphrase)
         db = _connect(self.directory / "issuer.db")
         try:
             db.execute("BEGIN IMMEDIATE")
             try:
+                _require_issued(db, wanted)
                 for serial in wanted:
-                    row = db.execute("SELECT 1 FROM issued WHERE serial = ?", (serial,)).fetchone()
-                    if row is None:
-                        raise SerialError(
-                            f"serial {serial} was not issued by this issuer; nothing revoked"
-                        )
                     db.execute(
                         "INSERT OR IGNORE INTO revoked VALUES (?, ?)", (serial, _now().isoformat())
                     )
@@ -400,3 +429,10 @@ class Issuer:
                 .build()
             )
         return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+def _require_issued(db: sqlite3.Connection, wanted: Sequence[str]) -> None:
+    """Raise SerialError naming the first of ``wanted`` that this issuer never issued."""
+    for serial in wanted:
+        if db.execute("SELECT 1 FROM issued WHERE serial = ?", (serial,)).fetchone() is None:
+            raise SerialError(f"serial {serial} was not issued by this issuer; nothing revoked")

@@ -16,8 +16,8 @@ from cryptography.x509.oid import NameOID
 
 from emeterai import serial as serials
 from emeterai._x509util import is_specimen, stamp_info
-from emeterai.errors import IssuerError, PassphraseError, SerialError
-from emeterai.issuer import Issuer
+from emeterai.errors import IssuerError, PassphraseError, SerialError, UsageError
+from emeterai.issuer import Issuer, check_stamp_passphrase
 from tests.support.common import PASSPHRASE, require_tool
 
 
@@ -107,6 +107,16 @@ def test_stamp_passphrase_can_differ_from_the_issuer_passphrase(issuer):
     assert _load(stamp.p12, "buyer secret").cert is not None
     with pytest.raises(ValueError):
         _load(stamp.p12, PASSPHRASE)
+
+
+def test_the_stamp_files_passphrase_may_not_be_the_issuer_keys(issuer):
+    """Buyers get the stamp files' passphrase: the library refuses the issuer key's for it."""
+    with pytest.raises(UsageError, match="must differ from the issuer key's: buyers get it"):
+        issuer.issue(1, PASSPHRASE, stamp_passphrase=PASSPHRASE)
+    assert issuer.issued_serials() == []
+    with pytest.raises(UsageError, match="must differ from the issuer key's"):
+        check_stamp_passphrase(PASSPHRASE, PASSPHRASE)
+    check_stamp_passphrase("buyer secret", PASSPHRASE)
 
 
 def test_issued_stamp_opens_with_openssl_pkcs12(one_stamp, tmp_path):
@@ -271,17 +281,36 @@ def test_a_colliding_serial_is_never_issued_twice(issuer, monkeypatch):
 def test_revoking_an_unknown_serial_is_an_error(issuer):
     stranger = serials.generate(issuer.info.prefix)
     with pytest.raises(SerialError, match="was not issued by this issuer"):
-        issuer.revoke([stranger])
+        issuer.revoke([stranger], PASSPHRASE)
     with pytest.raises(SerialError, match="characters, expected 22"):
-        issuer.revoke(["NOT-A-SERIAL"])
+        issuer.revoke(["NOT-A-SERIAL"], PASSPHRASE)
+
+
+def test_revoking_needs_the_issuer_passphrase(issuer):
+    (stamp,) = issuer.issue(1, PASSPHRASE)
+    with pytest.raises(PassphraseError, match="wrong passphrase for the issuer key"):
+        issuer.revoke([stamp.serial], "not the passphrase")
+    assert list(x509.load_pem_x509_crl(issuer.crl(PASSPHRASE))) == []
+    assert issuer.revoke([stamp.serial], PASSPHRASE) == [stamp.serial]
+    assert len(list(x509.load_pem_x509_crl(issuer.crl(PASSPHRASE)))) == 1
+
+
+def test_revocable_checks_serials_without_a_passphrase(issuer):
+    (stamp,) = issuer.issue(1, PASSPHRASE)
+    assert issuer.revocable([serials.grouped(stamp.serial).lower()]) == [stamp.serial]
+    with pytest.raises(SerialError, match="was not issued by this issuer"):
+        issuer.revocable([stamp.serial, serials.generate(issuer.info.prefix)])
+    with pytest.raises(SerialError, match="characters, expected 22"):
+        issuer.revocable(["NOT-A-SERIAL"])
+    assert list(x509.load_pem_x509_crl(issuer.crl(PASSPHRASE))) == []
 
 
 def test_crl_lists_revoked_stamps_and_is_signed_by_the_root(issuer):
     stamps = issuer.issue(3, PASSPHRASE)
     certs = {s.serial: _load(s.p12).cert.certificate for s in stamps}
     revoked = stamps[0].serial
-    assert issuer.revoke([serials.grouped(revoked).lower()]) == [revoked]
-    assert issuer.revoke([revoked]) == [revoked]  # idempotent
+    assert issuer.revoke([serials.grouped(revoked).lower()], PASSPHRASE) == [revoked]
+    assert issuer.revoke([revoked], PASSPHRASE) == [revoked]  # idempotent
 
     pem = issuer.crl(PASSPHRASE)
     assert pem.startswith(b"-----BEGIN X509 CRL-----")
@@ -306,7 +335,7 @@ def test_crl_does_not_verify_with_another_issuers_key(issuer, tmp_path):
 def test_openssl_accepts_the_crl(issuer, tmp_path):
     openssl = require_tool("openssl")
     (stamp,) = issuer.issue(1, PASSPHRASE)
-    issuer.revoke([stamp.serial])
+    issuer.revoke([stamp.serial], PASSPHRASE)
     (tmp_path / "crl.pem").write_bytes(issuer.crl(PASSPHRASE))
     (tmp_path / "root.pem").write_bytes(issuer.root_pem())
     leaf = tmp_path / "leaf.pem"
@@ -333,5 +362,5 @@ def test_revoke_with_an_unknown_serial_revokes_nothing(issuer):
     (stamp,) = issuer.issue(1, PASSPHRASE)
     unknown = serials.generate(issuer.info.prefix)
     with pytest.raises(SerialError, match="was not issued by this issuer"):
-        issuer.revoke([stamp.serial, unknown])
+        issuer.revoke([stamp.serial, unknown], PASSPHRASE)
     assert list(x509.load_pem_x509_crl(issuer.crl(PASSPHRASE))) == []

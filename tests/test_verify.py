@@ -407,10 +407,10 @@ def test_same_issuer_key_with_a_current_validity_is_valid(issuer, verifier):
 def test_revoked_serial_is_reported_with_the_issuers_crl(stamped, issuer, home):
     roots = TrustStore(home / "trust").certificates()
     other = other_serial(stamped.wallet, but=stamped.serial)
-    issuer.revoke([other])
+    issuer.revoke([other], PASSPHRASE)
     crl_without = issuer.crl(PASSPHRASE)
     assert Verifier(roots, crl=crl_without).verify(stamped.data, "a.pdf").valid
-    issuer.revoke([stamped.serial])
+    issuer.revoke([stamped.serial], PASSPHRASE)
     result = Verifier(roots, crl=issuer.crl(PASSPHRASE)).verify(stamped.data, "a.pdf")
     assert_only(result, REVOKED)
     assert details(result, REVOKED) == [f"serial {stamped.serial} is revoked by its issuer"]

@@ -17,7 +17,6 @@ from emeterai.cli._common import (
     with_retries,
     write_new_file,
 )
-from emeterai.errors import UsageError
 
 if TYPE_CHECKING:
     from emeterai.issuer import Issuer
@@ -88,18 +87,16 @@ def issuer_issue(
 ) -> None:
     """Issue COUNT stamps, each a PKCS#12 protected by the stamp passphrase (not the issuer's:
     the buyer gets it, and must never learn the passphrase of the issuer key)."""
+    from emeterai.issuer import check_stamp_passphrase
+
     issuer = _issuer(ctx)
     # a wrong one fails (or is typed again) before the buyer's secret is asked for
     secret, _ = with_retries(passphrase_file, "the issuer key", issuer.check_passphrase)
-
-    def differs(for_buyer: str) -> None:
-        """Judged on the first entry, so a refused one is not typed twice for nothing."""
-        if for_buyer == secret:
-            raise UsageError(
-                "the stamp files' passphrase must differ from the issuer key's: buyers get it"
-            )
-
-    for_buyer = stamp_files_passphrase(stamp_passphrase_file, confirm=True, vet=differs)
+    for_buyer = stamp_files_passphrase(
+        stamp_passphrase_file,
+        confirm=True,
+        vet=lambda first: check_stamp_passphrase(first, secret),  # before the second entry
+    )
     stamps = issuer.issue(
         count, secret, value=value, valid_days=valid_days, stamp_passphrase=for_buyer
     )
@@ -118,13 +115,12 @@ def issuer_revoke(
 ) -> None:
     """Revoke serials (the issuer key's passphrase is asked: revocation changes the CRL);
     publish the change with 'emeterai issuer crl'."""
-    from emeterai import serial as serial_numbers
-
     issuer = _issuer(ctx)
-    for text in serials:
-        serial_numbers.parse(text)  # a mistyped serial fails before the passphrase is asked
-    with_retries(passphrase_file, "the issuer key", issuer.check_passphrase)
-    for serial in issuer.revoke(serials):
+    wanted = issuer.revocable(serials)  # a mistyped serial fails before the passphrase is asked
+    _, revoked = with_retries(
+        passphrase_file, "the issuer key", lambda secret: issuer.revoke(wanted, secret)
+    )
+    for serial in revoked:
         typer.echo(f"revoked {serial}")
 
 

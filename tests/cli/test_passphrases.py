@@ -9,6 +9,7 @@ import os
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from emeterai import serial as serials
 from emeterai.errors import PassphraseError
 from emeterai.issuer import Issuer
 from emeterai.trust import TrustStore
@@ -239,6 +240,9 @@ def test_issuer_revoke_needs_the_issuer_passphrase(runner, home, issuer, tmp_pat
     assert "a passphrase is needed for the issuer key: set EMETERAI_PASSPHRASE" in line
     line = _assert_clean_failure(_run(runner, "issuer", "revoke", "NOT-A-SERIAL"), 1)
     assert "NOT-A-SERIAL" in line  # a mistyped serial is refused before any secret is asked
+    unknown = serials.generate(issuer.info.prefix)
+    line = _assert_clean_failure(_run(runner, "issuer", "revoke", unknown), 1)
+    assert f"serial {unknown} was not issued by this issuer" in line  # so is one never issued
     monkeypatch.setenv("EMETERAI_PASSPHRASE", "salah")
     line = _assert_clean_failure(_run(runner, "issuer", "revoke", stamp.serial), 1)
     assert line == "emeterai: error: wrong passphrase for the issuer key"
