@@ -71,6 +71,7 @@ __all__ = [
     "Wallet",
     "WalletEntry",
     "WalletKey",
+    "WalletTotals",
     "check_stamp_file",
 ]
 
@@ -136,6 +137,42 @@ _USABLE = "state = 'available' AND not_after > ? AND not_before <= ?"
 _SPENT_RANK = {AVAILABLE: 0, RESERVED: 1, UNSURE: 1, USED: 2}
 _EMPTY = "the wallet is empty: import stamps with 'emeterai wallet import'"
 _BUY = "buy stamps and import them with 'emeterai wallet import'"
+
+
+@dataclass(frozen=True)
+class WalletTotals:
+    """How many stamps the wallet holds in each state at one moment. ``usable`` counts what
+    reserve() could take (available and valid at that moment), by the query that
+    :meth:`Wallet.require_usable` answers with, so a summary and a refusal never disagree."""
+
+    usable: int = 0
+    not_valid_yet: int = 0
+    expired: int = 0
+    used: int = 0
+    unsure: int = 0
+    reserved: int = 0
+
+    @property
+    def total(self) -> int:
+        return (
+            self.usable
+            + self.not_valid_yet
+            + self.expired
+            + self.used
+            + self.unsure
+            + self.reserved
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "usable": self.usable,
+            "not_valid_yet": self.not_valid_yet,
+            "expired": self.expired,
+            "used": self.used,
+            "unsure": self.unsure,
+            "reserved": self.reserved,
+        }
 
 
 @dataclass(frozen=True)
@@ -630,10 +667,14 @@ class Wallet:
             serial = serials.parse(serial)
             _check_serial(db, serial, moment)
             return 1
-        (usable,) = db.execute(f"SELECT count(*) FROM stamps WHERE {_USABLE}", (moment, moment))
-        if usable[0] == 0:
-            raise _nothing_usable(db, moment)
-        return int(usable[0])
+        totals = _totals(db, moment)
+        if totals.usable == 0:
+            raise _nothing_usable(totals)
+        return totals.usable
+
+    def totals(self, now: dt.datetime | None = None) -> WalletTotals:
+        """The stamps counted by state at ``now``; ``usable`` is what require_usable() finds."""
+        return _totals(self._conn(), _utc(now).isoformat())
 
     # -- backup ---------------------------------------------------------------------------
 
@@ -745,7 +786,7 @@ class Wallet:
                     (moment, moment),
                 ).fetchone()
                 if row is None:
-                    raise _nothing_usable(db, moment)
+                    raise _nothing_usable(_totals(db, moment))
                 serial = row[0]
             else:
                 serial = serials.parse(serial)
@@ -932,33 +973,38 @@ def _plural(count: int) -> str:
     return f"{count} stamp" if count == 1 else f"{count} stamps"
 
 
-def _nothing_usable(db: sqlite3.Connection, moment: str) -> NoStampAvailable:
-    """Why reserve() finds no stamp at ``moment``: one sentence for each way a wallet runs dry."""
-    counts = dict(
-        db.execute(
-            "SELECT CASE WHEN state != 'available' THEN state WHEN not_after <= ? THEN 'expired'"
-            " ELSE 'not valid yet' END, count(*) FROM stamps GROUP BY 1",
-            (moment,),
-        ).fetchall()
-    )
-    total = sum(counts.values())
+def _totals(db: sqlite3.Connection, moment: str) -> WalletTotals:
+    """The wallet's stamps counted by state at ``moment`` (usable by the test reserve() uses)."""
+    rows = db.execute(
+        f"SELECT CASE WHEN {_USABLE} THEN 'usable' WHEN state != 'available' THEN state"
+        " WHEN not_after <= ? THEN 'expired' ELSE 'not_valid_yet' END, count(*)"
+        " FROM stamps GROUP BY 1",
+        (moment, moment, moment),
+    ).fetchall()
+    return WalletTotals(**{str(kind): int(count) for kind, count in rows})
+
+
+def _nothing_usable(totals: WalletTotals) -> NoStampAvailable:
+    """Why reserve() finds no stamp: one sentence for each way a wallet runs dry."""
+    total = totals.total
     if total == 0:
         return NoStampAvailable(_EMPTY)
-    if counts.get(EXPIRED) == total:
+    if totals.expired == total:
         return NoStampAvailable(
             f"{_plural(total)} expired, none usable: buy new stamps and import them with "
             "'emeterai wallet import'"
         )
-    if counts.get(USED) == total:
+    if totals.used == total:
         which = "the wallet's only stamp is" if total == 1 else f"all {total} stamps are"
         return NoStampAvailable(f"{which} used: {_BUY}")
-    words = {
-        USED: "used",
-        EXPIRED: "expired",
-        UNSURE: "possibly used",
-        RESERVED: "being used by another emeterai process",
-    }
-    parts = ", ".join(f"{counts[k]} {words.get(k, k)}" for k in sorted(counts, key=str))
+    counted = (
+        (totals.expired, "expired"),
+        (totals.not_valid_yet, "not valid yet"),
+        (totals.reserved, "being used by another emeterai process"),
+        (totals.unsure, "possibly used"),
+        (totals.used, "used"),
+    )
+    parts = ", ".join(f"{n} {words}" for n, words in counted if n)
     return NoStampAvailable(f"none of the wallet's {_plural(total)} is usable ({parts}): {_BUY}")
 
 

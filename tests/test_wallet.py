@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -661,6 +662,62 @@ def test_a_serial_that_cannot_be_spent_is_named_with_the_reason(wallet_with_stam
             wallet.reserve(serial, now=moment)
         assert str(reserving.value) == str(checked.value)
     assert wallet.require_usable(other) == 1
+
+
+def _stamp_valid_later(wallet: Wallet, issuer: Issuer, roots, monkeypatch, days: int) -> str:
+    """Import one stamp that becomes valid ``days`` from now (issued by a clock set forward
+    and imported at that moment); its serial."""
+    from emeterai import issuer as issuer_module
+
+    ahead = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=days)
+    with monkeypatch.context() as clock:
+        clock.setattr(issuer_module, "_now", lambda: ahead)
+        (stamp,) = issuer.issue(1, PASSPHRASE, valid_days=30)
+    (outcome,) = wallet.import_stamps(
+        [("later.p12", stamp.p12)], PASSPHRASE, roots, now=ahead + dt.timedelta(hours=1)
+    )
+    assert outcome.status == "imported", outcome.detail
+    return stamp.serial
+
+
+def test_totals_count_as_usable_only_what_require_usable_finds(
+    wallet_with_stamps, issuer, roots, monkeypatch, tmp_path
+):
+    """A stamp not valid yet and an expired one are not usable, in the totals as in
+    require_usable and reserve, at every moment."""
+    wallet = wallet_with_stamps(1, valid_days=3)  # expired at `later`
+    wallet_with_stamps(1, valid_days=30)
+    _stamp_valid_later(wallet, issuer, roots, monkeypatch, days=2)  # valid at `later`
+    now = dt.datetime.now(dt.UTC)
+    later = now + _LATER
+    counted = {moment: wallet.totals(now=moment) for moment in (now, later)}
+    assert (counted[now].usable, counted[now].not_valid_yet, counted[now].expired) == (2, 1, 0)
+    assert (counted[later].usable, counted[later].not_valid_yet, counted[later].expired) == (
+        2,
+        0,
+        1,
+    )
+    for moment, totals in counted.items():
+        assert totals.total == 3
+        assert wallet.require_usable(now=moment) == totals.usable
+    assert counted[now].to_json() == {
+        "total": 3,
+        "usable": 2,
+        "not_valid_yet": 1,
+        "expired": 0,
+        "used": 0,
+        "unsure": 0,
+        "reserved": 0,
+    }
+    _spend(wallet, tmp_path, "a.pdf")
+    _spend(wallet, tmp_path, "b.pdf")
+    totals = wallet.totals(now=now)
+    assert (totals.usable, totals.not_valid_yet, totals.used) == (0, 1, 2)
+    sentence = "none of the wallet's 3 stamps is usable (1 not valid yet, 2 used)"
+    with pytest.raises(NoStampAvailable, match=re.escape(sentence)):
+        wallet.require_usable(now=now)
+    with pytest.raises(NoStampAvailable, match=re.escape(sentence)):
+        wallet.reserve(now=now)
 
 
 # -- the passphrase -----------------------------------------------------------------------------

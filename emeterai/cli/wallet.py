@@ -25,7 +25,7 @@ from emeterai.cli._common import (
 from emeterai.errors import UsageError
 
 if TYPE_CHECKING:
-    from emeterai.wallet import ImportOutcome, RestoreReport, State, WalletEntry
+    from emeterai.wallet import ImportOutcome, RestoreReport, State, WalletEntry, WalletTotals
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Your purchased stamps.")
 
@@ -106,21 +106,11 @@ def _report_import(outcomes: list[ImportOutcome]) -> None:
         raise typer.Exit(1)
 
 
-# How ``wallet list`` names each state in its totals, in this order.
-_COUNTED = {
-    "available": "usable",
-    "used": "used",
-    "expired": "expired",
-    "unsure": "possibly used",
-    "reserved": "in use now",
-}
-
-
-def _states(values: list[str]) -> set[State]:
+def _states(values: list[str]) -> tuple[State, ...]:
     from emeterai.wallet import State
 
     try:
-        return {State(v.lower()) for v in values}
+        return tuple(dict.fromkeys(State(v.lower()) for v in values))
     except ValueError:
         choices = ", ".join(State)
         raise UsageError(f"--state: expected one of {choices}") from None
@@ -144,15 +134,14 @@ def wallet_list(
     wanted = _states(states or [])
     wallet = state(ctx).wallet()
     wallet.recover()
-    everything = wallet.entries()
-    shown = [e for e in everything if not wanted or e.state in wanted]
+    shown = wallet.entries(states=wanted)
     for entry in shown:
         if json_out:
             emit_json(entry.to_json())
         else:
             typer.echo(_line(entry))
     if not json_out:
-        typer.echo(_totals(everything, len(shown) if wanted else None), err=True)
+        typer.echo(_totals(wallet.totals(), len(shown) if wanted else None), err=True)
 
 
 def _line(e: WalletEntry) -> str:
@@ -164,12 +153,18 @@ def _line(e: WalletEntry) -> str:
     return line
 
 
-def _totals(entries: list[WalletEntry], shown: int | None) -> str:
+def _totals(totals: WalletTotals, shown: int | None) -> str:
     """e.g. "12 stamps: 3 usable, 8 used, 1 expired"; usable always, other states when held."""
-    counts = {s: sum(e.state == s for e in entries) for s in _COUNTED}
-    parts = [f"{n} {_COUNTED[s]}" for s, n in counts.items() if n or s == "available"]
-    total = "1 stamp" if len(entries) == 1 else f"{len(entries)} stamps"
-    return f"{total}: {', '.join(parts)}" + ("" if shown is None else f" ({shown} shown)")
+    named = (
+        (totals.used, "used"),
+        (totals.expired, "expired"),
+        (totals.not_valid_yet, "not valid yet"),
+        (totals.unsure, "possibly used"),
+        (totals.reserved, "in use now"),
+    )
+    parts = [f"{totals.usable} usable"] + [f"{n} {words}" for n, words in named if n]
+    count = "1 stamp" if totals.total == 1 else f"{totals.total} stamps"
+    return f"{count}: {', '.join(parts)}" + ("" if shown is None else f" ({shown} shown)")
 
 
 NewPassphraseFile = Annotated[

@@ -172,6 +172,25 @@ def test_wallet_list_filters_by_state_in_words_and_json(
         assert expired["serial"] == mixed_wallet["expired"]
 
 
+def test_wallet_list_totals_do_not_count_a_stamp_not_valid_yet_as_usable(
+    runner, home, issuer, mixed_wallet, monkeypatch
+):
+    from emeterai import issuer as issuer_module
+
+    ahead = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=2)
+    with monkeypatch.context() as clock:
+        clock.setattr(issuer_module, "_now", lambda: ahead)
+        (later,) = issuer.issue(1, PASSPHRASE, valid_days=30)
+    roots = TrustStore(home / "trust").certificates()
+    wallet = Wallet(home / "wallet" / "wallet.db")
+    (outcome,) = wallet.import_stamps([("later.p12", later.p12)], PASSPHRASE, roots, now=ahead)
+    assert outcome.status == "imported", outcome.detail
+    result = _run(runner, "wallet", "list")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == "5 stamps: 2 usable, 1 used, 1 expired, 1 not valid yet\n"
+    assert wallet.require_usable() == 2
+
+
 def test_wallet_list_refuses_an_unknown_state(runner, home):
     line = _assert_clean_failure(_run(runner, "wallet", "list", "--state", "spent"), 2)
     assert "--state: expected one of available, reserved, used, unsure, expired" in line
