@@ -16,16 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from emeterai.errors import AlreadyStamped, Hint
+from emeterai._pdfobjects import entry, field_tree_problem
+from emeterai.errors import AlreadyStamped, Hint, PdfError
 
 if TYPE_CHECKING:
     import pypdf
     from cryptography import x509
 
 __all__ = ["EarlierStamp", "earlier_stamps", "refuse_stamped"]
-
-# How deep a hostile /Kids chain in the form's field tree is followed.
-_MAX_FIELD_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -39,30 +37,28 @@ class EarlierStamp:
 
 
 def _signed_fields(reader: pypdf.PdfReader) -> list[Any]:
-    """The signature dictionaries (/V) of the form's signature fields: cheap, no pyHanko."""
+    """The signature dictionaries (/V) of the form's signature fields: cheap, no pyHanko. A
+    field's type may be inherited from its parent, as in the verifier (pyHanko)."""
     root: Any = reader.trailer["/Root"]
-    form: Any = root.get("/AcroForm")
-    form = form.get_object() if form is not None else None
-    if not hasattr(form, "get"):
-        return []
+    fields = entry(entry(root, "/AcroForm", {}), "/Fields")
+    problem = field_tree_problem(fields)
+    if problem is not None:
+        raise PdfError(f"the PDF is damaged: {problem}")
     found: list[Any] = []
-
-    def walk(fields: Any, depth: int) -> None:
-        if depth > _MAX_FIELD_DEPTH or not isinstance(fields, list):
-            return
-        for ref in fields:
+    stack: list[tuple[Any, Any]] = [(fields, None)] if isinstance(fields, list) else []
+    while stack:  # each field once: field_tree_problem has ruled out shared and cyclic kids
+        kids, inherited_type = stack.pop()
+        for ref in kids:
             node = ref.get_object()
             if not hasattr(node, "get"):
                 continue
-            value: Any = node.get("/V")
-            if node.get("/FT") == "/Sig" and value is not None:
-                found.append(value.get_object())
-            kids = node.get("/Kids")
-            if kids is not None:
-                walk(kids.get_object(), depth + 1)
-
-    fields = form.get("/Fields")
-    walk(fields.get_object() if fields is not None else None, 0)
+            field_type = entry(node, "/FT", inherited_type)
+            value = entry(node, "/V")
+            if field_type == "/Sig" and value is not None and hasattr(value, "get"):
+                found.append(value)
+            grandkids = entry(node, "/Kids")
+            if isinstance(grandkids, list):
+                stack.append((grandkids, field_type))
     return found
 
 

@@ -21,3 +21,39 @@ def entry(d: Any, key: str, default: Any = None) -> Any:
         return d[key] if key in d else default  # noqa: SIM401
     except Exception:
         return default
+
+
+# A form has a handful of fields; these bound what a hostile one can make a walk do.
+MAX_FIELD_DEPTH = 32
+MAX_FIELDS = 100_000
+
+
+def field_tree_problem(fields: Any) -> str | None:
+    """Why the form's field tree (``/AcroForm /Fields``) cannot be walked safely, or None.
+
+    Every field has one parent, so a walk over ``/Kids`` reaches each once; a field reached
+    twice (a shared kid, a cycle) turns a recursive walk such as pyHanko's field enumeration
+    exponential: 34 levels of ``/Kids [n n]`` are 2**34 visits. Works on pypdf's and pyHanko's
+    objects alike."""
+    if not isinstance(fields, list):
+        return None
+    seen: set[tuple[int, int] | tuple[str, int]] = set()
+    stack: list[tuple[list[Any], int]] = [(fields, 0)]
+    count = 0
+    while stack:
+        kids, depth = stack.pop()
+        if depth > MAX_FIELD_DEPTH:
+            return "the form's fields are nested too deeply"
+        for item in kids:
+            node = item.get_object() if hasattr(item, "get_object") else item
+            key = ref_key(item) or ref_key(node) or ("direct", id(node))
+            if key in seen:
+                return "the form's field tree reaches one field twice (a shared or cyclic /Kids)"
+            seen.add(key)
+            count += 1
+            if count > MAX_FIELDS:
+                return "the form has too many fields"
+            grandkids = entry(node, "/Kids") if hasattr(node, "get") else None
+            if isinstance(grandkids, list):
+                stack.append((grandkids, depth + 1))
+    return None

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from emeterai._pdfobjects import entry, field_tree_problem
 from emeterai.errors import PdfError, first_line
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ def structure_problem(data: bytes, walk_pages: bool = True) -> str | None:
     """
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
+    fields_problem = None
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=True)
         problem = _xref_problem(writer, data)
@@ -63,14 +65,18 @@ def structure_problem(data: bytes, walk_pages: bool = True) -> str | None:
             return None  # encrypted: objects cannot be checked before decryption
         if walk_pages:
             _walk_pages(writer.root["/Pages"], 0, set())
-        from pyhanko.sign.fields import enumerate_sig_fields
+        fields_problem = field_tree_problem(entry(entry(writer.root, "/AcroForm", {}), "/Fields"))
+        if fields_problem is None:
+            from pyhanko.sign.fields import enumerate_sig_fields
 
-        for _ in enumerate_sig_fields(writer):
-            pass
+            for _ in enumerate_sig_fields(writer):
+                pass
     except RecursionError:
         return "the page tree is nested too deeply"
     except Exception as exc:
         return first_line(exc)
+    if fields_problem is not None:  # no repair restores a field tree: refused as it is
+        raise PdfError(f"the PDF is damaged: {fields_problem}")
     return None
 
 

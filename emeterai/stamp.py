@@ -336,7 +336,10 @@ def _analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
     from emeterai._repair import repair, structure_problem
 
     _check_header(data, source)
-    problem = structure_problem(data, walk_pages=False)
+    try:
+        problem = structure_problem(data, walk_pages=False)
+    except EmeteraiError as exc:
+        raise exc.at(source) from None
     if problem is None:
         reader = _reader(data, source, options.password)
         if any(page.indirect_reference is None for page in reader.pages):

@@ -23,7 +23,7 @@ from cryptography import x509
 
 from emeterai import serial as serials
 from emeterai._changes import Changes, LaterSignature, after_stamp
-from emeterai._pdfobjects import ref_key
+from emeterai._pdfobjects import entry, field_tree_problem, ref_key
 from emeterai._picture_check import picture_problems
 from emeterai._x509util import (
     OID_BASE_DIGEST,
@@ -32,7 +32,7 @@ from emeterai._x509util import (
     StampCertInfo,
     stamp_info,
 )
-from emeterai.errors import ConfigError, EmeteraiError, first_line
+from emeterai.errors import ConfigError, EmeteraiError, PdfError, first_line
 
 if TYPE_CHECKING:  # pyHanko is imported when a document is verified, not with this module
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -593,6 +593,9 @@ def _collect_signatures(reader: PdfFileReader) -> tuple[list[EmbeddedPdfSignatur
     from pyhanko.sign.fields import enumerate_sig_fields
     from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
+    problem = field_tree_problem(entry(entry(reader.root, "/AcroForm", {}), "/Fields"))
+    if problem is not None:
+        raise PdfError(problem)
     found = []
     broken = []
     for name, sig_obj, sig_field in enumerate_sig_fields(reader, filled_status=True):
