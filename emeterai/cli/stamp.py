@@ -232,28 +232,34 @@ def _stamp(
                 _report(st, outcome, options, json_out)
     finally:
         st.stop_progress()
-    tally.interrupted = stop.is_set()
+    done = tally.stamped + len(tally.failures) - len(plan.refused)
+    tally.interrupted = stop.is_set() and done < len(plan.jobs)
     return tally
 
 
 @contextlib.contextmanager
 def _stop_on_ctrl_c(st: State, stop: threading.Event) -> Iterator[None]:
-    """The first Ctrl-C sets ``stop``: the documents being stamped are finished and reported,
-    no new one is started. A second Ctrl-C interrupts at once."""
+    """Ctrl-C sets ``stop``: the documents being stamped are finished and reported, no new one
+    is started. A further Ctrl-C changes nothing: a document abandoned halfway would have spent
+    a stamp that nobody reports (kill -9 still stops the run; the next one settles its stamps)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def first(signum: int, frame: object) -> None:
+    def on_ctrl_c(signum: int, frame: object) -> None:
+        again = stop.is_set()
         stop.set()
-        st.err("stopping: finishing the documents being stamped (Ctrl-C again to stop now)")
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if again:
+            st.err("still finishing the documents being stamped; nothing new is started")
+        else:
+            st.err("stopping: finishing the documents being stamped; nothing new is started")
 
-    previous = signal.signal(signal.SIGINT, first)
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        # once stopped, the run is ending with its summary and exit 130: a late press is moot
+        signal.signal(signal.SIGINT, signal.SIG_IGN if stop.is_set() else previous)
 
 
 def _report(

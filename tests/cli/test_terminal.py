@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
+
+import pytest
 
 from tests.support import pdfmakers
 from tests.support.common import PASSPHRASE
@@ -43,14 +46,23 @@ def test_the_progress_bar_shows_no_markup_between_result_lines(home, wallet_with
     assert "[progress" not in term.text, term.text
 
 
-def test_ctrl_c_in_a_batch_reports_every_finished_document(home, wallet_with_stamps, tmp_path):
+@pytest.mark.parametrize(
+    ("jobs", "presses"), [(2, 1), (2, 2), (1, 2)], ids=["jobs2", "jobs2-twice", "jobs1-twice"]
+)
+def test_ctrl_c_in_a_batch_reports_every_finished_document(
+    home, wallet_with_stamps, tmp_path, jobs, presses
+):
     wallet = wallet_with_stamps(30)
     inputs = _letters(tmp_path / "in", 30)
     out = tmp_path / "out"
-    term = _run(home, "stamp", "--jobs", "2", "--json", "--out-dir", out, inputs, cwd=tmp_path)
+    term = _run(
+        home, "stamp", "--jobs", str(jobs), "--json", "--out-dir", out, inputs, cwd=tmp_path
+    )
     for _ in range(3):
         term.expect("stamped ")
-    term.ctrl_c()
+    for _ in range(presses):
+        term.ctrl_c()
+        time.sleep(0.05)
     assert term.finish() == 130, term.text
     text = term.text
     assert "stopping" in text
