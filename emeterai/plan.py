@@ -28,6 +28,7 @@ from emeterai.wallet import State, Wallet
 __all__ = [
     "Plan",
     "PreviewStamp",
+    "check_documents",
     "dry_run",
     "expand_pdfs",
     "is_stamped_output",
@@ -130,6 +131,28 @@ def plan_stamping(
             continue
         todo.append(job)
     return Plan(tuple(todo), tuple(skipped), tuple(refused))
+
+
+def check_documents(
+    jobs: Sequence[StampJob], options: StampOptions
+) -> tuple[list[StampJob], list[StampFailure]]:
+    """Read and place every document of ``jobs`` as stamping would, before anything is asked
+    or reserved: the jobs that can be stamped, and the failures (already stamped, a --page or
+    --at it cannot take, over --max-size, damaged). Stamping analyses each document again, so
+    a skin calls this only when the check is worth a second read: before asking a person for a
+    secret."""
+    from emeterai.stamp import analyse, read_input
+
+    ok: list[StampJob] = []
+    failures: list[StampFailure] = []
+    for job in jobs:
+        try:
+            analyse(read_input(job.source), str(job.source), options)
+        except EmeteraiError as exc:
+            failures.append(StampFailure(str(job.source), exc.at(job.source)))
+            continue
+        ok.append(job)
+    return ok, failures
 
 
 def _refuse_clashes(jobs: Sequence[StampJob], force: bool) -> None:

@@ -21,6 +21,7 @@ from emeterai.cli._common import (
     parse_at,
     parse_page,
     pdf_files,
+    secret_given,
     state,
     with_retries,
     write_new_file,
@@ -195,7 +196,7 @@ def _stamp(
     """Stamp every file that can be: inputs, outputs and the wallet are checked before the
     passphrase is asked for, so a typo in a file name costs no typing of secrets."""
     from emeterai import batch
-    from emeterai.plan import plan_stamping
+    from emeterai.plan import check_documents, plan_stamping
     from emeterai.stamp import StampFailure, StampSkipped
 
     output, out_dir, serial, force, skip_existing = where
@@ -208,22 +209,27 @@ def _stamp(
         st.err(f"skipped {job.source}: {job.output} is already there")
         if json_out:
             emit_json(StampSkipped(str(job.source), str(job.output)).to_json())
-    for failure in plan.refused:
+    refused = list(plan.refused)
+    todo = list(plan.jobs)
+    if todo and not secret_given(passphrase_file):
+        # a person is about to be asked (or told that a passphrase is needed): first every
+        # document that cannot be stamped says so
+        todo, unfit = check_documents(todo, options)
+        refused += unfit
+    for failure in refused:
         tally.failures.append(failure)
         _report(st, failure, options, json_out)
-    if not plan.jobs:
+    if not todo:
         return tally
     wallet = st.wallet()
     _recover(st, wallet)
     wallet.require_usable(serial)  # an empty or expired wallet says so before any prompt
     secret, key = with_retries(passphrase_file, "the wallet", wallet.unlock)
     stop = threading.Event()
-    st.start_progress(len(plan.jobs), "stamping", json_out)
+    st.start_progress(len(todo), "stamping", json_out)
     try:
         with _stop_on_ctrl_c(st, stop):
-            for _job, outcome in batch.stamp_files(
-                wallet, secret, list(plan.jobs), options, jobs, key, stop
-            ):
+            for _job, outcome in batch.stamp_files(wallet, secret, todo, options, jobs, key, stop):
                 st.advance()
                 if isinstance(outcome, StampFailure):
                     tally.failures.append(outcome)
@@ -232,8 +238,8 @@ def _stamp(
                 _report(st, outcome, options, json_out)
     finally:
         st.stop_progress()
-    done = tally.stamped + len(tally.failures) - len(plan.refused)
-    tally.interrupted = stop.is_set() and done < len(plan.jobs)
+    done = tally.stamped + len(tally.failures) - len(refused)
+    tally.interrupted = stop.is_set() and done < len(todo)
     return tally
 
 

@@ -179,6 +179,34 @@ def test_nothing_is_asked_when_no_input_can_be_stamped(kit, args):
     assert str(folder / args[0]) in error
 
 
+@pytest.mark.parametrize(
+    ("make", "args", "expected"),
+    [
+        ("stamped", [], "already stamped with"),
+        ("plain", ["--page", "9"], "out of range"),
+        ("plain", ["--at", "500,10"], "off page 1"),
+        ("plain", ["--max-size", "1K"], "over the maximum"),
+    ],
+)
+def test_a_document_that_cannot_be_stamped_says_so_before_the_passphrase_is_asked(
+    kit, make, args, expected
+):
+    """In a terminal: before, the passphrase was asked first and the document's own problem
+    came after it had been typed."""
+    from tests.support.terminal import Terminal, terminal_env
+
+    folder = kit.folder(f"asked-after-{make}-{'-'.join(args) or 'none'}".replace(",", "_"))
+    source = pdfmakers.plain_pdf(folder / "x.pdf", placeholder_page=1)
+    if make == "stamped":
+        result, _ = kit.stamp(source)
+        assert result.exit_code == 0, result.stderr
+        source = folder / "x.emeterai.pdf"
+    term = Terminal(["stamp", source, "-o", folder / "out.pdf", *args], terminal_env(kit.home))
+    assert term.finish() in (1, 2), term.screen
+    assert "Passphrase" not in term.screen, term.screen
+    assert expected in term.screen
+
+
 def test_an_empty_wallet_says_so_before_asking(tmp_path, runner):
     source = pdfmakers.plain_pdf(tmp_path / "x.pdf", placeholder_page=1)
     env = {"EMETERAI_HOME": str(tmp_path / "home"), "EMETERAI_PASSPHRASE": ""}
