@@ -19,6 +19,7 @@ from tests.support import pdfmakers
 from tests.support.common import require_tool
 from tests.support.pdfmakers import (
     A4,
+    PLACEHOLDER_LETTERS,
     cropped_pdf,
     letter_pdf,
     libreoffice_letters,
@@ -333,40 +334,11 @@ def test_a_stamp_larger_than_the_page_is_refused():
 
 # -- the stamp covers its placeholder: letters written with LibreOffice ----------------------
 
-LETTERS = {
-    "centred": [
-        ("left", "Surat lamaran"),
-        ("left", "Dengan hormat, saya mengajukan lamaran."),
-        ("left", ""),
-        ("center", "Meterai Rp10.000"),
-        ("center", ""),
-        ("center", "Rina Ayu Lestari"),
-    ],
-    "right": [
-        ("left", "Surat lamaran"),
-        ("left", "Dengan hormat, saya mengajukan lamaran."),
-        ("right", "(materai 10.000)"),
-        ("right", "Rina Ayu Lestari"),
-    ],
-    "sentence": [
-        ("left", "Surat pernyataan"),
-        ("left", "Tanda tangan di atas meterai"),
-        ("left", ""),
-        ("right", "Rina Ayu Lestari"),
-    ],
-    "sentence-and-placeholder": [
-        ("left", "Surat pernyataan"),
-        ("left", "Tanda tangan di atas meterai"),
-        ("right", "MATERAI Rp 10.000,-"),
-        ("right", "Rina Ayu Lestari"),
-    ],
-}
-
 
 @pytest.fixture(scope="module")
 def letters(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     soffice = require_tool("soffice")
-    return libreoffice_letters(tmp_path_factory.mktemp("letters"), LETTERS, soffice)
+    return libreoffice_letters(tmp_path_factory.mktemp("letters"), PLACEHOLDER_LETTERS, soffice)
 
 
 def word_boxes(pdf: Path, words: list[str]) -> list[Box]:

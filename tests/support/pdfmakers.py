@@ -453,3 +453,35 @@ def placeholder_letter_pdf(
     c.showPage()
     c.save()
     return path
+
+
+# Letters as applicants write them in LibreOffice Writer: (alignment, text) per line. Each
+# places its "Meterai" placeholder the way the users did, or has the word in a sentence.
+PLACEHOLDER_LETTERS: dict[str, list[tuple[str, str]]] = {
+    "centred": [
+        ("left", "Surat lamaran"),
+        ("left", "Dengan hormat, saya mengajukan lamaran."),
+        ("left", ""),
+        ("center", "Meterai Rp10.000"),
+        ("center", ""),
+        ("center", "Rina Ayu Lestari"),
+    ],
+    "right": [
+        ("left", "Surat lamaran"),
+        ("left", "Dengan hormat, saya mengajukan lamaran."),
+        ("right", "(materai 10.000)"),
+        ("right", "Rina Ayu Lestari"),
+    ],
+    "sentence": [
+        ("left", "Surat pernyataan"),
+        ("left", "Tanda tangan di atas meterai"),
+        ("left", ""),
+        ("right", "Rina Ayu Lestari"),
+    ],
+    "sentence-and-placeholder": [
+        ("left", "Surat pernyataan"),
+        ("left", "Tanda tangan di atas meterai"),
+        ("right", "MATERAI Rp 10.000,-"),
+        ("right", "Rina Ayu Lestari"),
+    ],
+}
