@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from emeterai import serial as serials
 from emeterai._files import ATOMIC_METHODS, discard
-from emeterai._x509util import stamp_info
+from emeterai._x509util import StampCertInfo, stamp_info
 from emeterai.errors import (
     EmeteraiError,
     Hint,
@@ -359,29 +359,49 @@ def check_stamp_file(
     now: dt.datetime | None = None,
 ) -> tuple[StampKey, bool]:
     """Open and check one stamp file; returns the stamp and whether it chains to a trusted root."""
-    now = _utc(now)
     bundle = _load_p12(data, passphrase, source)
-    key = bundle.key
     assert bundle.cert is not None
-    cert = bundle.cert.certificate
     chain = tuple(c.certificate for c in bundle.additional_certs)
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise StampFileError("the stamp key is not an EC key", path=source)
-    if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
-        raise StampFileError("the key does not belong to the certificate", path=source)
+    return _check_stamp(
+        bundle.key, bundle.cert.certificate, chain, source, trust_roots, allow_untrusted, _utc(now)
+    )
+
+
+def _stamp_serial(cert: x509.Certificate, source: str | None) -> tuple[StampCertInfo, str]:
+    """The stamp fields of ``cert`` and its canonical serial, or a StampFileError."""
     try:
         info = stamp_info(cert)
     except ValueError as exc:
         raise StampFileError(f"{exc}", path=source) from exc
     try:
-        serial = serials.parse(info.serial)
+        return info, serials.parse(info.serial)
     except SerialError as exc:
         raise StampFileError(f"malformed serial {info.serial!r}: {exc}", path=source) from exc
-    if now < info.not_before:
+
+
+def _check_stamp(
+    key: object,
+    cert: x509.Certificate,
+    chain: tuple[x509.Certificate, ...],
+    source: str | None,
+    trust_roots: Sequence[x509.Certificate],
+    allow_untrusted: bool,
+    now: dt.datetime | None,
+) -> tuple[StampKey, bool]:
+    """What import and restore both check of a stamp: its key belongs to its certificate, the
+    certificate is a stamp's, and it chains to a trusted root (or, with ``allow_untrusted``,
+    to a certificate in its own chain); when ``now`` is given, it is valid then. Returns the
+    stamp and whether it is trusted."""
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise StampFileError("the stamp key is not an EC key", path=source)
+    if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
+        raise StampFileError("the key does not belong to the certificate", path=source)
+    info, serial = _stamp_serial(cert, source)
+    if now is not None and now < info.not_before:
         raise StampFileError(
             f"stamp {serial} is not valid before {info.not_before:%Y-%m-%d}", path=source
         )
-    if now > info.not_after:
+    if now is not None and now > info.not_after:
         raise StampFileError(f"stamp {serial} expired on {info.not_after:%Y-%m-%d}", path=source)
 
     def issued_by(issuer: x509.Certificate) -> bool:
@@ -455,11 +475,21 @@ def _open_stamp_file(
     return error
 
 
+# A stamp's spending columns as import leaves them: available, never used.
+_UNSPENT: tuple[object, ...] = (AVAILABLE, None, None, None, None, None)
+
+
 def _insert_stamp(
-    db: sqlite3.Connection, stamp: StampKey, wallet_key: WalletKey, imported_at: str
+    db: sqlite3.Connection,
+    stamp: StampKey,
+    wallet_key: WalletKey,
+    imported_at: str,
+    spending: tuple[object, ...] = _UNSPENT,
 ) -> None:
-    """Add one checked stamp as available, its key re-wrapped under the wallet key (the
-    seller's PKCS#12 protection is not kept)."""
+    """Add one checked stamp, its key re-wrapped under the wallet key (the seller's PKCS#12
+    protection is not kept). Value, issuer, specimen and validity are read from its
+    certificate, never taken from elsewhere. ``spending`` is (state, used_file, used_sha256,
+    used_at, output_path, output_sha256): unspent on import, a backup's record on restore."""
     info = stamp_info(stamp.certificate)
     der = stamp.key.private_bytes(
         serialization.Encoding.DER,
@@ -468,7 +498,8 @@ def _insert_stamp(
     )
     db.execute(
         "INSERT INTO stamps (serial, value, issuer, specimen, not_before, not_after,"
-        " cert, chain, wrapped_key, imported_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        " cert, chain, wrapped_key, imported_at, state, used_file, used_sha256, used_at,"
+        " output_path, output_sha256) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             stamp.serial,
             info.value,
@@ -480,6 +511,7 @@ def _insert_stamp(
             b"".join(c.public_bytes(serialization.Encoding.PEM) for c in stamp.chain),
             wallet_key.wrap(stamp.serial, der),
             imported_at,
+            *spending,
         ),
     )
 
@@ -694,22 +726,30 @@ class Wallet:
         self,
         data: bytes,
         passphrase: str,
+        trust_roots: Sequence[x509.Certificate],
         backup_passphrase: str | None = None,
         source: str | None = None,
+        allow_untrusted: bool = False,
     ) -> RestoreReport:
         """Merge a backup made by :meth:`export_bytes` into this wallet (empty or not).
 
         ``backup_passphrase`` (default: ``passphrase``) must open the backup, and every stamp
-        key in it must open and match its certificate, before anything changes. ``passphrase``
-        must open this wallet; an empty wallet takes the backup's key under it. A serial in both
-        keeps the more spent state, so nothing used, possibly used or reserved ever becomes
-        available again; a stamp reserved when the backup was made comes back as unsure (its
-        process may have gone on to publish). Refused while a stamp here is reserved.
+        in it must pass import's checks but the validity dates (its key opens and matches its
+        certificate, whose serial is the row's, and it chains to one of ``trust_roots`` unless
+        ``allow_untrusted``), before anything changes; value, issuer, specimen and validity are
+        read from the certificate, not from the backup. ``passphrase`` must open this wallet; an
+        empty wallet takes the backup's key under it. A serial in both keeps the more spent
+        state, so nothing used, possibly used or reserved ever becomes available again; a stamp
+        reserved when the backup was made comes back as unsure (its process may have gone on to
+        publish). Refused while a stamp here is reserved.
         """
         record, rows = _read_backup(data, source)
         backup_key = _unwrap_wallet_key(record, backup_passphrase or passphrase, "the backup")
         opened = WalletKey(backup_key)
-        keys = {row["serial"]: _backup_stamp_key(opened, row, source) for row in rows}
+        stamps = {
+            row["serial"]: _backup_stamp(opened, row, source, trust_roots, allow_untrusted)
+            for row in rows
+        }
         added: list[str] = []
         spent: list[str] = []
         unchanged: list[str] = []
@@ -740,25 +780,7 @@ class Wallet:
                 )
                 here = db.execute("SELECT state FROM stamps WHERE serial = ?", (serial,)).fetchone()
                 if here is None:
-                    db.execute(
-                        "INSERT INTO stamps (serial, value, issuer, specimen, not_before,"
-                        " not_after, cert, chain, wrapped_key, imported_at, state, used_file,"
-                        " used_sha256, used_at, output_path, output_sha256)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (
-                            serial,
-                            row["value"],
-                            row["issuer"],
-                            row["specimen"],
-                            row["not_before"],
-                            row["not_after"],
-                            row["cert"],
-                            row["chain"],
-                            target.wrap(serial, keys[serial]),
-                            row["imported_at"],
-                            *spending,
-                        ),
-                    )
+                    _insert_stamp(db, stamps[serial], target, row["imported_at"], spending)
                     added.append(serial)
                 elif _SPENT_RANK[state] > _SPENT_RANK[State(here[0])]:
                     db.execute(
@@ -1060,20 +1082,40 @@ def _read_backup(data: bytes, source: str | None) -> tuple[str, list[sqlite3.Row
     return str(record[0]), rows
 
 
-def _backup_stamp_key(key: WalletKey, row: sqlite3.Row, source: str | None) -> bytes:
-    """The DER key of one stamp in a backup, checked against its certificate."""
+def _backup_stamp(
+    key: WalletKey,
+    row: sqlite3.Row,
+    source: str | None,
+    trust_roots: Sequence[x509.Certificate],
+    allow_untrusted: bool,
+) -> StampKey:
+    """One stamp of a backup, checked as import checks a stamp file (but for its dates: an
+    expired or used stamp keeps its record): the row's serial must be its certificate's."""
     serial = row["serial"]
+    if row["state"] not in _SPENT_RANK:
+        raise WalletError(f"stamp {serial} in the backup has no valid state", path=source)
     try:
-        der = key.unwrap(serial, row["wrapped_key"])
-        private = serialization.load_der_private_key(der, None)
         cert = x509.load_der_x509_certificate(row["cert"])
+        chain = tuple(x509.load_pem_x509_certificates(row["chain"])) if row["chain"] else ()
+    except ValueError as exc:
+        raise WalletError(f"stamp {serial} in the backup is damaged", path=source) from exc
+    _, certified = _stamp_serial(cert, source)
+    if certified != serial:
+        raise WalletError(
+            f"stamp {serial} in the backup carries the certificate of stamp {certified}",
+            path=source,
+        )
+    try:
+        private = serialization.load_der_private_key(key.unwrap(serial, row["wrapped_key"]), None)
     except (InvalidTag, ValueError) as exc:
         raise WalletError(f"stamp {serial} in the backup is damaged", path=source) from exc
-    if not isinstance(private, ec.EllipticCurvePrivateKey) or (
-        private.public_key().public_numbers() != cert.public_key().public_numbers()  # type: ignore[union-attr]
-    ):
-        raise WalletError(f"stamp {serial} in the backup does not match its key", path=source)
-    return der
+    try:
+        stamp, _ = _check_stamp(private, cert, chain, source, trust_roots, allow_untrusted, None)
+    except UntrustedStampError:
+        raise
+    except StampFileError as exc:
+        raise WalletError(f"stamp {serial} in the backup: {exc.message}", path=source) from exc
+    return stamp
 
 
 def _is_file(path: Path) -> bool:

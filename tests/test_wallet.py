@@ -860,11 +860,13 @@ def _spending(wallet: Wallet) -> dict[str, tuple[object, ...]]:
     }
 
 
-def test_a_backup_restored_on_a_new_machine_keeps_every_serials_state(wallet_with_stamps, tmp_path):
+def test_a_backup_restored_on_a_new_machine_keeps_every_serials_state(
+    wallet_with_stamps, roots, tmp_path
+):
     wallet, serial_of = _wallet_in_every_state(wallet_with_stamps, tmp_path)
     data = wallet.export_bytes()
     fresh = Wallet(tmp_path / "new-machine" / "wallet.db")
-    report = fresh.restore(data, PASSPHRASE)
+    report = fresh.restore(data, PASSPHRASE, roots)
     assert sorted(report.added) == sorted(serial_of.values())
     assert report.spent == report.unchanged == ()
 
@@ -887,7 +889,7 @@ def test_a_backup_restored_on_a_new_machine_keeps_every_serials_state(wallet_wit
         fresh.reserve(serial_of["used"])
 
     with pytest.raises(WalletError, match="restore when it is done"):
-        wallet.restore(data, PASSPHRASE)  # this wallet still has a stamp reserved
+        wallet.restore(data, PASSPHRASE, roots)  # this wallet still has a stamp reserved
 
 
 def test_restoring_into_a_wallet_with_stamps_keeps_the_more_spent_state(
@@ -902,7 +904,7 @@ def test_restoring_into_a_wallet_with_stamps_keeps_the_more_spent_state(
     _spend(old, tmp_path, "old.pdf", serial=a)
     _spend(new, tmp_path, "new.pdf", serial=b)  # used here, available in the backup
 
-    report = new.restore(old.export_bytes(), PASSPHRASE)
+    report = new.restore(old.export_bytes(), PASSPHRASE, roots)
     assert (report.added, report.spent, sorted(report.unchanged)) == ((d,), (a,), sorted([b, c]))
     state = {e.serial: (e.state, e.used_file) for e in new.entries()}
     assert state == {
@@ -912,7 +914,7 @@ def test_restoring_into_a_wallet_with_stamps_keeps_the_more_spent_state(
         d: ("available", None),
     }
     assert new.stamp_key(d, new.unlock(PASSPHRASE)).serial == d  # re-wrapped under this key
-    again = new.restore(old.export_bytes(), PASSPHRASE)
+    again = new.restore(old.export_bytes(), PASSPHRASE, roots)
     assert again.added == again.spent == ()
     assert {e.serial: (e.state, e.used_file) for e in new.entries()} == state
 
@@ -924,25 +926,90 @@ def test_restore_needs_the_backups_passphrase_and_this_wallets(home, roots, stam
     new.import_stamps(_read(stamp_files(1)), "lain", roots, stamp_passphrase=PASSPHRASE)
     data = old.export_bytes()
     with pytest.raises(PassphraseError, match="wrong passphrase for the backup"):
-        new.restore(data, "lain")
+        new.restore(data, "lain", roots)
     with pytest.raises(PassphraseError, match="wrong passphrase for the wallet"):
-        new.restore(data, "not this one", backup_passphrase=PASSPHRASE)
+        new.restore(data, "not this one", roots, backup_passphrase=PASSPHRASE)
     assert len(new.entries()) == 1
-    report = new.restore(data, "lain", backup_passphrase=PASSPHRASE)
+    report = new.restore(data, "lain", roots, backup_passphrase=PASSPHRASE)
     assert len(report.added) == 1
     key = new.unlock("lain")
     assert all(new.stamp_key(e.serial, key) for e in new.entries())
 
 
-def test_restore_refuses_what_is_not_a_wallet_backup(wallet):
+def test_restore_refuses_what_is_not_a_wallet_backup(wallet, roots):
     import sqlite3
 
     empty = sqlite3.connect(":memory:")
     empty.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     for data in (b"not a database at all" * 20, empty.serialize()):
         with pytest.raises(WalletError, match="^backup.db: ") as refused:
-            wallet.restore(data, PASSPHRASE, source="backup.db")
+            wallet.restore(data, PASSPHRASE, roots, source="backup.db")
         assert "backup" in str(refused.value)
     with pytest.raises(WalletError, match="the wallet is empty"):
         wallet.export_bytes()
     assert wallet.entries() == [] and not wallet.has_passphrase()
+
+
+def _tampered(data: bytes, tmp_path: Path, sql: str, *args: object) -> bytes:
+    """A backup edited with sqlite3 as anyone holding the file could edit it."""
+    import sqlite3
+
+    path = tmp_path / f"tampered-{len(list(tmp_path.glob('tampered-*')))}.backup"
+    path.write_bytes(data)
+    db = sqlite3.connect(path)
+    with db:
+        assert db.execute(sql, args).rowcount == 1
+    db.close()
+    return path.read_bytes()
+
+
+def test_restore_reads_value_issuer_and_validity_from_the_certificate(
+    wallet_with_stamps, roots, tmp_path
+):
+    wallet = wallet_with_stamps(1, valid_days=30)
+    (original,) = wallet.entries()
+    data = _tampered(
+        wallet.export_bytes(),
+        tmp_path,
+        "UPDATE stamps SET value = 99999, issuer = 'Peruri', specimen = 0,"
+        " not_before = '2000-01-01T00:00:00+00:00', not_after = '2099-01-01T00:00:00+00:00'",
+    )
+    fresh = Wallet(tmp_path / "new-machine" / "wallet.db")
+    assert fresh.restore(data, PASSPHRASE, roots).added == (original.serial,)
+    assert fresh.entries() == [original]
+    later = original.not_after + dt.timedelta(days=1)
+    assert [e.state for e in fresh.entries(now=later)] == ["expired"]
+
+
+def test_restore_refuses_a_row_whose_serial_is_not_its_certificates(
+    wallet_with_stamps, issuer, roots, tmp_path
+):
+    wallet = wallet_with_stamps(1)
+    (original,) = wallet.entries()
+    other = serials.generate(issuer.info.prefix)
+    data = _tampered(wallet.export_bytes(), tmp_path, "UPDATE stamps SET serial = ?", other)
+    fresh = Wallet(tmp_path / "new-machine" / "wallet.db")
+    with pytest.raises(WalletError, match=f"stamp {other} in the backup carries the certificate"):
+        fresh.restore(data, PASSPHRASE, roots, source="b.backup")
+    assert fresh.entries() == [] and not fresh.has_passphrase()
+    damaged = _tampered(wallet.export_bytes(), tmp_path, "UPDATE stamps SET state = 'spent'")
+    with pytest.raises(WalletError, match="has no valid state"):
+        fresh.restore(damaged, PASSPHRASE, roots)
+    assert fresh.entries() == []
+    assert fresh.restore(wallet.export_bytes(), PASSPHRASE, roots).added == (original.serial,)
+
+
+def test_restore_needs_a_trusted_issuer_unless_allowed(wallet, roots, stamp_files, tmp_path):
+    from emeterai.errors import UntrustedStampError
+
+    stranger = Issuer.create(tmp_path / "stranger", PASSPHRASE, name="Stranger Issuer")
+    files = _read(stamp_files(1, issuer=stranger)) + _read(stamp_files(1))
+    wallet.import_stamps(files, PASSPHRASE, roots, allow_untrusted=True)
+    data = wallet.export_bytes()
+    fresh = Wallet(tmp_path / "new-machine" / "wallet.db")
+    with pytest.raises(UntrustedStampError, match="'Stranger Issuer' does not chain to a trusted"):
+        fresh.restore(data, PASSPHRASE, roots, source="b.backup")
+    assert fresh.entries() == [] and not fresh.has_passphrase()
+    report = fresh.restore(data, PASSPHRASE, roots, allow_untrusted=True)
+    assert len(report.added) == 2
+    assert {e.issuer for e in fresh.entries()} == {"Stranger Issuer", "Test Issuer"}

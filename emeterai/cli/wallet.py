@@ -234,12 +234,17 @@ def wallet_restore(
     backup: Annotated[Path, typer.Argument(help="A file written by 'emeterai wallet export'.")],
     passphrase_file: PassphraseFile = None,
     backup_passphrase_file: BackupPassphraseFile = None,
+    allow_untrusted: Annotated[
+        bool,
+        typer.Option("--allow-untrusted", help="Restore stamps whose issuer you do not trust."),
+    ] = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Restore a backup, onto a new machine or into this wallet: a stamp used, possibly used
-    or reserved in either stays so; never available again."""
+    or reserved in either stays so. Every stamp is checked as import checks it (its issuer
+    trusted unless --allow-untrusted)."""
     data = read_file(backup)
-    wallet = state(ctx).wallet()
+    wallet, roots = state(ctx).wallet(), state(ctx).trust_store().certificates()
     wallet.recover()
     given = backup_passphrase_file is not None or os.environ.get("EMETERAI_BACKUP_PASSPHRASE")
     for_backup = (
@@ -254,7 +259,9 @@ def wallet_restore(
     )
 
     def restore(secret: str) -> RestoreReport:
-        return wallet.restore(data, secret, for_backup, source=str(backup))
+        return wallet.restore(
+            data, secret, roots, for_backup, source=str(backup), allow_untrusted=allow_untrusted
+        )
 
     if wallet.has_passphrase():  # its passphrase first: a wrong one may be typed again
         secret, _ = with_retries(passphrase_file, "the wallet", wallet.unlock)

@@ -16,7 +16,7 @@ import pytest
 from emeterai.errors import PassphraseError, StampAlreadyUsed
 from emeterai.trust import TrustStore
 from emeterai.wallet import Wallet
-from tests.support.cli import _assert_clean_failure, _run
+from tests.support.cli import _assert_clean_failure, _run, run
 from tests.support.common import PASSPHRASE
 from tests.support.terminal import Terminal, terminal_env
 
@@ -200,7 +200,7 @@ def test_wallet_list_refuses_an_unknown_state(runner, home):
 
 
 def test_export_and_restore_on_a_new_machine_keep_every_serials_state(
-    runner, home, mixed_wallet, tmp_path, monkeypatch
+    runner, home, issuer, mixed_wallet, tmp_path, monkeypatch
 ):
     backup = tmp_path / "dompet.backup"
     result = _run(runner, "wallet", "export", "-o", backup)
@@ -212,6 +212,7 @@ def test_export_and_restore_on_a_new_machine_keep_every_serials_state(
     before = _run(runner, "wallet", "list", "--json").stdout
 
     monkeypatch.setenv("EMETERAI_HOME", str(tmp_path / "new-laptop"))
+    TrustStore(tmp_path / "new-laptop" / "trust").add(issuer.root_pem(), "root")
     result = _run(runner, "wallet", "restore", backup, "--json")
     assert result.exit_code == 0, result.stderr
     assert len(json.loads(result.stdout)["added"]) == 4
@@ -222,6 +223,23 @@ def test_export_and_restore_on_a_new_machine_keep_every_serials_state(
     restored = Wallet(tmp_path / "new-laptop" / "wallet" / "wallet.db")
     with pytest.raises(StampAlreadyUsed):
         restored.reserve(mixed_wallet["used"])
+
+
+def test_restore_checks_the_issuer_as_import_does(runner, home, wallet_with_stamps, tmp_path):
+    """On a machine that does not trust the stamps' issuer yet, restore refuses them as import
+    would, saying how to trust it; --allow-untrusted restores them anyway."""
+    wallet_with_stamps(2)
+    backup = tmp_path / "dompet.backup"
+    assert _run(runner, "wallet", "export", "-o", backup).exit_code == 0
+    new_home = tmp_path / "new-laptop"
+    env = {"EMETERAI_HOME": str(new_home)}
+    line = _assert_clean_failure(run(runner, "wallet", "restore", backup, env=env))
+    assert f"{backup}: stamp " in line and "does not chain to a trusted issuer root" in line
+    assert "'emeterai trust add', or --allow-untrusted" in line
+    assert Wallet(new_home / "wallet" / "wallet.db").entries() == []
+    result = run(runner, "wallet", "restore", backup, "--allow-untrusted", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert "2 added" in result.stderr
 
 
 def test_restore_of_a_file_that_is_not_a_backup_is_one_line(runner, home, tmp_path):
