@@ -213,3 +213,19 @@ def test_an_empty_wallet_says_so_before_asking(tmp_path, runner):
     result = runner.invoke(app, ["stamp", str(source)], env=env)
     assert result.exit_code == 1, result.stderr
     assert "wallet is empty" in result.stderr and "passphrase" not in result.stderr
+
+
+def test_a_wallet_whose_stamps_are_all_used_says_so_before_asking(
+    home, wallet_with_stamps, tmp_path, runner
+):
+    wallet_with_stamps(1)
+    first = pdfmakers.plain_pdf(tmp_path / "a.pdf", placeholder_page=1)
+    assert runner.invoke(app, ["stamp", str(first)]).exit_code == 0
+    second = pdfmakers.plain_pdf(tmp_path / "b.pdf", placeholder_page=1)
+    env = {"EMETERAI_HOME": str(home), "EMETERAI_PASSPHRASE": ""}
+    result = runner.invoke(app, ["stamp", str(second)], env=env)
+    assert result.exit_code == 1, result.stderr
+    (error,) = _error_lines(result.stderr)
+    assert "the wallet's only stamp is used" in error and "wallet import" in error
+    assert "passphrase" not in result.stderr
+    assert not (tmp_path / "b.emeterai.pdf").exists()
