@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emeterai.errors import Hint, UsageError
+from emeterai.names import shown
 from emeterai.problems import EXPLANATIONS, main_first, main_reason
 from emeterai.verify import Code, Problem, StampReport, VerifyResult
 
@@ -155,7 +156,7 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    text = str(value)
+    text = shown(str(value))
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
@@ -221,7 +222,7 @@ table.counts { width: auto; }
 
 
 def _e(value: object) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    return html.escape("" if value is None else shown(str(value)), quote=True)
 
 
 def _stamp_html(stamp: StampReport) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,19 @@ def test_csv_keeps_non_ascii_names():
     name = "Surat lamaran – Budi Ñ.pdf"
     data = csv_report([VerifyResult(name, (stamp("S1"),))])
     assert read_csv(data)[0]["file"] == name
+
+
+def test_names_that_are_not_utf8_are_shown_escaped_in_both_reports():
+    """Bytes that are no UTF-8 (a name from Windows, unpacked on Linux) made both reports an
+    encoding error; they are shown as backslash escapes (emeterai/names.py)."""
+    name = os.fsdecode(b"surat-\xe9.pdf")
+    results = [VerifyResult(name, (), (Problem(Code.UNREADABLE, f"{name}: not a PDF"),))]
+    (row,) = read_csv(csv_report(results))
+    assert row["file"] == "surat-\\xe9.pdf"
+    assert row["problem_details"] == "unreadable: surat-\\xe9.pdf: not a PDF"
+    page = html_report(results).decode("utf-8")
+    assert "<td class='file'>surat-\\xe9.pdf</td>" in page
+    assert "surat-\\xe9.pdf: not a PDF" in page
 
 
 def test_html_escapes_hostile_names_and_details_and_refers_to_nothing_outside():

@@ -218,3 +218,29 @@ def test_a_report_in_a_missing_folder_is_refused_before_verifying(runner, office
     result = run(runner, "verify", office["folder"], "--report", report)
     line = _assert_clean_failure(result, code=2)
     assert str(report) in line and "file(s)" not in result.stderr
+
+
+def test_names_that_are_not_utf8_are_shown_escaped_in_both_reports(runner, office, tmp_path):
+    """A zip made on Windows and unpacked on Linux: names with bytes that are no UTF-8. The
+    reports were an internal error after every file had been verified; now they show the bad
+    bytes as backslash escapes, as the JSON and the verdict lines do."""
+    folder = tmp_path / "dari windows"
+    folder.mkdir()
+    valid = folder / os.fsdecode(b"surat-\xe9.pdf")
+    shutil.copyfile(office["ok"], valid)
+    invalid = folder / os.fsdecode(b"bukan-\xff.pdf")
+    invalid.write_text("bukan PDF")
+    shown_valid = str(folder / "surat-\\xe9.pdf")
+    shown_invalid = str(folder / "bukan-\\xff.pdf")
+    csv_file, html_file = tmp_path / "laporan.csv", tmp_path / "laporan.html"
+    for report in (csv_file, html_file):
+        result = run(runner, "verify", folder, "--report", report, "--jobs", "1")
+        assert result.exit_code == 1, (result.stderr, result.exception)
+        assert "internal error" not in result.stderr
+    rows = {r["file"]: r for r in read_rows(csv_file)}
+    assert set(rows) == {shown_valid, shown_invalid}
+    assert rows[shown_valid]["verdict"] == "valid"
+    assert rows[shown_invalid]["main_problem"] == "unreadable"
+    page = html_file.read_bytes().decode("utf-8")  # strictly: no lone surrogate in the page
+    files = re.findall(r"<td class='file'>(.*?)</td>", page)
+    assert files == [html_escape(shown_invalid), html_escape(shown_valid)]

@@ -530,3 +530,63 @@ def test_no_colour_through_a_pipe(home, office_batch):
         "VALID",
         "VALID",
     ]
+
+
+# -- names that are not UTF-8 (a zip made on Windows, unpacked on Linux) -------------------------
+
+
+@pytest.fixture
+def windows_names(stamped, tmp_path) -> tuple[Path, Path, Path]:
+    """A folder with the stamped letter and a text file, both named with bytes that are no
+    UTF-8 (CP1252 "é" and "ÿ"): (folder, the valid one, the invalid one)."""
+    path, _ = stamped
+    folder = tmp_path / "dari windows"
+    folder.mkdir()
+    valid = folder / os.fsdecode(b"surat-\xe9.pdf")
+    shutil.copyfile(path, valid)
+    invalid = folder / os.fsdecode(b"bukan-\xff.pdf")
+    invalid.write_text("bukan PDF")
+    return folder, valid, invalid
+
+
+def escaped(path: Path) -> str:
+    """The name as every output shows it: the bad bytes as backslash escapes."""
+    return str(path).replace("\udce9", "\\xe9").replace("\udcff", "\\xff")
+
+
+@pytest.mark.parametrize(
+    "io_env",
+    [{}, {"PYTHONIOENCODING": "utf-8"}],
+    ids=["stdout-surrogateescape", "stdout-strict"],
+)
+def test_names_that_are_not_utf8_are_shown_escaped_in_json_and_verdicts(
+    home, windows_names, io_env
+):
+    """Python writes lone surrogates to stdout as raw bytes (C.UTF-8) or not at all (strict
+    UTF-8, an internal error): either way no valid JSON. Both are shown as ``\\xNN``."""
+    folder, valid, invalid = windows_names
+    proc = subprocess.run(
+        [sys.executable, "-m", "emeterai", "verify", "--json", "--jobs", "1", str(folder)],
+        capture_output=True,
+        env={**os.environ, "EMETERAI_HOME": str(home), **io_env},
+        cwd=str(PROJECT_ROOT),
+        timeout=120,
+    )
+    err = proc.stderr.decode("utf-8")
+    assert proc.returncode == 1, err
+    assert "internal error" not in err and "Traceback" not in err
+    records = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
+    assert sorted(r["file"] for r in records) == sorted([escaped(valid), escaped(invalid)])
+    lines = err.splitlines()
+    assert any(ln.startswith(f"VALID    {escaped(valid)}: ") for ln in lines), err
+    assert f"INVALID  {escaped(invalid)}: unreadable: not a PDF (no %PDF- header)" in lines
+    assert "\\udc" not in err  # one rule: not Python's own escape of the surrogate
+
+
+def test_names_that_are_not_utf8_above_the_progress_bar(home, windows_names):
+    """On a terminal the verdicts are printed through the progress bar's console."""
+    folder, valid, invalid = windows_names
+    out = _verify_on_a_terminal(home, [folder], {})  # decodes strictly as UTF-8
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)
+    assert f"INVALID  {escaped(invalid)}: unreadable" in plain, plain
+    assert f"VALID    {escaped(valid)}: " in plain, plain

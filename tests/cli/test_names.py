@@ -1,0 +1,74 @@
+"""`emeterai stamp` with names that are not UTF-8 (a zip made on Windows, unpacked on Linux):
+its lines and its JSON show the bad bytes as backslash escapes (emeterai/names.py), the JSON
+stays valid UTF-8. verify's output and reports: tests/cli/test_verify.py, tests/cli/test_report.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.common import PROJECT_ROOT
+
+SAMPLE = PROJECT_ROOT / "samples" / "lamaran.pdf"
+
+
+@pytest.fixture
+def letter(home, wallet_with_stamps, tmp_path) -> Path:
+    """The sample letter named ``surat-\\xe9.pdf`` (CP1252 "é"), in a home with a stamp."""
+    wallet_with_stamps(1)
+    path = tmp_path / os.fsdecode(b"surat-\xe9.pdf")
+    shutil.copyfile(SAMPLE, path)
+    return path
+
+
+def stamp(home: Path, *args: str | Path) -> tuple[int, list[dict[str, object]], str]:
+    """``emeterai stamp ARGS --json`` as a user runs it: (exit code, JSON lines, stderr),
+    both streams decoded strictly as UTF-8."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "emeterai", "stamp", *map(str, args), "--json"],
+        capture_output=True,
+        env={**os.environ, "EMETERAI_HOME": str(home)},
+        cwd=str(PROJECT_ROOT),
+        timeout=120,
+    )
+    err = proc.stderr.decode("utf-8")
+    assert "internal error" not in err and "Traceback" not in err
+    assert "\\udc" not in err  # not Python's own escape of the surrogate
+    lines = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
+    return proc.returncode, lines, err
+
+
+def test_dry_run_shows_the_name_escaped(home, letter):
+    code, (record,), err = stamp(home, letter, "--dry-run")
+    assert code == 0, err
+    name = str(letter.parent / "surat-\\xe9.pdf")
+    assert record["file"] == name
+    assert f"{name}: would stamp" in err
+
+
+def test_a_skipped_file_and_its_output_are_shown_escaped(home, letter):
+    output = letter.parent / os.fsdecode(b"surat-\xe9.emeterai.pdf")
+    shutil.copyfile(letter, output)
+    code, (record,), err = stamp(home, letter, "--skip-existing")
+    assert code == 0, err
+    name = str(letter.parent / "surat-\\xe9.pdf")
+    out = str(letter.parent / "surat-\\xe9.emeterai.pdf")
+    assert record["file"] == name and record["output"] == out and record["skipped"] is True
+    assert f"skipped {name}: {out} is already there" in err.splitlines()
+
+
+def test_an_error_about_such_a_file_is_one_escaped_line_and_valid_json(home, letter):
+    letter.write_text("bukan PDF")
+    code, (record,), err = stamp(home, letter)
+    assert code != 0
+    name = str(letter.parent / "surat-\\xe9.pdf")
+    assert record["file"] == name and name in str(record["error"])
+    errors = [ln for ln in err.splitlines() if ln.startswith("emeterai: error: ")]
+    assert len(errors) == 1 and name in errors[0], err
