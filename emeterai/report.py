@@ -28,6 +28,7 @@ from emeterai.verify import Code, Problem, StampReport, VerifyResult
 
 __all__ = [
     "CSV_COLUMNS",
+    "InvalidFirst",
     "ReportFormat",
     "Summary",
     "check_destination",
@@ -111,9 +112,32 @@ def summarize(results: Iterable[VerifyResult]) -> Summary:
     return Summary(files, valid, files - valid, _by_count(reasons), _by_count(codes))
 
 
+class InvalidFirst:
+    """The order verdicts are shown in, as they come: an invalid one at once (seen while a long
+    batch runs), valid ones held until :meth:`rest`, so that a few invalid files are not buried
+    under many valid ones. verify's lines and the HTML report both follow it."""
+
+    def __init__(self) -> None:
+        self._held: list[VerifyResult] = []
+
+    def take(self, result: VerifyResult) -> tuple[VerifyResult, ...]:
+        """What to show now that ``result`` has come: itself if invalid, else nothing yet."""
+        if result.valid:
+            self._held.append(result)
+            return ()
+        return (result,)
+
+    def rest(self) -> tuple[VerifyResult, ...]:
+        """The valid verdicts held so far, in their order (each given once)."""
+        held, self._held = tuple(self._held), []
+        return held
+
+
 def invalid_first(results: Iterable[VerifyResult]) -> list[VerifyResult]:
-    """Invalid files before valid ones, each group in its given order."""
-    return sorted(results, key=lambda r: r.valid)
+    """Invalid files before valid ones, each group in its given order (:class:`InvalidFirst`)."""
+    order = InvalidFirst()
+    shown_now = [now for result in results for now in order.take(result)]
+    return shown_now + list(order.rest())
 
 
 def report_format(path: Path) -> ReportFormat:

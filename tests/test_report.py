@@ -15,6 +15,7 @@ from emeterai.errors import Hint, UsageError
 from emeterai.problems import EXPLANATIONS
 from emeterai.report import (
     CSV_COLUMNS,
+    InvalidFirst,
     ReportFormat,
     check_destination,
     csv_report,
@@ -84,6 +85,19 @@ def test_invalid_files_come_first_in_their_order():
         "text.pdf",
         "changed.pdf",
         "ok.pdf",
+    ]
+
+
+def test_invalid_first_as_they_come_shows_an_invalid_one_at_once_and_holds_valid_ones():
+    """The one rule of the order that verify prints verdicts in and the HTML report lists
+    them in: an invalid verdict at once (seen while a long batch runs), valid ones at the end."""
+    order = InvalidFirst()
+    at_once = [[r.file for r in order.take(result)] for result in batch()]
+    assert at_once == [[], ["hidden.pdf"], ["two.pdf"], ["text.pdf"], ["changed.pdf"]]
+    assert [r.file for r in order.rest()] == ["ok.pdf"]
+    assert order.rest() == ()  # held once, given once
+    assert [r.file for r in invalid_first(batch())] == [f for files in at_once for f in files] + [
+        "ok.pdf"
     ]
 
 

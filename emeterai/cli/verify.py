@@ -1,9 +1,8 @@
 """``emeterai verify``: verdicts on stamped PDFs, offline.
 
-Invalid files are printed as they come, valid ones held until the end (``--quiet``: not at
-all), so that a few invalid files are not buried under hundreds of valid ones; the summary
-counts the invalid files by their main reason. The JSON lines on stdout stay one per file, in
-input order.
+Verdicts are printed in the library's order (:class:`emeterai.report.InvalidFirst`: invalid
+files as they come, valid ones at the end; ``--quiet``: not at all); the summary counts the
+invalid files by their main reason. The JSON lines on stdout stay one per file, in input order.
 """
 
 from __future__ import annotations
@@ -59,7 +58,7 @@ def verify_cmd(
     """Verify stamped PDFs offline: genuine, unmodified, shown, not revoked, not reused."""
     from emeterai import batch
     from emeterai.ledger import open_ledger
-    from emeterai.report import check_destination, render, summarize
+    from emeterai.report import InvalidFirst, check_destination, render, summarize
 
     st = state(ctx)
     fmt = check_destination(report, force) if report is not None else None
@@ -68,6 +67,7 @@ def verify_cmd(
     verifier = _verifier(st, trust or [], crl)
     colour = _colour()
     results: list[VerifyResult] = []
+    order = InvalidFirst()
     interrupted = False
     st.start_progress(len(files), "verifying", json_out)
     try:
@@ -76,8 +76,8 @@ def verify_cmd(
         ):
             results.append(result)
             st.advance()
-            if not result.valid:
-                _print_verdict(st, result, colour)
+            for now in order.take(result):
+                _print_verdict(st, now, colour)
             if json_out:
                 emit_json(result.to_json())
     except KeyboardInterrupt:  # what was verified is still reported, and the report written
@@ -85,9 +85,8 @@ def verify_cmd(
     finally:
         st.stop_progress()
     if not quiet:
-        for result in results:
-            if result.valid:
-                _print_verdict(st, result, colour)
+        for result in order.rest():
+            _print_verdict(st, result, colour)
     summary = summarize(results)
     st.err(summary.text())
     if interrupted:

@@ -142,6 +142,21 @@ def test_html_report_is_self_contained_escaped_and_invalid_first(runner, office,
         assert html_escape(EXPLANATIONS[code].action) in page
 
 
+def test_verdict_lines_and_the_html_report_list_the_files_in_one_order(runner, office, tmp_path):
+    """Both follow emeterai.report.InvalidFirst: invalid files as they came, then valid ones."""
+    import html
+
+    report = tmp_path / "laporan.html"
+    result = verify_report(runner, office, report)
+    page = report.read_text(encoding="utf-8")
+    files = [html.unescape(f) for f in re.findall(r"<td class='file'>(.*?)</td>", page)]
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith(("VALID ", "INVALID "))]
+    assert len(lines) == len(files) == 5, result.stderr
+    for line, name in zip(lines, files, strict=True):
+        assert line.split(None, 1)[1].startswith(name + ": "), (line, name)
+    assert [ln.split()[0] for ln in lines] == ["INVALID"] * 3 + ["VALID"] * 2
+
+
 def html_escape(text: str) -> str:
     import html
 
