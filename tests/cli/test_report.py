@@ -10,10 +10,11 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops
 
 from emeterai.problems import EXPLANATIONS
 from emeterai.verify import Code
@@ -181,18 +182,23 @@ def test_html_report_rendered_by_chromium(runner, office, tmp_path):
     ]
     env = {**os.environ, "HOME": str(tmp_path)}
     subprocess.run(
-        [*base, f"--screenshot={png}", "--window-size=1200,900", report.as_uri()],
+        [*base, f"--screenshot={png}", "--window-size=1200,2400", report.as_uri()],
         check=True,
         capture_output=True,
         timeout=120,
         env=env,
     )
     image = Image.open(png).convert("RGB")
-    assert image.size == (1200, 900)
-    colours = image.getcolors(maxcolors=1 << 20)
-    assert colours is not None and len(colours) > 50, "a blank page"
-    red = sum(n for n, (r, g, b) in colours if r > 150 and g < 40 and b < 60)
-    assert red > 500, "no red INVALID cell drawn (the inline style did not apply)"
+    assert image.size == (1200, 2400)
+    cells = verdict_cells(image)
+    # the invalid-first order as drawn: three red cells above two green ones
+    assert [c.colour for c in cells] == ["red"] * 3 + ["green"] * 2, cells
+    # one column (the first, narrow one) of one table: the same left and right edges, each
+    # cell right below the one above it (a border between), the last one not cut off
+    assert len({(c.left, c.right) for c in cells}) == 1, cells
+    assert cells[0].left < 100 and cells[0].right - cells[0].left < image.width // 6, cells
+    assert all(0 < b.top - a.bottom <= 3 for a, b in zip(cells, cells[1:], strict=False)), cells
+    assert all(c.bottom - c.top > 20 for c in cells) and cells[-1].bottom < image.height - 20
     dom = subprocess.run(
         [*base, "--dump-dom", report.as_uri()],
         check=True,
@@ -204,6 +210,53 @@ def test_html_report_rendered_by_chromium(runner, office, tmp_path):
     assert "<title>e-meterai verification report: 3 of 5 invalid</title>" in dom
     assert "5 file(s): 2 valid, 3 invalid — " in dom
     assert "<script" not in dom.split("</head>", 1)[1]
+
+
+VERDICT_RGB = {"red": (0xB0, 0x00, 0x20), "green": (0x1B, 0x7F, 0x3B)}  # the report's CSS
+
+
+@dataclass(frozen=True)
+class Cell:
+    colour: str
+    top: int
+    bottom: int
+    left: int
+    right: int
+
+
+def _mask(image: Image.Image, rgb: tuple[int, int, int]) -> Image.Image:
+    """White where ``image`` is within 12 of ``rgb`` in every channel, black elsewhere."""
+    diff = ImageChops.difference(image, Image.new("RGB", image.size, rgb))
+    near = [band.point(lambda v: 255 if v <= 12 else 0) for band in diff.split()]
+    return ImageChops.multiply(ImageChops.multiply(near[0], near[1]), near[2])
+
+
+def _verdict_in_row(masks: dict[str, Image.Image], y: int) -> tuple[str, int, int] | None:
+    """(colour, left, right) of the verdict colour that fills more than 20 pixels of row y."""
+    for colour, mask in masks.items():
+        row = mask.crop((0, y, mask.width, y + 1))
+        box = row.getbbox()
+        if box is not None and row.histogram()[255] > 20:
+            return colour, box[0], box[2] - 1
+    return None
+
+
+def verdict_cells(image: Image.Image) -> list[Cell]:
+    """The verdict cells as drawn, top to bottom: each run of pixel rows in which more than 20
+    pixels have the red (INVALID) or the green (VALID) background of the report's CSS."""
+    masks = {colour: _mask(image, rgb) for colour, rgb in VERDICT_RGB.items()}
+    cells: list[Cell] = []
+    for y in range(image.height):
+        found = _verdict_in_row(masks, y)
+        if found is None:
+            continue
+        colour, left, right = found
+        last = cells[-1] if cells else None
+        if last is not None and last.colour == colour and last.bottom == y - 1:
+            cells[-1] = Cell(colour, last.top, y, min(last.left, left), max(last.right, right))
+        else:
+            cells.append(Cell(colour, y, y, left, right))
+    return cells
 
 
 def test_any_other_suffix_is_a_usage_error_before_any_file_is_verified(runner, office, tmp_path):
