@@ -266,17 +266,41 @@ class RecoveryReport:
 @dataclass(frozen=True)
 class RestoreReport:
     """What a restore did: serials added from the backup, serials of this wallet that the
-    backup showed more spent (now used or unsure), and serials left as they were."""
+    backup showed more spent (now used or unsure), and serials left as they were.
+
+    ``exported_at`` is when the backup was made (None for a backup older than that record).
+    ``available_per_backup`` are the serials available here only on the backup's word: the
+    old wallet may have spent any of them since, which no offline check can know."""
 
     added: tuple[str, ...]
     spent: tuple[str, ...]
     unchanged: tuple[str, ...]
+    exported_at: dt.datetime | None = None
+    available_per_backup: tuple[str, ...] = ()
+
+    @property
+    def warning(self) -> str | None:
+        """The sentence a user must read when stamps may be spent twice; None when none can."""
+        if not self.available_per_backup:
+            return None
+        if self.exported_at is None:
+            when = "this backup does not say when it was made"
+        else:
+            when = f"this backup was made on {self.exported_at.astimezone():%Y-%m-%d %H:%M}"
+        return (
+            f"{when}: stamps used on the old machine after that show as available here; "
+            "stop using the old wallet, or one serial may be spent on two documents, "
+            "which verifiers with a ledger detect"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
             "added": list(self.added),
             "spent": list(self.spent),
             "unchanged": list(self.unchanged),
+            "exported_at": None if self.exported_at is None else self.exported_at.isoformat(),
+            "available_per_backup": list(self.available_per_backup),
+            "warning": self.warning,
         }
 
 
@@ -712,12 +736,16 @@ class Wallet:
 
     def export_bytes(self) -> bytes:
         """A consistent copy of the whole wallet (SQLite's online backup: a stamp being spent
-        meanwhile is copied in one state or the other, never half), as a database file's bytes.
-        Every key in it stays wrapped under the wallet's passphrase of the moment."""
+        meanwhile is copied in one state or the other, never half), as a database file's bytes,
+        with the moment it was made (meta ``exported_at``), which a restore reports. Every key
+        in it stays wrapped under the wallet's passphrase of the moment."""
         self.require_key()
-        copy = sqlite3.connect(":memory:")
+        copy = sqlite3.connect(":memory:", isolation_level=None)
         try:
             self._conn().backup(copy)
+            copy.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('exported_at', ?)", (_now().isoformat(),)
+            )
             return _rollback_journal(copy.serialize())
         finally:
             copy.close()
@@ -743,7 +771,7 @@ class Wallet:
         reserved when the backup was made comes back as unsure (its process may have gone on to
         publish). Refused while a stamp here is reserved.
         """
-        record, rows = _read_backup(data, source)
+        record, exported_at, rows = _read_backup(data, source)
         backup_key = _unwrap_wallet_key(record, backup_passphrase or passphrase, "the backup")
         opened = WalletKey(backup_key)
         stamps = {
@@ -753,6 +781,7 @@ class Wallet:
         added: list[str] = []
         spent: list[str] = []
         unchanged: list[str] = []
+        as_of_backup: list[str] = []
         with self._tx(durable=True) as db:
             busy = db.execute("SELECT serial FROM stamps WHERE state = 'reserved'").fetchone()
             if busy is not None:
@@ -779,6 +808,8 @@ class Wallet:
                     row["output_sha256"],
                 )
                 here = db.execute("SELECT state FROM stamps WHERE serial = ?", (serial,)).fetchone()
+                if state == AVAILABLE and (here is None or here[0] == AVAILABLE):
+                    as_of_backup.append(serial)
                 if here is None:
                     _insert_stamp(db, stamps[serial], target, row["imported_at"], spending)
                     added.append(serial)
@@ -792,7 +823,9 @@ class Wallet:
                     spent.append(serial)
                 else:
                     unchanged.append(serial)
-        return RestoreReport(tuple(added), tuple(spent), tuple(unchanged))
+        return RestoreReport(
+            tuple(added), tuple(spent), tuple(unchanged), exported_at, tuple(as_of_backup)
+        )
 
     # -- spending ---------------------------------------------------------------------------
 
@@ -1065,21 +1098,28 @@ def _rollback_journal(image: bytes) -> bytes:
     return image
 
 
-def _read_backup(data: bytes, source: str | None) -> tuple[str, list[sqlite3.Row]]:
-    """The wrapped wallet key and the stamp rows of a backup, or a WalletError naming it."""
+def _read_backup(
+    data: bytes, source: str | None
+) -> tuple[str, dt.datetime | None, list[sqlite3.Row]]:
+    """The wrapped wallet key, when the backup was made (None if it does not say) and the
+    stamp rows of a backup, or a WalletError naming it."""
     db = sqlite3.connect(":memory:")
     db.row_factory = sqlite3.Row
     try:
         db.deserialize(_rollback_journal(data))
-        record = db.execute("SELECT value FROM meta WHERE key = 'wallet_key'").fetchone()
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
         rows = db.execute(f"SELECT {_BACKUP_COLUMNS} FROM stamps ORDER BY serial").fetchall()
     except sqlite3.DatabaseError:
         raise WalletError("not an emeterai wallet backup", path=source) from None
     finally:
         db.close()
-    if record is None:
+    if "wallet_key" not in meta:
         raise WalletError("the backup holds no wallet key: nothing to restore", path=source)
-    return str(record[0]), rows
+    try:
+        exported_at = _utc(dt.datetime.fromisoformat(meta["exported_at"]))
+    except (KeyError, TypeError, ValueError):
+        exported_at = None
+    return str(meta["wallet_key"]), exported_at, rows
 
 
 def _backup_stamp(

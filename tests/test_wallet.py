@@ -1013,3 +1013,55 @@ def test_restore_needs_a_trusted_issuer_unless_allowed(wallet, roots, stamp_file
     report = fresh.restore(data, PASSPHRASE, roots, allow_untrusted=True)
     assert len(report.added) == 2
     assert {e.issuer for e in fresh.entries()} == {"Stranger Issuer", "Test Issuer"}
+
+
+def test_a_restore_says_when_its_backup_was_made_and_what_only_the_backup_calls_available(
+    wallet_with_stamps, roots, tmp_path
+):
+    """A stamp spent on the old machine after the backup shows as available after a restore
+    elsewhere (no offline check can know): the report names the backup's date and the
+    serials available on its word alone, and warns."""
+    wallet = wallet_with_stamps(3)
+    first = _spend(wallet, tmp_path, "a.pdf")
+    before = dt.datetime.now(dt.UTC)
+    data = wallet.export_bytes()
+    after = dt.datetime.now(dt.UTC)
+    later = _spend(wallet, tmp_path, "b.pdf")  # on the old machine, after the backup
+    (last,) = {e.serial for e in wallet.entries()} - {first, later}
+
+    fresh = Wallet(tmp_path / "new-machine" / "wallet.db")
+    report = fresh.restore(data, PASSPHRASE, roots)
+    assert report.exported_at is not None and before <= report.exported_at <= after
+    assert sorted(report.available_per_backup) == sorted([later, last])
+    assert _state(fresh, later) == "available"
+    made = f"{report.exported_at.astimezone():%Y-%m-%d %H:%M}"
+    assert report.warning == (
+        f"this backup was made on {made}: stamps used on the old machine after that show as "
+        "available here; stop using the old wallet, or one serial may be spent on two "
+        "documents, which verifiers with a ledger detect"
+    )
+    as_json = report.to_json()
+    assert as_json["exported_at"] == report.exported_at.isoformat()
+    assert as_json["warning"] == report.warning
+    assert sorted(as_json["available_per_backup"]) == sorted([later, last])
+
+    newer = fresh.restore(wallet.export_bytes(), PASSPHRASE, roots)
+    assert newer.spent == (later,) and newer.available_per_backup == (last,)
+    assert newer.exported_at is not None and newer.exported_at > report.exported_at
+
+    _spend(wallet, tmp_path, "c.pdf")
+    spent_out = Wallet(tmp_path / "third" / "wallet.db").restore(
+        wallet.export_bytes(), PASSPHRASE, roots
+    )
+    assert spent_out.available_per_backup == () and spent_out.warning is None
+
+
+def test_a_backup_that_does_not_say_when_it_was_made_is_still_warned_about(
+    wallet_with_stamps, roots, tmp_path
+):
+    wallet = wallet_with_stamps(1)
+    data = _tampered(wallet.export_bytes(), tmp_path, "DELETE FROM meta WHERE key = 'exported_at'")
+    report = Wallet(tmp_path / "new-machine" / "wallet.db").restore(data, PASSPHRASE, roots)
+    assert report.exported_at is None and report.to_json()["exported_at"] is None
+    assert report.warning is not None
+    assert report.warning.startswith("this backup does not say when it was made: stamps used")

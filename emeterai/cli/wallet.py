@@ -275,3 +275,5 @@ def wallet_restore(
         f"possibly used, {len(report.unchanged)} unchanged",
         err=True,
     )
+    if report.warning is not None:
+        typer.echo(f"emeterai: warning: {report.warning}", err=True)

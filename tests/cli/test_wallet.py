@@ -242,6 +242,43 @@ def test_restore_checks_the_issuer_as_import_does(runner, home, wallet_with_stam
     assert "2 added" in result.stderr
 
 
+def test_restore_warns_that_stamps_used_after_the_backup_show_as_available(
+    runner, home, issuer, wallet_with_stamps, tmp_path
+):
+    """Export, stamp a letter, restore the older backup elsewhere: the stamp just spent shows
+    as available there, and restore says so on stderr with the backup's date (JSON too)."""
+    from emeterai.demo import sample_letter
+
+    wallet_with_stamps(2)
+    backup = tmp_path / "dompet.backup"
+    assert _run(runner, "wallet", "export", "-o", backup).exit_code == 0
+    letter = tmp_path / "lamaran.pdf"
+    letter.write_bytes(sample_letter())
+    stamped = _run(runner, "stamp", letter, "-o", tmp_path / "lamaran.emeterai.pdf", "--json")
+    assert stamped.exit_code == 0, stamped.stderr
+    serial = json.loads(stamped.stdout.splitlines()[0])["serial"]
+
+    new_home = tmp_path / "new-laptop"
+    TrustStore(new_home / "trust").add(issuer.root_pem(), "root")
+    result = run(
+        runner, "wallet", "restore", backup, "--json", env={"EMETERAI_HOME": str(new_home)}
+    )
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    made = dt.datetime.fromisoformat(report["exported_at"])
+    assert dt.datetime.now(dt.UTC) - made < dt.timedelta(minutes=5)
+    assert serial in report["available_per_backup"]
+    warning = f"emeterai: warning: this backup was made on {made.astimezone():%Y-%m-%d %H:%M}: "
+    assert warning + "stamps used on the old machine after that show as available here" in (
+        result.stderr
+    )
+    assert "stop using the old wallet, or one serial may be spent on two documents" in (
+        result.stderr
+    )
+    restored = {e.serial: e.state for e in Wallet(new_home / "wallet" / "wallet.db").entries()}
+    assert restored[serial] == "available"
+
+
 def test_restore_of_a_file_that_is_not_a_backup_is_one_line(runner, home, tmp_path):
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"nothing here" * 100)
