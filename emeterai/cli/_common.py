@@ -67,7 +67,11 @@ class State:
         return TrustStore(self.home() / "trust")
 
     def err(self, text: str) -> None:
-        """One line on stderr, above the progress bar while one is drawn (never through it)."""
+        """One line on stderr, above the progress bar while one is drawn (never through it);
+        names that are not UTF-8 shown as in the reports (:func:`emeterai.names.shown`)."""
+        from emeterai.names import shown
+
+        text = shown(text)
         if self.live is not None:
             # A Text is printed as it is; markup=False here would also reach the bar drawn
             # under the line, which then showed its own markup ("[progress.description]").
@@ -141,6 +145,11 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object per line
 
 
 TRIES = 3  # passphrase entries at a terminal before a wrong one is final
+
+
+def secret_given(passphrase_file: Path | None, env_var: str = "EMETERAI_PASSPHRASE") -> bool:
+    """Is the secret at hand without asking anyone (a file or the environment)?"""
+    return passphrase_file is not None or bool(os.environ.get(env_var))
 
 
 def _secret(
@@ -295,7 +304,10 @@ def read_file(path: Path) -> bytes:
 
 
 def emit_json(obj: dict[str, Any]) -> None:
-    typer.echo(json.dumps(obj, ensure_ascii=False, sort_keys=False))
+    """One JSON line on stdout, valid UTF-8: names that are not UTF-8 shown as in the reports."""
+    from emeterai.names import shown_json
+
+    typer.echo(json.dumps(shown_json(obj), ensure_ascii=False, sort_keys=False))
 
 
 def write_new_file(path: Path, data: bytes, force: bool, mode: int = 0o644) -> None:
