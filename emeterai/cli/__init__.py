@@ -54,9 +54,10 @@ class _Group(TyperGroup):
 
 
 def _fail(ctx: Any, exc: BaseException, message: str, code: int) -> NoReturn:
-    if _common.state(ctx).verbose:
+    st = _common.state(ctx)
+    if st.verbose:
         traceback.print_exception(exc, file=sys.stderr)
-    typer.echo(f"emeterai: error: {message}", err=True)
+    st.err(f"emeterai: error: {message}")
     raise typer.Exit(code)
 
 

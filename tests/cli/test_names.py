@@ -72,3 +72,18 @@ def test_an_error_about_such_a_file_is_one_escaped_line_and_valid_json(home, let
     assert record["file"] == name and name in str(record["error"])
     errors = [ln for ln in err.splitlines() if ln.startswith("emeterai: error: ")]
     assert len(errors) == 1 and name in errors[0], err
+
+
+def test_an_error_line_about_such_a_name_shows_it_escaped(home, tmp_path):
+    """The one error line of a failed command (cli/__init__.py) follows the same rule; before,
+    it showed Python's own escape, '\\udce9'."""
+    missing = tmp_path / os.fsdecode(b"akar-\xe9.pem")
+    proc = subprocess.run(
+        [sys.executable, "-m", "emeterai", "trust", "add", str(missing)],
+        capture_output=True,
+        env={**os.environ, "EMETERAI_HOME": str(home)},
+        timeout=60,
+    )
+    err = proc.stderr.decode("utf-8")
+    assert proc.returncode == 2, err
+    assert "akar-\\xe9.pem" in err and "\\udc" not in err
