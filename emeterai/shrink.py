@@ -13,11 +13,14 @@ text is still readable. Fonts and text are never touched, so the text stays sear
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import enum
 import io
 import math
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -319,42 +322,244 @@ def _inherited(node: Any, key: str) -> Any:
 
 def _refuse_bombs(pdf: pikepdf.Pdf, source: str) -> None:
     """Every stream is decoded somewhere on the way (content parsing, images, recompression):
-    one that inflates to more than MAX_INFLATED is refused before any of that."""
+    one whose filter chain, at any stage, yields more than MAX_INFLATED is refused before any
+    of that, and so is a chain that cannot be measured."""
     import pikepdf
 
     for obj in pdf.objects:
-        if isinstance(obj, pikepdf.Stream) and _inflates_beyond(obj, MAX_INFLATED):
+        if not isinstance(obj, pikepdf.Stream):
+            continue
+        chain = _filter_chain(obj)
+        names = " ".join(name for name, _ in chain)
+        try:
+            beyond = _decodes_beyond(obj.read_raw_bytes(), chain, MAX_INFLATED)
+        except _Unmeasurable as exc:
+            raise PdfError(
+                f"object {obj.objgen[0]} cannot be measured ({exc}): refused as a possible"
+                " decompression bomb",
+                path=source,
+            ) from None
+        if beyond:
             raise PdfError(
                 f"object {obj.objgen[0]} inflates to more than {format_size(MAX_INFLATED)}"
-                " (a deflate bomb?)",
+                f" through {names} (a decompression bomb?)",
                 path=source,
             )
 
 
-def _inflates_beyond(stream: pikepdf.Stream, limit: int) -> bool:
+class _Unmeasurable(Exception):
+    """A filter chain whose output cannot be bounded."""
+
+
+class _Beyond(Exception):
+    """A stage of a filter chain went past the cap."""
+
+
+_Chunks = Iterable[bytes]
+_CHUNK = 1 << 16
+_WHITESPACE = b"\0\t\n\f\r "
+_FLATE = frozenset({"/FlateDecode", "/Fl"})
+_LZW = frozenset({"/LZWDecode", "/LZW"})
+_HEX = frozenset({"/ASCIIHexDecode", "/AHx"})
+_A85 = frozenset({"/ASCII85Decode", "/A85"})
+_RUN_LENGTH = frozenset({"/RunLengthDecode", "/RL"})
+# Image codecs: nothing here or in qpdf decodes them but Pillow, for images within MAX_PIXELS.
+_IMAGE_CODECS = frozenset(
+    {"/DCTDecode", "/DCT", "/JPXDecode", "/JBIG2Decode", "/CCITTFaxDecode", "/CCF"}
+)
+
+
+def _filter_chain(stream: pikepdf.Stream) -> list[tuple[str, Any]]:
+    """The stream's filters in decoding order, each with its /DecodeParms (or None)."""
     import pikepdf
 
     filters = stream.get("/Filter")
     names = [filters] if isinstance(filters, pikepdf.Name) else list(filters or [])
-    data = b""
-    for number, name in enumerate(names):
-        if name not in ("/FlateDecode", "/Fl"):
-            return False  # other filters expand little, or by the declared image size
-        if number == 0:
-            data = stream.read_raw_bytes()
-        inflater = zlib.decompressobj()
-        out = bytearray()
-        try:
-            chunk = inflater.decompress(data, limit + 1 - len(out))
-            out += chunk
-            while inflater.unconsumed_tail and len(out) <= limit:
-                out += inflater.decompress(inflater.unconsumed_tail, limit + 1 - len(out))
-        except zlib.error:
-            return False  # qpdf decodes what it can; a broken stream is its business
-        if len(out) > limit:
-            return True
-        data = bytes(out)
+    parms = stream.get("/DecodeParms")
+    params = list(parms) if isinstance(parms, pikepdf.Array) else [parms]
+    params += [None] * (len(names) - len(params))
+    return [
+        (str(name) if isinstance(name, pikepdf.Name) else "?", param)
+        for name, param in zip(names, params, strict=False)
+    ]
+
+
+def _decodes_beyond(raw: bytes, chain: list[tuple[str, Any]], limit: int) -> bool:
+    """Whether any stage of ``chain`` decoding ``raw`` yields more than ``limit`` bytes. Stage
+    by stage in chunks of 64 KiB, so memory stays small whatever the stream expands to. A broken
+    stage counts what it yielded before breaking; predictors shrink data and are not applied,
+    so one before another filter makes the chain unmeasurable."""
+    chunks: _Chunks = (raw[i : i + _CHUNK] for i in range(0, len(raw), _CHUNK))
+    for number, (name, param) in enumerate(chain):
+        if name in _IMAGE_CODECS or not _decodes(name):
+            break  # unknown filters are decoded by nobody
+        if number < len(chain) - 1 and _predictor(param) > 1:
+            raise _Unmeasurable(f"a predictor on {name} before another filter")
+        chunks = _capped(_stage(name, param, chunks), limit)
+    try:
+        for _ in chunks:
+            pass
+    except _Beyond:
+        return True
     return False
+
+
+def _decodes(name: str) -> bool:
+    return name in _FLATE | _LZW | _HEX | _A85 | _RUN_LENGTH
+
+
+def _predictor(param: Any) -> int:
+    import pikepdf
+
+    if not isinstance(param, pikepdf.Dictionary):
+        return 1
+    value = param.get("/Predictor", 1)
+    return int(value) if isinstance(value, int) else 2
+
+
+def _stage(name: str, param: Any, chunks: _Chunks) -> Iterator[bytes]:
+    import pikepdf
+
+    if name in _FLATE:
+        return _inflate(chunks)
+    if name in _HEX:
+        return _unhex(chunks)
+    if name in _A85:
+        return _unascii85(chunks)
+    if name in _RUN_LENGTH:
+        return _unrun(chunks)
+    early = param.get("/EarlyChange", 1) if isinstance(param, pikepdf.Dictionary) else 1
+    return _unlzw(chunks, 0 if early == 0 else 1)
+
+
+def _capped(chunks: _Chunks, limit: int) -> Iterator[bytes]:
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > limit:
+            raise _Beyond
+        yield chunk
+
+
+def _inflate(chunks: _Chunks) -> Iterator[bytes]:
+    inflater = zlib.decompressobj()
+    try:
+        for chunk in chunks:
+            data = chunk
+            while True:
+                out = inflater.decompress(data, _CHUNK)
+                if out:
+                    yield out
+                data = inflater.unconsumed_tail
+                if inflater.eof:
+                    return
+                if not data and len(out) < _CHUNK:
+                    break
+    except zlib.error:
+        return
+
+
+def _unhex(chunks: _Chunks) -> Iterator[bytes]:
+    pending = b""
+    for chunk in chunks:
+        end = chunk.find(b">")
+        text = pending + (chunk if end < 0 else chunk[:end]).translate(None, _WHITESPACE)
+        whole = len(text) - len(text) % 2
+        try:
+            yield binascii.a2b_hex(text[:whole])
+        except binascii.Error:
+            return
+        pending = text[whole:]
+        if end >= 0:
+            break
+    if pending:
+        with contextlib.suppress(binascii.Error):
+            yield binascii.a2b_hex(pending + b"0")
+
+
+def _unascii85(chunks: _Chunks) -> Iterator[bytes]:
+    """ASCII85, where one ``z`` stands for four zero bytes."""
+    pending = b""
+    for chunk in chunks:
+        end = chunk.find(b"~")
+        text = (chunk if end < 0 else chunk[:end]).translate(None, _WHITESPACE)
+        text = pending + text.replace(b"z", b"!!!!!")
+        whole = len(text) - len(text) % 5
+        try:
+            yield base64.a85decode(text[:whole])
+        except ValueError:
+            return
+        pending = text[whole:]
+        if end >= 0:
+            break
+    if pending:
+        with contextlib.suppress(ValueError):
+            yield base64.a85decode(pending)
+
+
+def _unrun(chunks: _Chunks) -> Iterator[bytes]:
+    out = bytearray()
+    pending = b""
+    for chunk in chunks:
+        data, at = pending + chunk, 0
+        while at < len(data):
+            length = data[at]
+            if length == 128:
+                yield bytes(out)
+                return
+            need = 2 if length > 128 else length + 2
+            if at + need > len(data):
+                break
+            if length > 128:
+                out += data[at + 1 : at + 2] * (257 - length)
+            else:
+                out += data[at + 1 : at + need]
+            at += need
+            if len(out) >= _CHUNK:
+                yield bytes(out)
+                out.clear()
+        pending = data[at:]
+    yield bytes(out)
+
+
+def _unlzw(chunks: _Chunks, early: int) -> Iterator[bytes]:
+    """LZW as PDF uses it (9 to 12 bit codes, 256 clears, 257 ends); a code it cannot have
+    yet ends the stream, as qpdf refuses it."""
+    table = [bytes([i]) for i in range(256)] + [b"", b""]
+    width, bits, count = 9, 0, 0
+    previous: bytes | None = None
+    out = bytearray()
+    for chunk in chunks:
+        for byte in chunk:
+            bits, count = (bits << 8) | byte, count + 8
+            while count >= width:
+                count -= width
+                code = bits >> count
+                bits &= (1 << count) - 1
+                if code == 256:
+                    del table[258:]
+                    width, previous = 9, None
+                    continue
+                if code == 257:
+                    yield bytes(out)
+                    return
+                if code < len(table):
+                    entry = table[code]
+                elif code == len(table) and previous is not None:
+                    entry = previous + previous[:1]
+                else:
+                    yield bytes(out)
+                    return
+                if previous is not None and len(table) < 4096:
+                    table.append(previous + entry[:1])
+                    if len(table) + early >= 1 << width and width < 12:
+                        width += 1
+                previous = entry
+                out += entry
+                if len(out) >= _CHUNK:
+                    yield bytes(out)
+                    out.clear()
+    yield bytes(out)
 
 
 # -- one level ------------------------------------------------------------------------------------

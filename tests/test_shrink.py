@@ -7,11 +7,14 @@ pages look the same (rendered before and after by poppler, a small mean pixel di
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import io
 import random
 import subprocess
 import time
+import zlib
 from pathlib import Path
 
 import pikepdf
@@ -21,12 +24,14 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
 
 from emeterai.errors import OutputError, PdfError
 from emeterai.shrink import LEVELS, MAX_INFLATED, Outcome, shrink, shrink_file
+from emeterai.sizes import format_size
 from tests.support.common import corpus_dir, require_tool
 from tests.support.producers import (
     MM,
     deflate_bomb_pdf,
     letter_pdf,
     qpdf_check,
+    raw_pdf,
     signed_pdf,
     tool,
 )
@@ -313,6 +318,202 @@ def test_a_deflate_bomb_is_refused_before_anything_inflates_it():
         shrink(deflate_bomb_pdf(), "bomb.pdf")
     assert time.monotonic() - start < 30
     assert MAX_INFLATED < 1100 * 1024**2
+
+
+# -- bombs in any filter chain ---------------------------------------------------------------
+
+BOMB_MIB = 300  # inflated size of the bombs below: beyond MAX_INFLATED
+
+
+def _deflated_zeros(mib: int) -> bytes:
+    """``mib`` MiB of zeros deflated, made one MiB at a time (never held inflated)."""
+    deflater = zlib.compressobj(9)
+    chunk = bytes(1 << 20)
+    return b"".join([deflater.compress(chunk) for _ in range(mib)] + [deflater.flush()])
+
+
+def _lzw_zeros(count: int) -> bytes:
+    """``count`` zero bytes LZW-encoded (EarlyChange 1) as the PDF reference describes it: after
+    a clear code, a zero, then each code the next free one, standing for one zero more than the
+    last; a clear code before the table is full."""
+    codes: list[tuple[int, int]] = [(256, 9)]
+    width, free, left, first = 9, 258, count, True
+    while left:
+        if first:
+            codes.append((0, width))
+            left, first = left - 1, False
+            continue
+        run = free - 258 + 2
+        code = free if run <= left else (258 + left - 2 if left > 1 else 0)
+        codes.append((code, width))
+        left -= min(run, left)
+        if free + 1 in (511, 1023, 2047):
+            width += 1
+        free += 1
+        if free >= 4094 and left:
+            codes.append((256, width))
+            width, free, first = 9, 258, True
+    codes.append((257, width))
+    bits = "".join(format(code, f"0{size}b") for code, size in codes)
+    bits += "0" * (-len(bits) % 8)
+    return int(bits, 2).to_bytes(len(bits) // 8, "big")
+
+
+def _bomb_pdf(data: bytes, filters: bytes) -> bytes:
+    content = b"<< /Length %d /Filter %s >>\nstream\n" % (len(data), filters) + data
+    return raw_pdf(
+        [
+            (1, b"<< /Type /Catalog /Pages 2 0 R >>"),
+            (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+            (
+                3,
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> /Contents 4 0 R >>",
+            ),
+            (4, content + b"\nendstream"),
+        ]
+    )
+
+
+def hex_bomb(mib: int = BOMB_MIB) -> bytes:
+    return _bomb_pdf(
+        binascii.hexlify(_deflated_zeros(mib)) + b">", b"[/ASCIIHexDecode /FlateDecode]"
+    )
+
+
+def a85_bomb(mib: int = BOMB_MIB) -> bytes:
+    data = base64.a85encode(_deflated_zeros(mib), wrapcol=76) + b"~>"
+    return _bomb_pdf(data, b"[/ASCII85Decode /FlateDecode]")
+
+
+def run_length_bomb(mib: int = BOMB_MIB) -> bytes:
+    """Runs of 128 zeros (two bytes each), themselves deflated: Flate alone stays small."""
+    runs = b"\x81\x00" * (mib * (1 << 20) // 128) + b"\x80"
+    return _bomb_pdf(zlib.compress(runs, 9), b"[/FlateDecode /RunLengthDecode]")
+
+
+def lzw_bomb(mib: int = BOMB_MIB) -> bytes:
+    return _bomb_pdf(_lzw_zeros(mib * (1 << 20)), b"/LZWDecode")
+
+
+def test_the_lzw_and_run_length_bombs_decode_as_built_by_qpdf():
+    """The small versions of the bombs decode, by qpdf, to exactly the zeros they claim."""
+    for make in (hex_bomb, a85_bomb, run_length_bomb, lzw_bomb):
+        with pikepdf.open(io.BytesIO(make(3))) as pdf:
+            contents = pdf.pages[0].obj.Contents
+            decoded = contents.read_bytes(decode_level=pikepdf.StreamDecodeLevel.specialized)
+            assert decoded == bytes(3 << 20), make.__name__
+            assert not pdf.get_warnings()
+
+
+_CHILD = """
+import json, resource, sys
+from emeterai.errors import PdfError
+from emeterai.shrink import shrink
+data = open(sys.argv[1], "rb").read()
+try:
+    shrink(data, "bomb.pdf")
+    outcome = "accepted"
+except PdfError as exc:
+    outcome = exc.message
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"outcome": outcome, "peak": rss}))
+"""
+
+
+def shrink_in_a_child(data: bytes, folder: Path) -> tuple[str, int]:
+    """What shrink says about ``data`` and the peak memory (RSS, bytes) of a fresh process
+    doing it; the process may not grow beyond 2 GiB of address space whatever happens."""
+    import json
+    import resource
+    import sys
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    path = folder / "input.pdf"
+    path.write_bytes(data)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=cap,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    record = json.loads(done.stdout.strip().splitlines()[-1])
+    return record["outcome"], record["peak"]
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory) -> int:
+    """The peak memory of shrinking a one-page letter in a fresh process."""
+    outcome, peak = shrink_in_a_child(letter_pdf(1), tmp_path_factory.mktemp("baseline"))
+    assert outcome == "accepted"
+    return peak
+
+
+@pytest.mark.parametrize(
+    ("make", "filters"),
+    [
+        (hex_bomb, "/ASCIIHexDecode /FlateDecode"),
+        (a85_bomb, "/ASCII85Decode /FlateDecode"),
+        (run_length_bomb, "/FlateDecode /RunLengthDecode"),
+        (lzw_bomb, "/LZWDecode"),
+    ],
+    ids=["hex", "ascii85", "run-length", "lzw"],
+)
+def test_a_bomb_behind_any_filter_chain_is_refused_with_little_memory(
+    make, filters, baseline, tmp_path
+):
+    """A reviewer's 612 KB hex-wrapped content stream inflated to 300 MB and was accepted
+    (667 MB of memory, exit 0)."""
+    bomb = make()
+    assert len(bomb) < 1_000_000
+    outcome, peak = shrink_in_a_child(bomb, tmp_path)
+    assert f"inflates to more than {format_size(MAX_INFLATED)}" in outcome
+    assert filters in outcome and "object 4" in outcome
+    assert peak < baseline + 64 * 1024**2, (peak, baseline)
+
+
+def test_a_predictor_before_another_filter_is_refused_as_unmeasurable():
+    """Predictors are not applied when measuring, so what follows one could not be measured."""
+    data = zlib.compress(zlib.compress(b"0" * 4096))
+    bomb = _bomb_pdf(data, b"[/FlateDecode /FlateDecode] /DecodeParms [<< /Predictor 12 >> null]")
+    with pytest.raises(PdfError, match="object 4 cannot be measured .a predictor on /FlateDecode"):
+        shrink(bomb, "bomb.pdf")
+
+
+def test_the_measure_agrees_with_qpdf_on_every_stream_of_the_corpus():
+    """Never less than qpdf decodes (LZW, ASCII85, hex, Flate and chains from real producers),
+    and exactly that where no predictor shrinks the data: nothing sound is refused."""
+    from emeterai.shrink import _IMAGE_CODECS, _decodes_beyond, _filter_chain, _predictor
+
+    folder = corpus_dir() / "py-pdf-sample-files"
+    seen: set[str] = set()
+    for rel in CORPUS_FILES:
+        try:
+            pdf = pikepdf.open(folder / rel)
+        except (pikepdf.PdfError, pikepdf.PasswordError):
+            continue  # encrypted
+        with pdf:
+            for obj in pdf.objects:
+                if not isinstance(obj, pikepdf.Stream):
+                    continue
+                chain = _filter_chain(obj)
+                if not chain or any(name in _IMAGE_CODECS for name, _ in chain):
+                    continue
+                try:
+                    decoded = obj.read_bytes(decode_level=pikepdf.StreamDecodeLevel.specialized)
+                except pikepdf.PdfError:
+                    continue
+                raw, size = obj.read_raw_bytes(), len(decoded)
+                seen.update(name for name, _ in chain)
+                where = f"{rel} object {obj.objgen[0]} {chain}"
+                if size:
+                    assert _decodes_beyond(raw, chain, size - 1), where
+                if len(chain) == 1 and _predictor(chain[0][1]) == 1:
+                    assert not _decodes_beyond(raw, chain, size), where
+    assert {"/FlateDecode", "/LZWDecode", "/ASCII85Decode"} <= seen
 
 
 def test_shrink_file_never_changes_the_input_and_writes_only_new_files(scan, tmp_path):
