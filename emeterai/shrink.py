@@ -682,7 +682,9 @@ class _ImageDone:
 
 def _shrink_image(image: pikepdf.Stream, shown_dpi: float, level: Level) -> _ImageDone | None:
     """Resample ``image`` to ``level.dpi`` at its displayed size and re-encode it (JPEG for
-    photographs, Flate for drawings); returns what was done, None when it was kept."""
+    photographs, Flate for drawings); returns what was done, None when it was kept. Colours
+    are counted on the source: the resampling blends edges into new colours, and a drawing or
+    a text scan taken for a photograph would be blurred by JPEG."""
     import pikepdf
 
     assert level.dpi is not None
@@ -693,11 +695,11 @@ def _shrink_image(image: pikepdf.Stream, shown_dpi: float, level: Level) -> _Ima
     picture = _decodable(image)
     if picture is None:
         return None
+    photographic = was_jpeg or picture.getcolors(maxcolors=1024) is None  # before resampling
     if resample:
         factor = level.dpi / shown_dpi
         size = (max(1, round(picture.width * factor)), max(1, round(picture.height * factor)))
         picture = picture.resize(size, _lanczos())
-    photographic = was_jpeg or picture.getcolors(maxcolors=1024) is None
     raw_length = len(image.read_raw_bytes())
     if photographic:
         buf = io.BytesIO()

@@ -273,6 +273,84 @@ def test_a_file_nothing_can_shrink_is_copied_unchanged():
     assert result.data == tight and result.size_after == len(tight)
 
 
+def png(image: Image.Image, dpi: int = 300) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
+def diagram(width: int, height: int, boxes: int = 1500) -> Image.Image:
+    """A dense flat-colour diagram (boxes, hatching, connectors, labels in six colours, drawn
+    without anti-aliasing), as a chart or a floor plan is exported."""
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    draw.fontmode = "1"
+    colours = ["#1f4e9a", "#d62728", "#2ca02c", "#ff7f0e", "#7f3fbf", "#222222"]
+    rng = random.Random(7)
+    for n in range(boxes):
+        x, y = rng.randrange(0, width - 100), rng.randrange(0, height - 60)
+        draw.rectangle((x, y, x + 90, y + 50), outline=colours[n % 6], width=2)
+        end = (rng.randrange(width), rng.randrange(height))
+        draw.line((x + 90, y + 25, *end), fill=colours[(n + 4) % 6], width=1)
+        for k in range(0, 90, 4):
+            draw.line((x + k, y + 30, x + k + 8, y + 48), fill=colours[(n + 2) % 6], width=1)
+        draw.text((x + 4, y + 4), f"T{n}", fill=colours[5], font_size=18)
+    return image
+
+
+def text_scan(mode: str, dpi: int = 300) -> Image.Image:
+    """An A4 page of text as a scanner writes it: grey (light paper noise) or bilevel."""
+    size = (round(210 / 25.4 * dpi), round(297 / 25.4 * dpi))
+    page = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(page)
+    for line in range(60):
+        words = " ".join(f"kata{(line * 7 + i) % 97}" for i in range(9))
+        draw.text((dpi, dpi + line * dpi // 6), words, fill=20, font_size=dpi // 9)
+    if mode == "1":
+        return page.convert("1")
+    noise = Image.effect_noise(size, 12).point(lambda v: 255 - max(0, v - 128) // 2)
+    return ImageChops.darker(page, noise)
+
+
+def filters_of_images(data: bytes) -> list[str]:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        return [str(img.get("/Filter")) for page in pdf.pages for img in page.get_images().values()]
+
+
+def test_a_flat_colour_diagram_never_becomes_a_jpeg(tmp_path):
+    """Its colours are counted before the resize: Lanczos blends the edges into thousands of
+    colours, which made the drawing pass for a photograph and become a (smaller, blurred) JPEG.
+    Downsampled losslessly it would be larger than it is, so it is kept, pixel for pixel."""
+    import img2pdf
+
+    picture = diagram(2400, 1600)
+    assert len(picture.getcolors(1024) or []) <= 16
+    source = bytes(img2pdf.convert(png(picture)))
+    for max_size in (None, 1):
+        result = shrink(source, "bagan.pdf", max_size=max_size)
+        assert result.images_reencoded == 0, result.done
+        assert filters_of_images(result.data) == ["/FlateDecode"]
+        with pikepdf.open(io.BytesIO(result.data)) as pdf:
+            (image,) = pdf.pages[0].get_images().values()
+            kept = pikepdf.PdfImage(image).as_pil_image()
+        assert ImageChops.difference(kept.convert("RGB"), picture).getbbox() is None
+
+
+def test_a_grey_text_scan_is_downsampled_losslessly_and_a_bilevel_one_kept(tmp_path):
+    import img2pdf
+
+    grey = bytes(img2pdf.convert(png(text_scan("L"))))
+    result = shrink(grey, "surat.pdf")
+    assert (result.images_resampled, result.images_reencoded) == (1, 0), result.done
+    assert filters_of_images(result.data) == ["/FlateDecode"]
+    assert result.size_after < len(grey)
+    assert_same_to_a_reader(grey, result.data, tmp_path / "grey")
+    bilevel = bytes(img2pdf.convert(png(text_scan("1"))))
+    kept = shrink(bilevel, "surat.pdf")
+    assert (kept.images_resampled, kept.images_reencoded) == (0, 0)
+    assert image_sizes(kept.data) == image_sizes(bilevel)
+
+
 # -- refusals ---------------------------------------------------------------------------------
 
 
