@@ -703,10 +703,10 @@ class Wallet:
                 specimen=bool(r[3]),
                 not_after=not_after,
                 state=EXPIRED if stored == AVAILABLE and not_after <= moment else stored,
-                used_file=r[6],
+                used_file=_read_path(r[6]),
                 used_sha256=r[7],
                 used_at=r[8],
-                output_path=r[9] if r[5] in (USED, UNSURE) else None,
+                output_path=_read_path(r[9]) if r[5] in (USED, UNSURE) else None,
             )
             if not states or entry.state in states:
                 entries.append(entry)
@@ -906,9 +906,10 @@ class Wallet:
             reservation,
             "UPDATE stamps SET used_file = ?, used_sha256 = ?, output_path = ?, temp_path = ?,"
             " output_sha256 = ?",
-            (document_file, document_sha256, output_path, temp_path, output_sha256),
+            (_stored_path(document_file), document_sha256, _stored_path(output_path),
+             _stored_path(temp_path), output_sha256),
             durable=True,
-        )
+        )  # fmt: skip
 
     def mark_publishing(self, reservation: Reservation, method: str) -> None:
         """Record that the temp file is about to be moved into place, and how (files.py's
@@ -957,6 +958,7 @@ class Wallet:
                     dead = now - dt.datetime.fromisoformat(reserved_at) > STALE_AFTER
                 if not dead:
                     continue
+                temp, output = _read_path(temp), _read_path(output)
                 outcome = _settle(temp, output, output_sha, method)
                 if outcome in (USED, UNSURE):
                     db.execute(
@@ -971,6 +973,21 @@ class Wallet:
                 if temp:
                     discard(Path(temp))
         return RecoveryReport(tuple(released), tuple(committed), tuple(unsure))
+
+
+def _stored_path(path: str) -> str | bytes:
+    """A path as the wallet stores it: text, or its bytes when it is not UTF-8 (a name from a
+    zip made on Windows): SQLite takes only valid UTF-8 text, and recovery needs the exact
+    name to find the output again."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
+
+
+def _read_path(value: str | bytes | None) -> str | None:
+    return os.fsdecode(value) if isinstance(value, bytes) else value
 
 
 def _settle(
@@ -1071,10 +1088,10 @@ def _check_serial(db: sqlite3.Connection, serial: str, moment: str) -> None:
     if row is None:
         raise NoStampAvailable(f"stamp {serial} is not in the wallet")
     if row[0] == USED:
-        raise StampAlreadyUsed(f"stamp {serial} was already used on {row[1]}")
+        raise StampAlreadyUsed(f"stamp {serial} was already used on {_read_path(row[1])}")
     if row[0] == UNSURE:
         raise StampPossiblyUsed(
-            f"stamp {serial} may have been used on {row[1]} (an interrupted stamp "
+            f"stamp {serial} may have been used on {_read_path(row[1])} (an interrupted stamp "
             "could not be settled); it is never spent again"
         )
     if row[0] == RESERVED:

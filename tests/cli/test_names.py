@@ -87,3 +87,27 @@ def test_an_error_line_about_such_a_name_shows_it_escaped(home, tmp_path):
     err = proc.stderr.decode("utf-8")
     assert proc.returncode == 2, err
     assert "akar-\\xe9.pem" in err and "\\udc" not in err
+
+
+def test_such_a_file_is_stamped_and_the_wallet_keeps_its_exact_name(home, letter):
+    """Before: the wallet handed the name to SQLite as text, which takes only UTF-8: every such
+    file failed with 'surrogates not allowed' (nothing spent). The wallet keeps the exact bytes,
+    so that recovery after a crash finds the output again."""
+    from emeterai.wallet import Wallet
+
+    code, (record,), err = stamp(home, letter)
+    assert code == 0, err
+    output = letter.parent / os.fsdecode(b"surat-\xe9.emeterai.pdf")
+    assert output.is_file()
+    (used,) = [e for e in Wallet(home / "wallet" / "wallet.db").entries() if e.state == "used"]
+    assert used.used_file == str(letter.absolute())
+    assert used.output_path == str(output.absolute())
+    assert record["serial"] == used.serial
+    listed = subprocess.run(
+        [sys.executable, "-m", "emeterai", "wallet", "list", "--json"],
+        capture_output=True,
+        env={**os.environ, "EMETERAI_HOME": str(home)},
+        timeout=60,
+    )
+    (entry,) = [json.loads(ln) for ln in listed.stdout.decode("utf-8").splitlines()]
+    assert entry["output"].endswith("surat-\\xe9.emeterai.pdf")
