@@ -20,14 +20,18 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from emeterai.issuer import Issuer
-from emeterai.trust import TrustStore
-from emeterai.wallet import Wallet
+# English unless a test asks for another language: the tests read English messages whatever the
+# machine's locale. Tests of Indonesian output pass --lang, or remove this from a child's env.
+os.environ["EMETERAI_LANG"] = "en"
+
+from emeterai.issuer import Issuer  # noqa: E402
+from emeterai.trust import TrustStore  # noqa: E402
+from emeterai.wallet import Wallet  # noqa: E402
 
 # The helpers are the package tests.support, imported from the project root (pytest's
 # `pythonpath` setting in pyproject.toml puts it on sys.path).
-from tests.support.common import PASSPHRASE, STAMP_PASSPHRASE, _missing
-from tests.support.pgserver import fresh_database
+from tests.support.common import PASSPHRASE, STAMP_PASSPHRASE, _missing  # noqa: E402
+from tests.support.pgserver import fresh_database  # noqa: E402
 from tests.support.stamping import Kit  # noqa: E402
 
 

@@ -7,6 +7,7 @@ that ``emeterai --help`` stays fast.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from typing import Annotated, Any, NoReturn
@@ -14,8 +15,24 @@ from typing import Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from emeterai import __version__
-from emeterai.cli import (
+from emeterai import __version__, i18n
+from emeterai.cli import _framework
+
+
+def _language_from_argv(argv: list[str]) -> str | None:
+    """``--lang X`` or ``--lang=X`` anywhere on the command line: help texts are made when the
+    command modules are imported, so the language must be known before that."""
+    for i, arg in enumerate(argv):
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
+_framework.speak(i18n.choose(_language_from_argv(sys.argv[1:]), os.environ))
+
+from emeterai.cli import (  # noqa: E402  after the language is known
     _common,
     demo,
     explain,
@@ -28,7 +45,8 @@ from emeterai.cli import (
     verify,
     wallet,
 )
-from emeterai.errors import EmeteraiError, library_logging
+from emeterai.errors import EmeteraiError, UsageError, library_logging  # noqa: E402
+from emeterai.i18n import _  # noqa: E402
 
 __all__ = ["app", "main"]
 
@@ -68,7 +86,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: importing rich's renderer costs ~80 ms per start
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
-    help="Put e-meterai stamps on PDFs locally and offline, and verify them.",
+    help=_("Put e-meterai stamps on PDFs locally and offline, and verify them."),
 )
 app.add_typer(issuer.app, name="issuer")
 app.add_typer(wallet.app, name="wallet")
@@ -92,12 +110,24 @@ def _version(value: bool) -> None:
 def _root(
     ctx: typer.Context,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Tracebacks and library logs.")
+        bool, typer.Option("--verbose", "-v", help=_("Tracebacks and library logs."))
     ] = False,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help=_("Show the version.")),
     ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="id|en",
+            help=_("Language: id (Bahasa Indonesia) or en. Else EMETERAI_LANG, else the locale."),
+        ),
+    ] = None,
 ) -> None:
+    if lang is not None and not i18n.known(lang):
+        raise UsageError(_("--lang {lang!r}: use id or en").format(lang=lang))
+    _framework.speak(i18n.choose(lang, os.environ))
     ctx.obj = _common.State(verbose=verbose)
     library_logging(verbose)
 

@@ -1,0 +1,161 @@
+"""The language people read: Indonesian or English, with gettext catalogs.
+
+The language comes from ``--lang``, then ``EMETERAI_LANG``, then the locale (``LC_ALL``,
+``LC_MESSAGES``, ``LANG``, the first one set, as POSIX orders them): ``id_ID.UTF-8`` gives
+Indonesian, anything else English. Only what a person reads is translated: JSON keys, problem
+codes, exit codes and the texts inside JSON records stay the same in every language, so scripts
+never depend on it.
+
+Strings are marked with :func:`_` (translated now) or :func:`N_` (marked, translated where they
+are shown); the catalogs are ``emeterai/locale/LANG/LC_MESSAGES/emeterai.po`` (sources, kept with
+``scripts/i18n.py``) and their compiled ``.mo``. The pseudo-language ``qps`` (tests only) wraps
+every translated string in ``⟦ ⟧``: any text a command prints outside those brackets was never
+passed through the catalog.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gettext as _gettext
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = [
+    "LANGUAGES",
+    "N_",
+    "_",
+    "choose",
+    "known",
+    "language",
+    "moment",
+    "ngettext",
+    "rupiah",
+    "set_language",
+]
+
+LANGUAGES = ("id", "en")
+PSEUDO = "qps"
+DOMAIN = "emeterai"
+LOCALE_DIR = Path(__file__).parent / "locale"
+
+_translations: _gettext.NullTranslations = _gettext.NullTranslations()
+_language = "en"
+
+
+class _Pseudo(_gettext.NullTranslations):
+    """Every string marked: ``⟦text⟧``."""
+
+    def gettext(self, message: str) -> str:
+        return f"⟦{message}⟧"
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        return f"⟦{msgid1 if n == 1 else msgid2}⟧"
+
+
+def normalise(value: str) -> str | None:
+    """``id_ID.UTF-8``, ``id``, ``in_ID`` -> ``id``; ``en_GB``, ``C``, ``POSIX`` -> ``en``;
+    None for a value that names no language at all (empty)."""
+    base = value.strip().split(".")[0].split("@")[0].replace("-", "_").lower()
+    if not base:
+        return None
+    code = base.split("_")[0]
+    if code in ("id", "in"):  # 'in' is the old ISO 639 code for Indonesian
+        return "id"
+    if code == PSEUDO:
+        return PSEUDO
+    return "en"
+
+
+def known(value: str) -> bool:
+    """Does ``value`` (``--lang``) name a language emeterai speaks?"""
+    code = value.strip().lower().replace("-", "_").split(".")[0].split("_")[0]
+    return code in ("id", "in", "en", PSEUDO)
+
+
+def choose(explicit: str | None, environ: Mapping[str, str]) -> str:
+    """The language to speak: ``explicit`` (``--lang``), else the environment."""
+    for value in (
+        explicit,
+        environ.get("EMETERAI_LANG"),
+        environ.get("LC_ALL"),
+        environ.get("LC_MESSAGES"),
+        environ.get("LANG"),
+    ):
+        if value:
+            chosen = normalise(value)
+            if chosen is not None:
+                return chosen
+    return "en"
+
+
+def set_language(lang: str) -> None:
+    """Speak ``lang`` from now on (``id``, ``en`` or the pseudo-language ``qps``)."""
+    global _translations, _language
+    if lang == PSEUDO:
+        _translations = _Pseudo()
+    elif lang == "en":
+        _translations = _gettext.NullTranslations()
+    else:
+        _translations = _gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
+    _language = lang
+
+
+def language() -> str:
+    return _language
+
+
+def _(message: str) -> str:
+    """``message`` in the current language."""
+    return _translations.gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _translations.ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Marks ``message`` for the catalog without translating it: it is translated (with
+    :func:`_`) where it is shown, e.g. a help text or an error message kept in English for
+    JSON."""
+    return message
+
+
+def rupiah(value: int) -> str:
+    """An amount as people read it: ``Rp10.000`` in Indonesian, ``Rp10,000`` in English."""
+    grouped = f"{value:,}"
+    return "Rp" + (grouped.replace(",", ".") if _language == "id" else grouped)
+
+
+# Indonesia's three time zones by their UTC offset in hours, as people name them.
+_INDONESIAN_ZONES = {7: "WIB", 8: "WITA", 9: "WIT"}
+_MONTHS_ID = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+
+
+def moment(when: dt.datetime | str, tz: dt.tzinfo | None = None) -> str:
+    """A time as people read it: in the local time zone (``tz``, default this machine's) with
+    the zone's name: ``2 Des 2026 14.05 WIB`` in Indonesian, ``2 Dec 2026 14:05 WIB`` in
+    English. JSON keeps ISO 8601 with its offset."""
+    if isinstance(when, str):
+        when = dt.datetime.fromisoformat(when)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    local = when.astimezone(tz) if tz is not None else when.astimezone()
+    offset = local.utcoffset() or dt.timedelta(0)
+    hours, rest = divmod(int(offset.total_seconds()), 3600)
+    zone = _INDONESIAN_ZONES.get(hours) if rest == 0 else None
+    if zone is None:
+        name = local.tzname() or ""
+        zone = name if name.isalpha() and len(name) <= 5 else _utc_offset(offset)
+    if _language == "id":
+        return f"{local.day} {_MONTHS_ID[local.month - 1]} {local.year} {local:%H.%M} {zone}"
+    return f"{local.day} {local:%b %Y %H:%M} {zone}"
+
+
+def _utc_offset(offset: dt.timedelta) -> str:
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+set_language(choose(None, os.environ))

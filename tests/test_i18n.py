@@ -1,0 +1,96 @@
+"""``emeterai.i18n`` and the catalogs: the language chosen as the issue orders it, amounts and
+times as people read them, and an Indonesian catalog that covers every marked string."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+
+from emeterai import i18n
+from tests.support.common import PROJECT_ROOT
+
+
+@pytest.fixture
+def speaking():
+    """Restores the language after a test that changes it."""
+    before = i18n.language()
+    yield i18n.set_language
+    i18n.set_language(before)
+
+
+@pytest.mark.parametrize(
+    ("explicit", "env", "chosen"),
+    [
+        (None, {"LANG": "id_ID.UTF-8"}, "id"),
+        (None, {"LANG": "C.UTF-8"}, "en"),
+        (None, {}, "en"),
+        (None, {"LANG": "en_US.UTF-8", "LC_MESSAGES": "id_ID.UTF-8"}, "id"),
+        (None, {"LC_ALL": "en_GB.UTF-8", "LC_MESSAGES": "id_ID.UTF-8"}, "en"),
+        (None, {"EMETERAI_LANG": "en", "LC_ALL": "id_ID.UTF-8"}, "en"),
+        ("id", {"EMETERAI_LANG": "en"}, "id"),
+        (None, {"LANG": "in_ID"}, "id"),  # the old ISO code
+        (None, {"LC_ALL": "", "LANG": "id_ID"}, "id"),  # set but empty: not set
+    ],
+)
+def test_the_language_comes_from_lang_then_emeterai_lang_then_the_locale(explicit, env, chosen):
+    assert i18n.choose(explicit, env) == chosen
+
+
+def test_amounts_and_times_as_people_read_them(speaking):
+    wib = dt.timezone(dt.timedelta(hours=7))
+    wita = dt.timezone(dt.timedelta(hours=8))
+    at = dt.datetime(2026, 12, 2, 7, 5, tzinfo=dt.UTC)
+    speaking("id")
+    assert i18n.rupiah(10000) == "Rp10.000" and i18n.rupiah(1500000) == "Rp1.500.000"
+    assert i18n.moment(at, wib) == "2 Des 2026 14.05 WIB"
+    assert i18n.moment(at.isoformat(), wita) == "2 Des 2026 15.05 WITA"
+    speaking("en")
+    assert i18n.rupiah(10000) == "Rp10,000"
+    assert i18n.moment(at, wib) == "2 Dec 2026 14:05 WIB"
+    assert i18n.moment(at, dt.timezone(dt.timedelta(hours=-3, minutes=-30))).endswith("UTC-03:30")
+
+
+def _i18n_script():
+    spec = importlib.util.spec_from_file_location(
+        "i18n_script", PROJECT_ROOT / "scripts" / "i18n.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_marked_string_has_an_indonesian_translation_and_none_is_stale():
+    """Extracts the package's strings with Babel and compares them with the catalog; also
+    fails when the committed .mo is not exactly what the .po compiles to."""
+    assert _i18n_script().problems("id") == []
+
+
+def test_help_speaks_indonesian_with_an_indonesian_locale(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "EMETERAI_LANG"}
+    env.update(LANG="id_ID.UTF-8", EMETERAI_HOME=str(tmp_path))
+    out = subprocess.run(
+        [sys.executable, "-m", "emeterai", "--help"], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0
+    assert "Bubuhkan meterai elektronik" in out.stdout and "Perintah" in out.stdout
+    english = subprocess.run(
+        [sys.executable, "-m", "emeterai", "--lang", "en", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert "Put e-meterai stamps on PDFs" in english.stdout and "Commands" in english.stdout
+
+
+def test_an_unknown_language_is_a_usage_error(runner):
+    from emeterai.cli import app
+
+    result = runner.invoke(app, ["--lang", "fr", "serial", "check", "X"])
+    assert result.exit_code == 2
+    assert "--lang 'fr': use id or en" in result.stderr
