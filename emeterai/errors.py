@@ -63,25 +63,47 @@ class Hint(enum.StrEnum):
 
 
 class EmeteraiError(Exception):
-    """Root of every error emeterai reports to a user."""
+    """Root of every error emeterai reports to a user.
+
+    ``message`` is a template marked for the catalog (``N_("cannot read ({reason})")``) and
+    ``params`` fill it: the English text (``message``, ``str()``) is what JSON and logs carry, in
+    every language; :meth:`translated` is what a person reads. A message with no params may
+    contain braces of its own.
+    """
 
     exit_code = 1
 
     def __init__(
-        self, message: str, path: str | os.PathLike[str] | None = None, hint: Hint | None = None
+        self,
+        message: str,
+        path: str | os.PathLike[str] | None = None,
+        hint: Hint | None = None,
+        **params: object,
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        text = message.format(**params) if params else message
+        super().__init__(text)
+        self.template = message
+        self.params = {k: str(v) for k, v in params.items()}
+        self.message = text
         self.path = None if path is None else os.fspath(path)
         self.hint = hint
 
     def __str__(self) -> str:
         return self.message if self.path is None else f"{self.path}: {self.message}"
 
-    def about(self, file: str | None) -> str:
+    def translated(self) -> str:
+        """The message in the current language (no file name)."""
+        from emeterai.i18n import _
+
+        template = _(self.template)
+        return template.format(**self.params) if self.params else template
+
+    def about(self, file: str | None, translate: bool = False) -> str:
         """The message as said about ``file``: it comes first when the error names another one
-        (e.g. the output of an input that could not be stamped)."""
-        text = str(self)
+        (e.g. the output of an input that could not be stamped). ``translate``: in the current
+        language, for a person; else English, for JSON."""
+        message = self.translated() if translate else self.message
+        text = message if self.path is None else f"{self.path}: {message}"
         return text if file is None or self.path == file else f"{file}: {text}"
 
     def at(self, path: str | os.PathLike[str]) -> Self:
@@ -166,6 +188,11 @@ class NotStamped(EmeteraiError):
     def __init__(self, cause: EmeteraiError, path: str | os.PathLike[str] | None = None) -> None:
         super().__init__(f"not stamped: {cause.message}", path=path, hint=cause.hint)
         self.cause = cause
+
+    def translated(self) -> str:
+        from emeterai.i18n import _
+
+        return _("not stamped: {cause}").format(cause=self.cause.translated())
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.cause, self.path))

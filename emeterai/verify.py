@@ -88,8 +88,29 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Problem:
+    """One problem: its code and, in English (as JSON carries it), its detail. A detail made
+    with :meth:`of` also keeps its template, so a person reads it in their language."""
+
     code: Code
     detail: str
+    template: str | None = field(default=None, compare=False)
+    params: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    @classmethod
+    def of(cls, code: Code, template: str, **params: object) -> Problem:
+        """A problem whose detail is ``template`` (marked with ``N_``) filled with ``params``."""
+        values = {k: str(v) for k, v in params.items()}
+        detail = template.format(**values) if values else template
+        return cls(code, detail, template, tuple(values.items()))
+
+    def translated(self) -> str:
+        """The detail in the current language."""
+        if self.template is None:
+            return self.detail
+        from emeterai.i18n import _
+
+        text = _(self.template)
+        return text.format(**dict(self.params)) if self.params else text
 
     def to_json(self) -> dict[str, str]:
         return {"code": self.code, "detail": self.detail}
