@@ -10,9 +10,10 @@ not genuine, says more than the state of a genuine stamp (revoked, reused, expir
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from emeterai.errors import UsageError
+from emeterai.i18n import N_, _
 from emeterai.verify import Code, Problem
 
 __all__ = [
@@ -36,6 +37,11 @@ class Explanation:
     cause: str
     action: str
 
+    def translated(self) -> Explanation:
+        """This explanation in the current language (the fields themselves and ``to_json`` stay
+        English, for JSON and the README)."""
+        return replace(self, meaning=_(self.meaning), cause=_(self.cause), action=_(self.action))
+
     def to_json(self) -> dict[str, str | int]:
         return {
             "code": self.code,
@@ -50,109 +56,149 @@ _ALL = (
     Explanation(
         Code.UNREADABLE,
         10,
-        "the file is not a PDF, is truncated beyond repair, or needs a password that was not given",
-        "an upload cut short, a file of another type renamed to .pdf, an encrypted PDF, "
-        "or a file that could not be read from disk",
-        "ask the applicant to send the stamped PDF again; for an encrypted PDF, verify it "
-        "with --password",
+        N_(
+            "the file is not a PDF, is truncated beyond repair, or needs a password that was not given"
+        ),
+        N_(
+            "an upload cut short, a file of another type renamed to .pdf, an encrypted PDF, "
+            "or a file that could not be read from disk"
+        ),
+        N_(
+            "ask the applicant to send the stamped PDF again; for an encrypted PDF, verify it "
+            "with --password"
+        ),
     ),
     Explanation(
         Code.NO_STAMP,
         20,
-        "the document carries no e-meterai signature",
-        "the unstamped original was sent instead of the .emeterai.pdf output, the document "
-        "was printed and scanned, or a picture of a stamp was pasted on",
-        "ask for the stamped output itself (the .emeterai.pdf file), not a scan or a copy",
+        N_("the document carries no e-meterai signature"),
+        N_(
+            "the unstamped original was sent instead of the .emeterai.pdf output, the document "
+            "was printed and scanned, or a picture of a stamp was pasted on"
+        ),
+        N_("ask for the stamped output itself (the .emeterai.pdf file), not a scan or a copy"),
     ),
     Explanation(
         Code.UNTRUSTED_ISSUER,
         30,
-        "the stamp certificate does not chain to an issuer root this verifier trusts",
-        "a stamp from an issuer not added to the trust store, a specimen stamp from a test "
-        "issuer, or a forged stamp",
-        "if the issuer is a genuine one, add its root (emeterai trust add, or --trust) and "
-        "verify again; otherwise refuse the document",
+        N_("the stamp certificate does not chain to an issuer root this verifier trusts"),
+        N_(
+            "a stamp from an issuer not added to the trust store, a specimen stamp from a test "
+            "issuer, or a forged stamp"
+        ),
+        N_(
+            "if the issuer is a genuine one, add its root (emeterai trust add, or --trust) and "
+            "verify again; otherwise refuse the document"
+        ),
     ),
     Explanation(
         Code.SIGNATURE_INVALID,
         40,
-        "the stamp's signature does not match the bytes it signed",
-        "the stamped file was saved again, compressed, converted or edited by another program "
-        "(even opening and saving it in a PDF editor or an online compressor), or tampered with",
-        "refuse the document and ask for the original stamped file, unchanged; a stamped "
-        "file must never be re-saved or compressed",
+        N_("the stamp's signature does not match the bytes it signed"),
+        N_(
+            "the stamped file was saved again, compressed, converted or edited by another program "
+            "(even opening and saving it in a PDF editor or an online compressor), or tampered with"
+        ),
+        N_(
+            "refuse the document and ask for the original stamped file, unchanged; a stamped "
+            "file must never be re-saved or compressed"
+        ),
     ),
     Explanation(
         Code.MODIFIED_AFTER_STAMP,
         50,
-        "the document was changed after stamping beyond what is allowed (further signatures "
-        "and metadata)",
-        "text, pages, annotations or form content added after the stamp, e.g. filled in or "
-        "commented in a PDF editor after stamping",
-        "refuse the document; the applicant must make the changes on the original and stamp "
-        "it again",
+        N_(
+            "the document was changed after stamping beyond what is allowed (further signatures "
+            "and metadata)"
+        ),
+        N_(
+            "text, pages, annotations or form content added after the stamp, e.g. filled in or "
+            "commented in a PDF editor after stamping"
+        ),
+        N_(
+            "refuse the document; the applicant must make the changes on the original and stamp "
+            "it again"
+        ),
     ),
     Explanation(
         Code.SERIAL_MISMATCH,
         60,
-        "the serial in the certificate, the visible stamp text, the QR code and the signature "
-        "disagree",
-        "a stamp picture altered or replaced, or a stamp moved from another document",
-        "refuse the document; treat it as a possible forgery",
+        N_(
+            "the serial in the certificate, the visible stamp text, the QR code and the signature "
+            "disagree"
+        ),
+        N_("a stamp picture altered or replaced, or a stamp moved from another document"),
+        N_("refuse the document; treat it as a possible forgery"),
     ),
     Explanation(
         Code.SERIAL_MALFORMED,
         65,
-        "the serial's check character is wrong",
-        "a serial made up or copied by hand rather than issued",
-        "refuse the document; treat it as a possible forgery",
+        N_("the serial's check character is wrong"),
+        N_("a serial made up or copied by hand rather than issued"),
+        N_("refuse the document; treat it as a possible forgery"),
     ),
     Explanation(
         Code.REVOKED,
         70,
-        "the serial is on the issuer's revocation list given with --crl",
-        "the issuer withdrew the stamp (reported lost, refunded or misused)",
-        "refuse the document; the applicant must stamp it again with a valid stamp",
+        N_("the serial is on the issuer's revocation list given with --crl"),
+        N_("the issuer withdrew the stamp (reported lost, refunded or misused)"),
+        N_("refuse the document; the applicant must stamp it again with a valid stamp"),
     ),
     Explanation(
         Code.SERIAL_REUSED,
         80,
-        "the ledger has already seen this serial on a different document",
-        "one stamp copied onto several documents, or one application sent twice in "
-        "different versions",
-        "compare with the document the ledger names (emeterai ledger reused); accept at most "
-        "the first and ask for a new stamp on the other",
+        N_("the ledger has already seen this serial on a different document"),
+        N_(
+            "one stamp copied onto several documents, or one application sent twice in "
+            "different versions"
+        ),
+        N_(
+            "compare with the document the ledger names (emeterai ledger reused); accept at most "
+            "the first and ask for a new stamp on the other"
+        ),
     ),
     Explanation(
         Code.STAMP_EXPIRED,
         90,
-        "the stamp was applied outside its certificate's validity period (judged at the best "
-        "proof of time)",
-        "a stamp used after its expiry date, or a signer's clock far off",
-        "ask the applicant to stamp again with a valid stamp",
+        N_(
+            "the stamp was applied outside its certificate's validity period (judged at the best "
+            "proof of time)"
+        ),
+        N_("a stamp used after its expiry date, or a signer's clock far off"),
+        N_("ask the applicant to stamp again with a valid stamp"),
     ),
     Explanation(
         Code.SIGNING_TIME_INVALID,
         100,
-        "the stamp claims a signing time in the future of the verification time",
-        "the verifying machine's clock is behind, or the signer's clock was ahead or the time "
-        "was forged",
-        "check this machine's clock; otherwise ask for a stamp with a timestamp (stamp --tsa)",
+        N_("the stamp claims a signing time in the future of the verification time"),
+        N_(
+            "the verifying machine's clock is behind, or the signer's clock was ahead or the time "
+            "was forged"
+        ),
+        N_("check this machine's clock; otherwise ask for a stamp with a timestamp (stamp --tsa)"),
     ),
     Explanation(
         Code.STAMP_NOT_SHOWN,
         110,
-        "the stamp's picture is missing, hidden, not printed, too small or off the visible page",
-        "the stamp placed outside the page, or its annotation hidden or removed by another program",
-        "refuse the document; the applicant must stamp it again with the stamp visible on the page",
+        N_(
+            "the stamp's picture is missing, hidden, not printed, too small or off the visible page"
+        ),
+        N_(
+            "the stamp placed outside the page, or its annotation hidden or removed by another program"
+        ),
+        N_(
+            "refuse the document; the applicant must stamp it again with the stamp visible on the page"
+        ),
     ),
     Explanation(
         Code.LEDGER_UNAVAILABLE,
         120,
-        "the ledger asked for with --ledger could not be consulted, so reuse was not ruled out",
-        "the ledger's database is unreachable, locked, full or refused the write",
-        "fix the ledger (path, network, permissions) and verify the file again; the document "
-        "itself may be fine",
+        N_("the ledger asked for with --ledger could not be consulted, so reuse was not ruled out"),
+        N_("the ledger's database is unreachable, locked, full or refused the write"),
+        N_(
+            "fix the ledger (path, network, permissions) and verify the file again; the document "
+            "itself may be fine"
+        ),
     ),
 )
 
@@ -166,7 +212,9 @@ def explain(code: str) -> Explanation:
         return EXPLANATIONS[Code(code.strip().lower())]
     except ValueError:
         valid = ", ".join(EXPLANATIONS)
-        raise UsageError(f"unknown problem code {code!r}; the codes are: {valid}") from None
+        raise UsageError(
+            N_("unknown problem code {code}; the codes are: {valid}"), code=repr(code), valid=valid
+        ) from None
 
 
 def main_first(problems: Iterable[Problem]) -> tuple[Problem, ...]:

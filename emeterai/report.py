@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emeterai.errors import Hint, UsageError
+from emeterai.i18n import N_, _, language, moment, rupiah
 from emeterai.names import shown
 from emeterai.problems import EXPLANATIONS, main_first, main_reason
 from emeterai.verify import Code, Problem, StampReport, VerifyResult
@@ -40,22 +41,24 @@ __all__ = [
     "summarize",
 ]
 
+# The CSV's headings in English; the file carries them in the reader's language (office staff
+# open it in a spreadsheet), while the problem codes in its cells stay codes.
 CSV_COLUMNS = (
-    "file",
-    "verdict",
-    "main_problem",
-    "stamp",
-    "serial",
-    "value",
-    "issuer",
-    "specimen",
-    "stamped_at",
-    "page",
-    "document_sha256",
-    "problem_codes",
-    "problem_details",
+    N_("file"),
+    N_("verdict"),
+    N_("main_problem"),
+    N_("stamp"),
+    N_("serial"),
+    N_("value"),
+    N_("issuer"),
+    N_("specimen"),
+    N_("stamped_at"),
+    N_("page"),
+    N_("document_sha256"),
+    N_("problem_codes"),
+    N_("problem_details"),
 )
-TITLE = "e-meterai verification report"
+TITLE = N_("e-meterai verification report")
 
 
 class ReportFormat(enum.StrEnum):
@@ -78,10 +81,13 @@ class Summary:
 
     def text(self) -> str:
         """E.g. ``200 file(s): 192 valid, 8 invalid — 5 modified-after-stamp, 3 serial-reused``."""
-        line = f"{self.files} file(s): {self.valid} valid, {self.invalid} invalid"
-        if self.reasons:
-            line += " — " + ", ".join(f"{n} {code}" for code, n in self.reasons)
-        return line
+        counts = {"files": self.files, "valid": self.valid, "invalid": self.invalid}
+        if not self.reasons:
+            return _("{files} file(s): {valid} valid, {invalid} invalid").format(**counts)
+        reasons = ", ".join(f"{n} {code}" for code, n in self.reasons)
+        return _("{files} file(s): {valid} valid, {invalid} invalid — {reasons}").format(
+            reasons=reasons, **counts
+        )
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -148,7 +154,7 @@ def report_format(path: Path) -> ReportFormat:
     if suffix in (".html", ".htm"):
         return ReportFormat.HTML
     raise UsageError(
-        "a report is a .csv or an .html file (the suffix chooses the format)", path=path
+        N_("a report is a .csv or an .html file (the suffix chooses the format)"), path=path
     )
 
 
@@ -158,11 +164,13 @@ def check_destination(path: Path, overwrite: bool) -> ReportFormat:
     fmt = report_format(path)
     folder = path.parent
     if not folder.is_dir():
-        raise UsageError(f"cannot write the report: no folder {folder}", path=path)
+        raise UsageError(
+            N_("cannot write the report: no folder {folder}"), path=path, folder=folder
+        )
     if path.is_dir():
-        raise UsageError("is a folder, not a report file", path=path)
+        raise UsageError(N_("is a folder, not a report file"), path=path)
     if path.exists() and not overwrite:
-        raise UsageError("already exists", path=path, hint=Hint.FORCE)
+        raise UsageError(N_("already exists"), path=path, hint=Hint.FORCE)
     return fmt
 
 
@@ -179,13 +187,13 @@ def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     text = shown(str(value))
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _rows(result: VerifyResult) -> list[list[str]]:
-    verdict = "valid" if result.valid else "invalid"
+    verdict = _("valid") if result.valid else _("invalid")
     main = main_reason(result.problems)
     stamps: Sequence[StampReport | None] = result.stamps or (None,)
     rows = []
@@ -207,7 +215,7 @@ def _rows(result: VerifyResult) -> list[list[str]]:
                     stamp.page if stamp else None,
                     stamp.document_sha256 if stamp else None,
                     " ".join(dict.fromkeys(p.code for p in problems)),
-                    " | ".join(f"{p.code}: {p.detail}" for p in problems),
+                    " | ".join(f"{p.code}: {p.translated()}" for p in problems),
                 )
             ]
         )
@@ -218,7 +226,7 @@ def csv_report(results: Iterable[VerifyResult]) -> bytes:
     """One row per file and stamp (a file without stamps: one row), in the given order."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([_(column) for column in CSV_COLUMNS])
     for result in results:
         writer.writerows(_rows(result))
     return out.getvalue().encode("utf-8-sig")
@@ -250,13 +258,14 @@ def _e(value: object) -> str:
 
 
 def _stamp_html(stamp: StampReport) -> str:
+    stamped = moment(stamp.stamped_at) if stamp.stamped_at else None
     parts = [
-        stamp.serial or "(no serial)",
-        f"Rp{stamp.value}" if stamp.value is not None else None,
+        stamp.serial or _("(no serial)"),
+        rupiah(stamp.value) if stamp.value is not None else None,
         stamp.issuer,
         "SPESIMEN" if stamp.specimen else None,
-        f"stamped {stamp.stamped_at}" if stamp.stamped_at else None,
-        f"page {stamp.page}" if stamp.page is not None else None,
+        _("stamped {when}").format(when=stamped) if stamped else None,
+        _("page {page}").format(page=stamp.page) if stamp.page is not None else None,
     ]
     return "<div>" + _e(", ".join(p for p in parts if p)) + "</div>"
 
@@ -265,15 +274,16 @@ def _problems_html(problems: Sequence[Problem]) -> str:
     out = []
     said: set[Code] = set()
     for i, p in enumerate(main_first(problems)):
-        e = EXPLANATIONS[p.code]
+        e = EXPLANATIONS[p.code].translated()
+        todo = _("What to do: {action}").format(action=e.action)
         css = "problem" if i == 0 else "problem also"
-        detail = f"<span class='detail'>{_e(p.detail)}</span>"
+        detail = f"<span class='detail'>{_e(p.translated())}</span>"
         if p.code in said:  # the same code again: its words were said once
             text = f"<b>{_e(p.code)}</b>: {detail}"
         else:
             text = (
                 f"<b>{_e(p.code)}</b>: {_e(e.meaning)}<br>{detail}"
-                f"<br><span class='todo'>What to do: {_e(e.action)}</span>"
+                f"<br><span class='todo'>{_e(todo)}</span>"
             )
             said.add(p.code)
         out.append(f"<div class='{css}'>{text}</div>")
@@ -282,9 +292,10 @@ def _problems_html(problems: Sequence[Problem]) -> str:
 
 def _file_row(result: VerifyResult) -> str:
     verdict = "valid" if result.valid else "invalid"
+    word = _("VALID") if result.valid else _("INVALID")
     stamps = "".join(_stamp_html(s) for s in result.stamps) or "—"
     return (
-        f"<tr class='{verdict}'><td class='verdict'>{verdict.upper()}</td>"
+        f"<tr class='{verdict}'><td class='verdict'>{_e(word)}</td>"
         f"<td class='file'>{_e(result.file)}</td><td>{stamps}</td>"
         f"<td>{_problems_html(result.problems)}</td></tr>"
     )
@@ -296,12 +307,15 @@ def _counts_html(summary: Summary) -> str:
     main = dict(summary.reasons)
     rows = "".join(
         f"<tr><td><b>{_e(code)}</b></td><td>{main.get(code, 0)}</td><td>{n}</td>"
-        f"<td>{_e(EXPLANATIONS[code].meaning)}</td></tr>"
+        f"<td>{_e(_(EXPLANATIONS[code].meaning))}</td></tr>"
         for code, n in summary.codes
     )
+    problems = _("Problems")
+    heads = "".join(
+        f"<th>{_e(h)}</th>" for h in (_("code"), _("main reason of"), _("found in"), _("meaning"))
+    )
     return (
-        "<h2>Problems</h2><table class='counts'><thead><tr><th>code</th>"
-        "<th>main reason of</th><th>found in</th><th>meaning</th></tr></thead>"
+        f"<h2>{_e(problems)}</h2><table class='counts'><thead><tr>{heads}</tr></thead>"
         f"<tbody>{rows}</tbody></table>"
     )
 
@@ -312,11 +326,22 @@ def html_report(results: Sequence[VerifyResult], generated_at: dt.datetime | Non
     from emeterai import __version__
 
     summary = summarize(results)
-    when = (generated_at or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
-    title = f"{TITLE}: {summary.invalid} of {summary.files} invalid"
+    made = generated_at or dt.datetime.now(dt.UTC)
+    title = _("e-meterai verification report: {invalid} of {files} invalid").format(
+        invalid=summary.invalid, files=summary.files
+    )
+    meta = _("Made {when} by emeterai {version}, offline.").format(
+        when=moment(made), version=__version__
+    )
+    heads = "".join(
+        f"<th>{_e(h)}</th>"
+        for h in (_("verdict"), _("file"), _("stamps"), _("problems and what to do"))
+    )
+    files = _("Files")
+    lang = "id" if language() == "id" else "en"
     rows = "".join(_file_row(r) for r in invalid_first(results))
     page = f"""<!DOCTYPE html>
-<html lang="en">
+<html lang="{lang}">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
@@ -325,13 +350,13 @@ def html_report(results: Sequence[VerifyResult], generated_at: dt.datetime | Non
 <style>{_STYLE}</style>
 </head>
 <body>
-<h1>{_e(TITLE)}</h1>
-<p class="meta">Made {_e(when)} by emeterai {_e(__version__)}, offline.</p>
+<h1>{_e(_(TITLE))}</h1>
+<p class="meta">{_e(meta)}</p>
 <p class="summary">{_e(summary.text())}</p>
 {_counts_html(summary)}
-<h2>Files</h2>
+<h2>{_e(files)}</h2>
 <table class="files">
-<thead><tr><th>verdict</th><th>file</th><th>stamps</th><th>problems and what to do</th></tr></thead>
+<thead><tr>{heads}</tr></thead>
 <tbody>
 {rows}
 </tbody>

@@ -15,47 +15,71 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from emeterai.cli._common import JsonFlag, State, emit_json, pdf_files, read_file, state
+from emeterai.i18n import _, moment, ngettext, rupiah
 
 if TYPE_CHECKING:
-    from emeterai.verify import Verifier, VerifyResult
+    from emeterai.verify import StampReport, Verifier, VerifyResult
 
-_INDENT = " " * 9
+HELP = _(
+    "Verify stamped PDFs offline: genuine, unchanged, visible on the page, not revoked and not "
+    "used twice. The stamp's digital signature (PAdES) is checked against the trusted issuers."
+)
 
 
 def verify_cmd(
     ctx: typer.Context,
-    pdfs: Annotated[list[Path], typer.Argument(help="PDF files (or folders of them) to verify.")],
+    pdfs: Annotated[
+        list[Path],
+        typer.Argument(metavar="FILE.pdf...", help=_("PDF files (or folders of them) to verify.")),
+    ],
     trust: Annotated[
-        list[Path] | None, typer.Option("--trust", help="Also trust this issuer root (PEM).")
+        list[Path] | None,
+        typer.Option(
+            "--trust", metavar="PEM", help=_("Also trust this issuer's root certificate (PEM).")
+        ),
     ] = None,
     crl: Annotated[
-        Path | None, typer.Option(help="The issuer's CRL: revoked serials are invalid.")
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help=_("The issuer's revocation list (CRL): revoked serials are invalid."),
+        ),
     ] = None,
     ledger: Annotated[
         str | None,
         typer.Option(
-            help="Ledger recording serial -> document: a SQLite path or a postgresql:// URL."
+            metavar="FILE|URL",
+            help=_(
+                "Ledger recording which document each serial was first seen on: a SQLite file "
+                "or a postgresql:// URL."
+            ),
         ),
     ] = None,
-    password: Annotated[str | None, typer.Option(help="Password of encrypted PDFs.")] = None,
+    password: Annotated[
+        str | None, typer.Option(metavar="PASSWORD", help=_("Password of encrypted PDFs."))
+    ] = None,
     json_out: JsonFlag = False,
     jobs: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes (default: CPUs).")
+        int | None,
+        typer.Option(min=1, metavar="N", help=_("Worker processes (default: one per CPU).")),
     ] = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print only invalid files and the summary.")
+        bool, typer.Option("--quiet", "-q", help=_("Print only invalid files and the summary."))
     ] = False,
     report: Annotated[
         Path | None,
         typer.Option(
             "--report",
-            help="Also write a report of every file: FILE.csv or FILE.html (after all files).",
+            metavar="FILE",
+            help=_("Also write a report of every file: FILE.csv or FILE.html (after all files)."),
             dir_okay=False,
         ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing report.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help=_("Overwrite an existing report."))
+    ] = False,
 ) -> None:
-    """Verify stamped PDFs offline: genuine, unmodified, shown, not revoked, not reused."""
+    """Verdicts on stamped PDFs (help: :data:`HELP`)."""
     from emeterai import batch
     from emeterai.ledger import open_ledger
     from emeterai.report import InvalidFirst, check_destination, render, summarize
@@ -69,7 +93,7 @@ def verify_cmd(
     results: list[VerifyResult] = []
     order = InvalidFirst()
     interrupted = False
-    st.start_progress(len(files), "verifying", json_out)
+    st.start_progress(len(files), _("verifying"), json_out)
     try:
         for result in batch.verify_files(
             verifier, files, password, jobs or os.cpu_count() or 1, the_ledger
@@ -90,12 +114,18 @@ def verify_cmd(
     summary = summarize(results)
     st.err(summary.text())
     if interrupted:
-        st.err(f"interrupted: {len(files) - len(results)} of {len(files)} file(s) not verified")
+        st.err(
+            ngettext(
+                "interrupted: {missing} of {total} file not verified",
+                "interrupted: {missing} of {total} files not verified",
+                len(files),
+            ).format(missing=len(files) - len(results), total=len(files))
+        )
     if report is not None and fmt is not None:
         from emeterai._files import write_atomic
 
         write_atomic(report, render(fmt, results), overwrite=force)
-        st.err(f"report: {report}")
+        st.err(_("report: {path}").format(path=report))
     if interrupted:
         raise typer.Exit(130)
     if summary.invalid:
@@ -117,8 +147,10 @@ def _verifier(st: State, trust: list[Path], crl: Path | None) -> Verifier:
     roots.extend(parse_root(read_file(pem), str(pem)) for pem in trust)
     if not roots:
         st.err(
-            "emeterai: warning: no trusted issuer roots (emeterai trust add, or --trust): "
-            "every stamp will be untrusted-issuer"
+            _(
+                "emeterai: warning: no trusted issuer roots (emeterai trust add, or --trust): "
+                "every stamp will be untrusted-issuer"
+            )
         )
     crl_data = read_file(crl) if crl is not None else None
     try:
@@ -128,25 +160,41 @@ def _verifier(st: State, trust: list[Path], crl: Path | None) -> Verifier:
 
 
 def _print_verdict(st: State, result: VerifyResult, colour: bool) -> None:
-    """One verdict: the main reason on the line, any further reasons indented below it."""
+    """One verdict: the main reason on the line, any further reasons indented below it. The
+    problem codes and details stay as the library (and JSON) says them."""
     from emeterai.problems import main_first
 
+    valid_word, invalid_word = _("VALID"), _("INVALID")
+    width = max(len(valid_word), len(invalid_word)) + 2
+    indent = " " * width
     if result.valid:
-        parts = []
-        for s in result.stamps:
-            spec = ", SPESIMEN" if s.specimen else ""
-            parts.append(f"{s.serial} (Rp{s.value}, {s.issuer}{spec}, stamped {s.stamped_at})")
-        word = typer.style("VALID", fg="green", bold=True) if colour else "VALID"
-        st.err(f"{word}    {result.file}: " + "; ".join(parts))
+        parts = [_stamp_words(s) for s in result.stamps]
+        word = typer.style(valid_word, fg="green", bold=True) if colour else valid_word
+        pad = " " * (width - len(valid_word))
+        st.err(f"{word}{pad}{result.file}: " + "; ".join(parts))
     else:
         main, *rest = main_first(result.problems)
-        word = typer.style("INVALID", fg="red", bold=True) if colour else "INVALID"
-        st.err(f"{word}  {result.file}: {main.code}: {main.detail}")
+        word = typer.style(invalid_word, fg="red", bold=True) if colour else invalid_word
+        pad = " " * (width - len(invalid_word))
+        st.err(f"{word}{pad}{result.file}: {main.code}: {main.translated()}")
         for p in rest:
-            st.err(f"{_INDENT}also {p.code}: {p.detail}")
+            st.err(indent + _("also {code}: {detail}").format(code=p.code, detail=p.translated()))
     for sig in result.later_signatures:
         rect = ", ".join(f"{v:.0f}" for v in sig.rect_pt)
         st.err(
-            f"{_INDENT}signed after the stamp: {sig.field} by {sig.signer or 'unknown'}"
-            f" on page {sig.page} at [{rect}] pt"
+            indent
+            + _("signed after the stamp: {field} by {signer} on page {page} at [{rect}] pt").format(
+                field=sig.field, signer=sig.signer or _("unknown"), page=sig.page, rect=rect
+            )
         )
+
+
+def _stamp_words(s: StampReport) -> str:
+    """A valid stamp as a person reads it: serial, amount, issuer, specimen, local time."""
+    value = rupiah(s.value) if s.value is not None else "?"
+    when = moment(s.stamped_at) if s.stamped_at else "?"
+    if s.specimen:
+        text = _("{serial} ({value}, {issuer}, SPESIMEN, stamped {when})")
+    else:
+        text = _("{serial} ({value}, {issuer}, stamped {when})")
+    return text.format(serial=s.serial, value=value, issuer=s.issuer, when=when)
