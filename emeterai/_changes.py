@@ -27,8 +27,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from emeterai._pdfobjects import Said, ref_key
 from emeterai._pdfobjects import entry as _get
-from emeterai._pdfobjects import ref_key
+from emeterai.i18n import N_
 
 if TYPE_CHECKING:
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -321,9 +322,9 @@ def _serials_shown(widget: Any) -> set[bytes]:
         return set()
 
 
-def _modified(problems: list[Change], detail: str) -> None:
+def _modified(problems: list[Change], template: str, **params: object) -> None:
     """Record a ``modified-after-stamp`` finding (the code most findings here carry)."""
-    problems.append(Change(MODIFIED_AFTER_STAMP, detail))
+    problems.append(Change(MODIFIED_AFTER_STAMP, Said(template, **params)))
 
 
 def after_stamp(reader: PdfFileReader, emb: EmbeddedPdfSignature, widget: Any) -> Changes:
@@ -356,9 +357,9 @@ def _form_state_changes(then_root: Any, now_root: Any, problems: list[Change]) -
         before = _get(then_form.get_object(), entry) if then_form is not None else None
         after = _get(now_form.get_object(), entry) if now_form is not None else None
         if _canon(before, [_CANON_BUDGET]) != _canon(after, [_CANON_BUDGET]):
-            _modified(problems, f"the form's {entry} was changed after the stamp")
+            _modified(problems, N_("the form's {entry} was changed after the stamp"), entry=entry)
     if _embedded_files(then_root) != _embedded_files(now_root):
-        _modified(problems, "embedded files were added or changed after the stamp")
+        _modified(problems, N_("embedded files were added or changed after the stamp"))
 
 
 def _field_changes(
@@ -395,14 +396,20 @@ def _field_changes(
             skip = ("/Kids",)
             if _canon(old, [_CANON_BUDGET], skip=skip) != _canon(fld, [_CANON_BUDGET], skip=skip):
                 _modified(
-                    problems, f"form field {name!r} (its value, appearance or style) was changed"
+                    problems,
+                    N_("form field {name} (its value, appearance or style) was changed"),
+                    name=repr(name),
                 )
             continue
         if old is not None and _get(old, "/V") is not None:
             continue  # a signature field signed before the stamp: pyHanko judges changes to it
         if old is None and not is_sig:
             if _get(fld, "/Kids") is None or _get(fld, "/FT") is not None:
-                _modified(problems, f"form field {name!r} (not a signature field) was added")
+                _modified(
+                    problems,
+                    N_("form field {name} (not a signature field) was added"),
+                    name=repr(name),
+                )
             continue
         if not is_sig:
             continue
@@ -442,22 +449,31 @@ def _later_signature_field(
         if shown:
             _modified(
                 problems,
-                f"unsigned signature field {name!r} added after the stamp draws on the page",
+                N_("unsigned signature field {name} added after the stamp draws on the page"),
+                name=repr(name),
             )
         return None
     if len(widgets) != 1 or any(_get(w, "/Subtype") != "/Widget" for _, w in widgets):
         _modified(
-            problems, f"signature field {name!r} added after the stamp has more than its one widget"
+            problems,
+            N_("signature field {name} added after the stamp has more than its one widget"),
+            name=repr(name),
         )
     if any(
         _get(obj, k) is not None for obj in (fld, *(w for _, w in widgets)) for k in ("/A", "/AA")
     ):
         _modified(
-            problems, f"signature field {name!r} added after the stamp carries actions (/A or /AA)"
+            problems,
+            N_("signature field {name} added after the stamp carries actions (/A or /AA)"),
+            name=repr(name),
         )
     sig = signatures.get(key) or signatures.get(name)
     if sig is None or not _intact(sig):
-        _modified(problems, f"signature field {name!r} added after the stamp is not intact")
+        _modified(
+            problems,
+            N_("signature field {name} added after the stamp is not intact"),
+            name=repr(name),
+        )
     _later_field_over_stamp(name, widgets, shown, widget, stamp_rect, stamp_page, problems)
     if shown and sig is not None:
         return (sig, shown[0])
@@ -484,12 +500,16 @@ def _later_field_over_stamp(
         hit = r is not None and stamp_rect is not None and _overlap(r, stamp_rect)
         if hit and same_page and _visible(w):
             _modified(
-                problems, f"signature field {name!r} added after the stamp overlaps the stamp"
+                problems,
+                N_("signature field {name} added after the stamp overlaps the stamp"),
+                name=repr(name),
             )
     own = _serials_shown(widget)
     if own and any(own & _serials_shown(w) for w in shown):
         _modified(
-            problems, f"signature field {name!r} added after the stamp shows the stamp's serial"
+            problems,
+            N_("signature field {name} added after the stamp shows the stamp's serial"),
+            name=repr(name),
         )
 
 
@@ -518,18 +538,29 @@ def _annotation_changes(
         kept = [k for k in now_keys if k is not None and k in old_keys]
         if kept != [k for k in old_keys if k is not None and k in now_keys]:
             _modified(
-                problems, f"the annotations of page {index + 1} were reordered after the stamp"
+                problems,
+                N_("the annotations of page {page} were reordered after the stamp"),
+                page=index + 1,
             )
         if any(k not in now_keys for k in old_keys if k is not None):
-            _modified(problems, f"an annotation was removed from page {index + 1} after the stamp")
+            _modified(
+                problems,
+                N_("an annotation was removed from page {page} after the stamp"),
+                page=index + 1,
+            )
         for akey, annot in now_annots:
             if akey in old_keys or akey in allowed_widgets:
                 continue
             sub = _get(annot, "/Subtype")
-            _modified(
-                problems,
-                f"a {str(sub)[1:] if sub else 'new'} annotation was added to page {index + 1}",
-            )
+            if sub:
+                _modified(
+                    problems,
+                    N_("a {kind} annotation was added to page {page}"),
+                    kind=str(sub)[1:],
+                    page=index + 1,
+                )
+            else:
+                _modified(problems, N_("a new annotation was added to page {page}"), page=index + 1)
         # z-order: anything visible drawn after the stamp over it hides it
         if stamp_key in now_keys and stamp_rect is not None:
             after = now_annots[now_keys.index(stamp_key) + 1 :]
@@ -550,7 +581,10 @@ def _drawn_over(
             found.append(
                 Change(
                     STAMP_NOT_SHOWN,
-                    f"a {str(sub)[1:] if sub else ''} annotation is drawn over the stamp",
+                    Said(
+                        N_("a {kind} annotation is drawn over the stamp"),
+                        kind=str(sub)[1:] if sub else "",
+                    ),
                 )
             )
     return found

@@ -4,6 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from emeterai.i18n import N_
+
+
+class Said(str):
+    """An English sentence (the text JSON carries) that keeps its catalog template and params,
+    so a problem made from it reads in a person's language. Params are data, never translated."""
+
+    template: str
+    params: dict[str, str]
+
+    def __new__(cls, template: str, **params: object) -> Said:
+        values = {k: str(v) for k, v in params.items()}
+        said = super().__new__(cls, template.format(**values) if values else template)
+        said.template = template
+        said.params = values
+        return said
+
 
 def ref_key(obj: Any) -> tuple[int, int] | None:
     """(object number, generation) of a reference, or of the object a value was read from;
@@ -28,7 +45,7 @@ MAX_FIELD_DEPTH = 32
 MAX_FIELDS = 100_000
 
 
-def field_tree_problem(fields: Any) -> str | None:
+def field_tree_problem(fields: Any) -> Said | None:
     """Why the form's field tree (``/AcroForm /Fields``) cannot be walked safely, or None.
 
     Every field has one parent, so a walk over ``/Kids`` reaches each once; a field reached
@@ -43,16 +60,18 @@ def field_tree_problem(fields: Any) -> str | None:
     while stack:
         kids, depth = stack.pop()
         if depth > MAX_FIELD_DEPTH:
-            return "the form's fields are nested too deeply"
+            return Said(N_("the form's fields are nested too deeply"))
         for item in kids:
             node = item.get_object() if hasattr(item, "get_object") else item
             key = ref_key(item) or ref_key(node) or ("direct", id(node))
             if key in seen:
-                return "the form's field tree reaches one field twice (a shared or cyclic /Kids)"
+                return Said(
+                    N_("the form's field tree reaches one field twice (a shared or cyclic /Kids)")
+                )
             seen.add(key)
             count += 1
             if count > MAX_FIELDS:
-                return "the form has too many fields"
+                return Said(N_("the form has too many fields"))
             grandkids = entry(node, "/Kids") if hasattr(node, "get") else None
             if isinstance(grandkids, list):
                 stack.append((grandkids, depth + 1))

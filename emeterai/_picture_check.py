@@ -49,6 +49,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emeterai import _render as render
+from emeterai._pdfobjects import Said
+from emeterai.i18n import N_
 
 MAX_FORMS = 2  # the outer wrapper and the picture: a genuine appearance has no other forms
 _FORM_KEYS = {"/Type", "/Subtype", "/BBox", "/Resources", "/Length", "/Filter", "/DecodeParms"}
@@ -65,7 +67,7 @@ class PictureVerdict:
     """What :func:`check_picture` found: ``mismatches`` (empty: the picture is genuine) and the
     work it did (form dictionaries looked at, bytes decoded, drawings regenerated)."""
 
-    mismatches: list[str] = field(default_factory=list)
+    mismatches: list[Said] = field(default_factory=list)
     version: str | None = None  # which picture version matched
     forms_visited: int = 0
     bytes_decoded: int = 0
@@ -96,7 +98,7 @@ def picture_problems(
     issuer_name: str,
     specimen: bool,
     rotation: Any = 0,
-) -> list[str]:
+) -> list[Said]:
     """The sentences saying how the widget's appearance differs from the genuine picture."""
     return check_picture(
         widget, serial, document_sha256, value, issuer_name, specimen, rotation
@@ -115,12 +117,14 @@ def check_picture(
     verdict = PictureVerdict()
     if document_sha256 is None:
         verdict.mismatches.append(
-            "the stamp records no document digest, so its QR code cannot be checked"
+            Said(N_("the stamp records no document digest, so its QR code cannot be checked"))
         )
         return verdict
     turn = _rotation(rotation)
     if turn is None:
-        verdict.mismatches.append(f"the stamp's page has an odd /Rotate {rotation!r}")
+        verdict.mismatches.append(
+            Said(N_("the stamp's page has an odd /Rotate {rotation}"), rotation=repr(rotation))
+        )
         return verdict
     expected = Expected(serial, document_sha256, value, issuer_name, specimen, turn)
     why = _compare(widget, expected, verdict)
@@ -146,31 +150,35 @@ def _rotation(value: Any) -> int | None:
 # -- the wrapper ------------------------------------------------------------------------------
 
 
-def _compare(widget: Any, expected: Expected, verdict: PictureVerdict) -> str | None:
+def _compare(widget: Any, expected: Expected, verdict: PictureVerdict) -> Said | None:
     """The first way the widget's appearance differs from the genuine one, checked from the
     outside in (appearance states, wrapper form, picture form, wrapper content, picture); None
     when it is the genuine picture or the differences were added to ``verdict`` in detail."""
     ap = _resolve(_get(widget, "/AP"))
     if not isinstance(ap, dict):
-        return "the stamp has no appearance (/AP), so it shows no picture"
+        return Said(N_("the stamp has no appearance (/AP), so it shows no picture"))
     if set(ap) != {"/N"}:
         others = ", ".join(sorted(str(k) for k in ap if k != "/N"))
-        return f"the stamp's appearance has states emeterai never writes ({others or 'no /N'})"
+        if not others:
+            return Said(N_("the stamp's appearance has states emeterai never writes (no /N)"))
+        return Said(
+            N_("the stamp's appearance has states emeterai never writes ({states})"), states=others
+        )
     outer = _resolve(ap["/N"])
     verdict.forms_visited += 1
-    why = _form_dict_problem(outer, "the stamp's appearance")
+    why = _form_dict_problem(outer, picture=False)
     if why:
         return why
     box = _wrapper_box(outer)
     if box is None:
-        return "the stamp's appearance has another /BBox than pyHanko writes for a stamp"
+        return Said(N_("the stamp's appearance has another /BBox than pyHanko writes for a stamp"))
     named = _wrapped_picture(outer)
     if isinstance(named, str):
         return named
     name, ref = named
     inner = _resolve(ref)
     verdict.forms_visited += 1
-    why = _form_dict_problem(inner, "the stamp picture")
+    why = _form_dict_problem(inner, picture=True)
     if why:
         return why
     size_pt = _picture_size(inner)
@@ -197,12 +205,12 @@ def _wrapper_box(outer: Any) -> tuple[float, float] | None:
     return outer_box[2], outer_box[1]
 
 
-def _wrapped_picture(outer: Any) -> tuple[Any, Any] | str:
+def _wrapped_picture(outer: Any) -> tuple[Any, Any] | Said:
     """The (name, reference) of the one form the wrapper draws, through the one opaque
     ``/BackgroundGS`` graphics state pyHanko writes; else the sentence saying what differs."""
     resources = _resolve(outer["/Resources"])
     if not isinstance(resources, dict) or set(resources) != {"/ExtGState", "/XObject"}:
-        return "the stamp's appearance has other resources than the stamp picture"
+        return Said(N_("the stamp's appearance has other resources than the stamp picture"))
     states = _resolve(resources["/ExtGState"])
     gs = _resolve(states.get("/BackgroundGS")) if isinstance(states, dict) else None
     if (
@@ -212,15 +220,15 @@ def _wrapped_picture(outer: Any) -> tuple[Any, Any] | str:
         or set(gs) != {"/CA", "/ca"}
         or not all(_is_number(gs[k], 1.0) for k in ("/CA", "/ca"))
     ):
-        return "the stamp's appearance draws the picture with another graphics state"
+        return Said(N_("the stamp's appearance draws the picture with another graphics state"))
     xobjects = _resolve(resources["/XObject"])
     if not isinstance(xobjects, dict) or len(xobjects) != 1:
-        return "the stamp's appearance draws other forms than the one stamp picture"
+        return Said(N_("the stamp's appearance draws other forms than the one stamp picture"))
     ((name, ref),) = xobjects.items()
     return name, ref
 
 
-def _picture_size(inner: Any) -> float | str:
+def _picture_size(inner: Any) -> float | Said:
     """The side of the picture's square in points, if its box is a square from the origin of
     a size emeterai draws; else the sentence saying what differs."""
     box = _numbers(_resolve(inner["/BBox"]), 4)
@@ -229,22 +237,23 @@ def _picture_size(inner: Any) -> float | str:
         or not _same_numbers(box[:2], (0, 0), 1e-6)
         or abs(box[2] - box[3]) > _SIZE_SLACK_PT
     ):
-        return "the stamp picture is not a square from the origin"
+        return Said(N_("the stamp picture is not a square from the origin"))
     size_pt = box[2]
     if not (
         render.MIN_SIZE_MM * render.MM - _SIZE_SLACK_PT
         <= size_pt
         <= render.MAX_SIZE_MM * render.MM + _SIZE_SLACK_PT
     ):
-        return (
-            f"the stamp picture is {size_pt / render.MM:.1f} mm, outside the sizes emeterai draws"
+        return Said(
+            N_("the stamp picture is {size} mm, outside the sizes emeterai draws"),
+            size=f"{size_pt / render.MM:.1f}",
         )
     return size_pt
 
 
 def _wrapper_content_problem(
     outer: Any, box: tuple[float, float], name: Any, size_pt: float, verdict: PictureVerdict
-) -> str | None:
+) -> Said | None:
     """Is the wrapper's content exactly what pyHanko draws to place this picture in this box
     (by :func:`picture_layout`)? None if so, else whether it draws more or only places the
     picture otherwise."""
@@ -260,8 +269,10 @@ def _wrapper_content_problem(
     if outer_content != wrapper:
         m = _WRAPPER.fullmatch(outer_content or b"")
         if m is None or m.group("name") != str(name).encode("latin-1"):
-            return "the stamp's appearance draws something else than the stamp picture alone"
-        return "the stamp's appearance scales or moves the stamp picture in its rectangle"
+            return Said(
+                N_("the stamp's appearance draws something else than the stamp picture alone")
+            )
+        return Said(N_("the stamp's appearance scales or moves the stamp picture in its rectangle"))
     return None
 
 
@@ -298,7 +309,7 @@ def _candidates(size_pt: float, e: Expected) -> Iterator[tuple[str, Callable[[],
 
 def _compare_picture(
     inner: Any, size_pt: float, e: Expected, verdict: PictureVerdict
-) -> str | None:
+) -> Said | None:
     longest = 0
     content: bytes | None = None
     seen: set[bytes] = set()
@@ -315,7 +326,7 @@ def _compare_picture(
             longest = len(drawing.content)
             content = _decoded(inner, longest, verdict)
             if content is None:
-                return "the stamp picture's content stream is not one emeterai writes"
+                return Said(N_("the stamp picture's content stream is not one emeterai writes"))
         if content != drawing.content:
             continue
         why = _resources_problem(inner, drawing)
@@ -329,20 +340,26 @@ def _compare_picture(
     return None
 
 
-def _resources_problem(inner: Any, drawing: Any) -> str | None:
+def _resources_problem(inner: Any, drawing: Any) -> Said | None:
     resources = _resolve(_get(inner, "/Resources"))
     if not isinstance(resources, dict):
-        return "the stamp picture has no resources"
+        return Said(N_("the stamp picture has no resources"))
     allowed = {"/Font", "/ProcSet"} | ({"/ExtGState"} if drawing.ext_gstates else set())
     if not set(resources) <= allowed or "/Font" not in resources:
         extra = ", ".join(sorted(str(k) for k in set(resources) - allowed))
-        return f"the stamp picture has resources emeterai never uses ({extra or 'no /Font'})"
+        if not extra:
+            return Said(N_("the stamp picture has resources emeterai never uses (no /Font)"))
+        return Said(
+            N_("the stamp picture has resources emeterai never uses ({resources})"), resources=extra
+        )
     procset = _resolve(resources.get("/ProcSet"))
     if procset is not None and [str(_resolve(v)) for v in procset] != _PROCSET:
-        return "the stamp picture has another /ProcSet"
+        return Said(N_("the stamp picture has another /ProcSet"))
     fonts = _resolve(resources["/Font"])
     if not isinstance(fonts, dict) or sorted(fonts) != [n for n, _ in drawing.fonts]:
-        return "the stamp picture uses other fonts than the standard fonts emeterai draws with"
+        return Said(
+            N_("the stamp picture uses other fonts than the standard fonts emeterai draws with")
+        )
     for name, base in drawing.fonts:
         font = _resolve(fonts[name])
         want = {
@@ -356,21 +373,29 @@ def _resources_problem(inner: Any, drawing: Any) -> str | None:
             not isinstance(font, dict)
             or {str(k): str(_resolve(v)) for k, v in font.items()} != want
         ):
-            return f"the stamp picture's font {name} is not the standard {base} emeterai uses"
+            return Said(
+                N_("the stamp picture's font {name} is not the standard {base} emeterai uses"),
+                name=name,
+                base=base,
+            )
     if drawing.ext_gstates:
         states = _resolve(resources["/ExtGState"])
         if not isinstance(states, dict) or sorted(states) != [n for n, _ in drawing.ext_gstates]:
-            return "the stamp picture uses other graphics states than emeterai's drawing"
+            return Said(N_("the stamp picture uses other graphics states than emeterai's drawing"))
         for name, entries in drawing.ext_gstates:
             gs = _resolve(states[name])
             if not isinstance(gs, dict) or sorted(gs) != [k for k, _ in entries]:
-                return f"the stamp picture's graphics state {name} is not emeterai's"
+                return Said(
+                    N_("the stamp picture's graphics state {name} is not emeterai's"), name=name
+                )
             if not all(_is_number(gs[k], v) for k, v in entries):
-                return f"the stamp picture's graphics state {name} is not emeterai's"
+                return Said(
+                    N_("the stamp picture's graphics state {name} is not emeterai's"), name=name
+                )
     return None
 
 
-def _describe(content: bytes, drawing: Any, e: Expected) -> list[str]:
+def _describe(content: bytes, drawing: Any, e: Expected) -> list[Said]:
     """Say what differs, from the current template's fixed parts around the serial and QR."""
     size = drawing.size_pt / render.MM
     n = render._qr_geometry(render.qr_runs(render.qr_matrix(drawing.qr_payload)))[0]
@@ -388,27 +413,85 @@ def _describe(content: bytes, drawing: Any, e: Expected) -> list[str]:
         found = []
         shown = content[len(head) : at].decode("latin-1")
         if shown != e.serial:
-            found.append(f"the stamp picture shows serial {shown}, the certificate {e.serial}")
+            found.append(
+                Said(
+                    N_("the stamp picture shows serial {shown}, the certificate {serial}"),
+                    shown=shown,
+                    serial=e.serial,
+                )
+            )
         qr_part = content[at + len(mid) : len(content) - len(tail)]
         genuine_qr = drawing.content[at + len(mid) : len(drawing.content) - len(tail)]
         if qr_part != genuine_qr:
-            found.append(f"the stamp's QR code does not encode serial {e.serial} and this document")
+            found.append(
+                Said(
+                    N_("the stamp's QR code does not encode serial {serial} and this document"),
+                    serial=e.serial,
+                )
+            )
         if found:
             return found
+    template = (
+        N_(
+            "the stamp picture is not the one emeterai draws for serial {serial} on this "
+            "document (value {value}, issuer {issuer}, specimen, {size} mm, turned "
+            "{rotation}°): its drawing differs"
+        )
+        if e.specimen
+        else N_(
+            "the stamp picture is not the one emeterai draws for serial {serial} on this "
+            "document (value {value}, issuer {issuer}, not specimen, {size} mm, turned "
+            "{rotation}°): its drawing differs"
+        )
+    )
     return [
-        f"the stamp picture is not the one emeterai draws for serial {e.serial} on this "
-        f"document (value {e.value}, issuer {e.issuer_name!r}, "
-        f"{'specimen' if e.specimen else 'not specimen'}, {size:.1f} mm, turned "
-        f"{e.rotation}°): its drawing differs"
+        Said(
+            template,
+            serial=e.serial,
+            value=e.value,
+            issuer=repr(e.issuer_name),
+            size=f"{size:.1f}",
+            rotation=e.rotation,
+        )
     ]
 
 
 # -- small readers ----------------------------------------------------------------------------
 
 
-def _form_dict_problem(form: Any, what: str) -> str | None:
+# Why a form is not the one emeterai writes: (the stamp's appearance, the stamp picture).
+_NOT_A_FORM = (
+    N_("the stamp's appearance is not a form XObject"),
+    N_("the stamp picture is not a form XObject"),
+)
+_NOT_OUR_FORM = (
+    N_("the stamp's appearance is not the form emeterai writes ({keys})"),
+    N_("the stamp picture is not the form emeterai writes ({keys})"),
+)
+_WRONG_TYPE = (
+    N_("the stamp's appearance is not the form emeterai writes (wrong type)"),
+    N_("the stamp picture is not the form emeterai writes (wrong type)"),
+)
+_ODD_FORM_TYPE = (
+    N_("the stamp's appearance has an odd /FormType"),
+    N_("the stamp picture has an odd /FormType"),
+)
+_ODD_MATRIX = (
+    N_("the stamp's appearance is drawn through a /Matrix emeterai never writes"),
+    N_("the stamp picture is drawn through a /Matrix emeterai never writes"),
+)
+_ODD_DECODING = (
+    N_("the stamp's appearance has decoding parameters emeterai never writes"),
+    N_("the stamp picture has decoding parameters emeterai never writes"),
+)
+
+
+def _form_dict_problem(form: Any, picture: bool) -> Said | None:
+    """Why ``form`` (the stamp's appearance, or with ``picture`` the stamp picture in it) is
+    not the form dictionary emeterai writes, or None."""
+    which = int(picture)
     if not hasattr(form, "encoded_data") or not isinstance(form, dict):
-        return f"{what} is not a form XObject"
+        return Said(_NOT_A_FORM[which])
     keys = {str(k) for k in form}
     if (
         str(_resolve(form.get("/Subtype"))) != "/Form"
@@ -416,15 +499,17 @@ def _form_dict_problem(form: Any, what: str) -> str | None:
         or not keys <= _FORM_KEYS | _FORM_KEYS_OPTIONAL
     ):
         extra = ", ".join(sorted(keys - _FORM_KEYS - _FORM_KEYS_OPTIONAL))
-        return f"{what} is not the form emeterai writes ({extra or 'wrong type'})"
+        if not extra:
+            return Said(_WRONG_TYPE[which])
+        return Said(_NOT_OUR_FORM[which], keys=extra)
     form_type = _resolve(form.get("/FormType"))
     if form_type is not None and not _is_number(form_type, 1):
-        return f"{what} has an odd /FormType"
+        return Said(_ODD_FORM_TYPE[which])
     matrix = _resolve(form.get("/Matrix"))
     if matrix is not None and not _same_numbers(_numbers(matrix, 6), (1, 0, 0, 1, 0, 0), 0):
-        return f"{what} is drawn through a /Matrix emeterai never writes"
+        return Said(_ODD_MATRIX[which])
     if _resolve(form.get("/DecodeParms")) is not None:
-        return f"{what} has decoding parameters emeterai never writes"
+        return Said(_ODD_DECODING[which])
     return None
 
 

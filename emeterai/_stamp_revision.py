@@ -41,8 +41,9 @@ from pyhanko.pdf_utils import generic
 
 from emeterai import _pyhanko
 from emeterai import _revisions as revisions
+from emeterai._pdfobjects import Said, ref_key
 from emeterai._pdfobjects import entry as _get
-from emeterai._pdfobjects import ref_key
+from emeterai.i18n import N_
 
 if TYPE_CHECKING:
     from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
@@ -68,13 +69,19 @@ class Uncomparable(Exception):
 
 def problems(
     reader: PdfFileReader, emb: EmbeddedPdfSignature, data: bytes, page_key: Key | None
-) -> tuple[str, ...]:
-    """What the stamp's revision in ``data`` changes beyond adding the stamp (each the end of a
-    sentence that begins "the stamp's revision ..."), or nothing. ``page_key`` is the stamp's
+) -> tuple[Said, ...]:
+    """What the stamp's revision in ``data`` changes beyond adding the stamp (each a sentence
+    "the stamp's revision ..., beyond adding the stamp"), or nothing. ``page_key`` is the stamp's
     page."""
     revision = emb.signed_revision
     if revision < 1:
-        return ("is the whole file, not an update of a document",)
+        return (
+            Said(
+                N_(
+                    "the stamp's revision is the whole file, not an update of a document, beyond adding the stamp"
+                )
+            ),
+        )
     return tuple(dict.fromkeys(_Check(reader, emb, data, revision, page_key).run()))
 
 
@@ -98,26 +105,45 @@ class _Check:
         self.field_key = ref_key(emb.sig_field)
         kids = _get(emb.sig_field, "/Kids")
         self.widget_key = _ref(kids.raw_get(0)) if kids else self.field_key
-        self.out: list[str] = []
+        self.out: list[Said] = []
 
-    def run(self) -> list[str]:
+    def _say(self, template: str, **params: object) -> None:
+        """Record one thing the revision does beyond adding the stamp, as a whole sentence."""
+        self.out.append(Said(template, **params))
+
+    def run(self) -> list[Said]:
         xrefs = self.reader.xrefs
         live = _pyhanko.live_objects(self.reader, self.revision - 1)
         live_numbers = {num for num, _ in live}
         tb, ta = self.before.trailer_view, self.after.trailer_view
         root_key = _ref(_raw(tb, "/Root"))
         if root_key is None or _ref(_raw(ta, "/Root")) != root_key:
-            self.out.append("replaces the document catalog")
+            self._say(
+                N_("the stamp's revision replaces the document catalog, beyond adding the stamp")
+            )
         if _canon(_raw(tb, "/Encrypt")) != _canon(_raw(ta, "/Encrypt")):
-            self.out.append("changes the document's encryption")
+            self._say(
+                N_(
+                    "the stamp's revision changes the document's encryption, beyond adding the stamp"
+                )
+            )
         info_key = _ref(_raw(tb, "/Info"))
         if info_key is not None and _ref(_raw(ta, "/Info")) != info_key:
-            self.out.append("replaces the document information dictionary")
+            self._say(
+                N_(
+                    "the stamp's revision replaces the document information dictionary, beyond adding the stamp"
+                )
+            )
 
         freed = {(r.idnum, r.generation) for r in xrefs.refs_freed_in_revision(self.revision)}
         for key in sorted(freed):
             if key in live:
-                self.out.append(f"deletes object {key[0]} of the document")
+                self._say(
+                    N_(
+                        "the stamp's revision deletes object {num} of the document, beyond adding the stamp"
+                    ),
+                    num=key[0],
+                )
         new: set[int] = set()
         changed: list[Key] = []
         for ref in xrefs.explicit_refs_in_revision(self.revision):
@@ -126,7 +152,12 @@ class _Check:
                 continue
             if key not in live:
                 if key[0] in live_numbers:
-                    self.out.append(f"redefines object {key[0]} with another generation")
+                    self._say(
+                        N_(
+                            "the stamp's revision redefines object {num} with another generation, beyond adding the stamp"
+                        ),
+                        num=key[0],
+                    )
                 else:
                     new.add(key[0])
                 continue
@@ -135,12 +166,20 @@ class _Check:
                 changed.append(key)
         for own in (self.field_key, self.widget_key):
             if own is None or own[0] not in new:
-                self.out.append("does not add the stamp's field and widget as new objects")
+                self._say(
+                    N_(
+                        "the stamp's revision does not add the stamp's field and widget as new objects, beyond adding the stamp"
+                    )
+                )
                 break
         if self.widget_key is not None and isinstance(
             self.after.get_object(generic.Reference(*self.widget_key)), generic.StreamObject
         ):
-            self.out.append("makes the stamp's widget a stream")
+            self._say(
+                N_(
+                    "the stamp's revision makes the stamp's widget a stream, beyond adding the stamp"
+                )
+            )
 
         only_referred_by = self._judge(changed, root_key, info_key)
         watched = set(new) | set(only_referred_by)
@@ -148,14 +187,22 @@ class _Check:
             found = _referrers(self.data, self.before, live, watched)
             for num in sorted(new):
                 for who in sorted(found.get(num, ())):
-                    self.out.append(
-                        f"defines object {num}, which object {who} of the document refers to"
+                    self._say(
+                        N_(
+                            "the stamp's revision defines object {num}, which object {who} of the document refers to, beyond adding the stamp"
+                        ),
+                        num=num,
+                        who=who,
                     )
             for num, allowed in sorted(only_referred_by.items()):
                 others = sorted(found.get(num, set()) - allowed)
                 if others:
-                    self.out.append(
-                        f"changes object {num}, which object {others[0]} of the document also uses"
+                    self._say(
+                        N_(
+                            "the stamp's revision changes object {num}, which object {other} of the document also uses, beyond adding the stamp"
+                        ),
+                        num=num,
+                        other=others[0],
                     )
         return self.out
 
@@ -200,7 +247,13 @@ class _Check:
                 self._metadata(old, now)
                 watched[key[0]] = {root_key[0]}
             else:
-                self.out.append(f"changes object {key[0]} of the document ({_kind(old)})")
+                self._say(
+                    N_(
+                        "the stamp's revision changes object {num} of the document ({kind}), beyond adding the stamp"
+                    ),
+                    num=key[0],
+                    kind=_kind(old),
+                )
         return watched
 
     def _keys(
@@ -212,17 +265,32 @@ class _Check:
             not isinstance(now, generic.DictionaryObject)
             or isinstance(now, generic.StreamObject) is not stream
         ):
-            self.out.append(f"turns {what} into another kind of object")
+            self._say(
+                N_(
+                    "the stamp's revision turns {what} into another kind of object, beyond adding the stamp"
+                ),
+                what=what,
+            )
             return set()
         diff = {str(k) for k in set(old) | set(now) if _canon(_raw(old, k)) != _canon(_raw(now, k))}
         for k in sorted(diff - allowed):
-            self.out.append(f"changes {k} in {what}")
+            self._say(
+                N_("the stamp's revision changes {key} in {what}, beyond adding the stamp"),
+                key=k,
+                what=what,
+            )
         if strings:
             for k in sorted(diff & allowed):
                 if k in now and not isinstance(
                     _raw(now, k), generic.TextStringObject | generic.ByteStringObject
                 ):
-                    self.out.append(f"sets {k} in {what} to something other than text")
+                    self._say(
+                        N_(
+                            "the stamp's revision sets {key} in {what} to something other than text, beyond adding the stamp"
+                        ),
+                        key=k,
+                        what=what,
+                    )
         return diff
 
     def _catalog(self, old: Any, now: Any) -> None:
@@ -235,18 +303,32 @@ class _Check:
             meta = _raw(now, "/Metadata")
             stream = meta.get_object() if meta is not None else None
             if not isinstance(stream, generic.StreamObject) or _get(stream, "/Type") != "/Metadata":
-                self.out.append("sets the catalog's /Metadata to something other than XMP")
+                self._say(
+                    N_(
+                        "the stamp's revision sets the catalog's /Metadata to something other than XMP, beyond adding the stamp"
+                    )
+                )
         if "/Version" in diff and not isinstance(_raw(now, "/Version"), generic.NameObject):
-            self.out.append("sets the catalog's /Version to something other than a name")
+            self._say(
+                N_(
+                    "the stamp's revision sets the catalog's /Version to something other than a name, beyond adding the stamp"
+                )
+            )
 
     def _form(self, old: Any, now: Any, also: frozenset[str] = frozenset()) -> None:
         diff = self._keys(old, now, _FORM_KEYS | also, "the form")
         if "/Fields" in diff:
             self._list_entry(old, now, "/Fields", self.field_key, "the form's field list")
         if "/NeedAppearances" in diff and _raw(now, "/NeedAppearances") not in (None, False):
-            self.out.append("sets the form's /NeedAppearances")  # the signer only clears it
+            self._say(
+                N_("the stamp's revision sets the form's /NeedAppearances, beyond adding the stamp")
+            )  # the signer only clears it
         if "/SigFlags" in diff and not isinstance(_raw(now, "/SigFlags"), int):
-            self.out.append("sets the form's /SigFlags to something other than a number")
+            self._say(
+                N_(
+                    "the stamp's revision sets the form's /SigFlags to something other than a number, beyond adding the stamp"
+                )
+            )
 
     def _page(self, old: Any, now: Any) -> None:
         diff = self._keys(old, now, frozenset({"/Annots"}), "the stamp's page")
@@ -275,26 +357,42 @@ class _Check:
         keeps its reference (the object itself is judged as a changed object)."""
         before, after = _raw(old, key), _raw(now, key)
         if _ref(before) is not None:
-            self.out.append(f"replaces {what}")
+            self._say(
+                N_("the stamp's revision replaces {what}, beyond adding the stamp"), what=what
+            )
         elif after is None:
-            self.out.append(f"removes {what}")
+            self._say(N_("the stamp's revision removes {what}, beyond adding the stamp"), what=what)
         else:
             judge(before if before is not None else empty, after.get_object())
 
     def _metadata(self, old: Any, now: Any) -> None:
         self._keys(old, now, _METADATA_KEYS, "the XMP metadata")
         if _get(now, "/Type") != "/Metadata" or _get(now, "/Subtype") != "/XML":
-            self.out.append("turns the XMP metadata into another kind of stream")
+            self._say(
+                N_(
+                    "the stamp's revision turns the XMP metadata into another kind of stream, beyond adding the stamp"
+                )
+            )
 
     def _appends(self, old: Any, now: Any, item: Key | None, what: str) -> None:
         """``now`` must be ``old`` with ``item`` appended (and nothing else)."""
         if not isinstance(old, generic.ArrayObject) or not isinstance(now, generic.ArrayObject):
-            self.out.append(f"turns {what} into another kind of object")
+            self._say(
+                N_(
+                    "the stamp's revision turns {what} into another kind of object, beyond adding the stamp"
+                ),
+                what=what,
+            )
             return
         first = [_canon(old.raw_get(i)) for i in range(len(old))]
         then = [_canon(now.raw_get(i)) for i in range(len(now))]
         if item is None or then != [*first, ("R", *item)]:
-            self.out.append(f"changes {what} beyond adding the stamp at its end")
+            self._say(
+                N_(
+                    "the stamp's revision changes {what} beyond adding the stamp at its end, beyond adding the stamp"
+                ),
+                what=what,
+            )
 
 
 # -- referrers in the bound document ----------------------------------------------------------

@@ -23,7 +23,7 @@ from cryptography import x509
 
 from emeterai import serial as serials
 from emeterai._changes import Changes, LaterSignature, after_stamp
-from emeterai._pdfobjects import entry, field_tree_problem, ref_key
+from emeterai._pdfobjects import Said, entry, field_tree_problem, ref_key
 from emeterai._picture_check import picture_problems
 from emeterai._x509util import (
     OID_BASE_DIGEST,
@@ -33,6 +33,7 @@ from emeterai._x509util import (
     stamp_info,
 )
 from emeterai.errors import ConfigError, EmeteraiError, PdfError, first_line
+from emeterai.i18n import N_
 
 if TYPE_CHECKING:  # pyHanko is imported when a document is verified, not with this module
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -269,10 +270,10 @@ class Verifier:
             else:
                 crl = x509.load_der_x509_crl(data)
         except ValueError as exc:
-            raise ConfigError("not an X.509 CRL (PEM or DER)") from exc
+            raise ConfigError(N_("not an X.509 CRL (PEM or DER)")) from exc
         signers = [r for r in self.trust_roots if r.subject == crl.issuer]
         if not any(crl.is_signature_valid(r.public_key()) for r in signers):  # type: ignore[arg-type]
-            raise ConfigError("the CRL is not signed by a trusted issuer root")
+            raise ConfigError(N_("the CRL is not signed by a trusted issuer root"))
         return [_Crl(crl.issuer, frozenset(r.serial_number for r in crl))]
 
     def _context(self, moment: dt.datetime) -> ValidationContext:
@@ -294,7 +295,7 @@ class Verifier:
                 return self._verify(data, source, password)
         except RecursionError:
             return VerifyResult(
-                source, (), (Problem(UNREADABLE, "object structure nested too deeply"),)
+                source, (), (Problem.of(UNREADABLE, N_("object structure nested too deeply")),)
             )
 
     def _verify(self, data: bytes, source: str, password: str | None) -> VerifyResult:
@@ -302,7 +303,10 @@ class Verifier:
         if isinstance(read, VerifyResult):
             return read
         reader, embedded, broken = read
-        stamps = [_broken_stamp(f"a stamp signature is malformed ({detail})") for detail in broken]
+        stamps = [
+            _broken_stamp(Said(N_("a stamp signature is malformed ({reason})"), reason=detail))
+            for detail in broken
+        ]
         for emb in embedded:
             if not _looks_like_stamp(emb):
                 continue
@@ -310,13 +314,23 @@ class Verifier:
                 stamps.append(self._check_stamp(reader, emb, data))
             except Exception as exc:  # a hostile structure in one signature
                 log.debug("stamp check failed", exc_info=True)
-                stamps.append(_broken_stamp(f"cannot check the stamp ({first_line(exc)})"))
+                stamps.append(
+                    _broken_stamp(
+                        Said(N_("cannot check the stamp ({reason})"), reason=first_line(exc))
+                    )
+                )
         stamps = _same_serial_twice(stamps)
         if not stamps:
-            detail = "no e-meterai signature in the document"
-            if embedded:
-                detail += f" ({len(embedded)} other signature(s))"
-            return VerifyResult(source, (), (Problem(NO_STAMP, detail),))
+            none = (
+                Problem.of(
+                    NO_STAMP,
+                    N_("no e-meterai signature in the document ({n} other signature(s))"),
+                    n=len(embedded),
+                )
+                if embedded
+                else Problem.of(NO_STAMP, N_("no e-meterai signature in the document"))
+            )
+            return VerifyResult(source, (), (none,))
         return VerifyResult(source, tuple(stamps))
 
     # -- one stamp ------------------------------------------------------------------------
@@ -333,7 +347,11 @@ class Verifier:
         except ValueError as exc:
             info = None
             problems.append(
-                Problem(UNTRUSTED_ISSUER, f"the signing certificate is not a stamp: {exc}")
+                Problem.of(
+                    UNTRUSTED_ISSUER,
+                    N_("the signing certificate is not a stamp: {reason}"),
+                    reason=exc,
+                )
             )
         stamped_at, moment = self._moment(emb, info, problems)
         sig = self._signature(emb, data, info, cert, moment, problems)
@@ -343,14 +361,18 @@ class Verifier:
             try:
                 cert_serial = serials.parse(cert_serial)
             except EmeteraiError as exc:
-                problems.append(Problem(SERIAL_MALFORMED, str(exc)))
+                problems.append(Problem.of(SERIAL_MALFORMED, exc.template, **exc.params))
         for crl in self._crls:
             if cert.issuer == crl.issuer and cert.serial_number in crl.revoked:
-                problems.append(Problem(REVOKED, f"serial {cert_serial} is revoked by its issuer"))
+                problems.append(
+                    Problem.of(
+                        REVOKED, N_("serial {serial} is revoked by its issuer"), serial=cert_serial
+                    )
+                )
         digest = _document_digest(emb)
         bound, why = _bound_digest(emb, data, digest, sig.prefix_sha256)
         if bound is None:
-            problems.append(Problem(SIGNATURE_INVALID, why))
+            problems.append(_problem(SIGNATURE_INVALID, why))
         widget = _widget(emb)
         located = _find_page(reader, widget)
         page = located[1] if located else None
@@ -361,7 +383,7 @@ class Verifier:
         own = [] if sig.unchecked else _own_revision_problems(reader, emb, data, page)
         problems.extend(own)
         changed = Changes((), ()) if sig.over_limit else after_stamp(reader, emb, widget)
-        problems.extend(Problem(Code(c.code), c.detail) for c in changed.problems)
+        problems.extend(_problem(Code(c.code), c.detail) for c in changed.problems)
         return StampReport(
             serial=cert_serial,
             value=info.value if info else None,
@@ -390,19 +412,25 @@ class Verifier:
         moment = stamped_at or now
         if stamped_at is not None and stamped_at > now + CLOCK_SKEW:
             problems.append(
-                Problem(
+                Problem.of(
                     SIGNING_TIME_INVALID,
-                    f"the stamp claims to be made at {stamped_at:%Y-%m-%d %H:%M} UTC, "
-                    f"after the verification time {now:%Y-%m-%d %H:%M} UTC",
+                    N_(
+                        "the stamp claims to be made at {stamped_at} UTC, "
+                        "after the verification time {now} UTC"
+                    ),
+                    stamped_at=f"{stamped_at:%Y-%m-%d %H:%M}",
+                    now=f"{now:%Y-%m-%d %H:%M}",
                 )
             )
             moment = now
         if info is not None and not (info.not_before <= moment <= info.not_after):
             problems.append(
-                Problem(
+                Problem.of(
                     STAMP_EXPIRED,
-                    f"stamped at {moment:%Y-%m-%d %H:%M} UTC, outside the stamp's validity "
-                    f"{info.not_before:%Y-%m-%d} to {info.not_after:%Y-%m-%d}",
+                    N_("stamped at {moment} UTC, outside the stamp's validity {start} to {end}"),
+                    moment=f"{moment:%Y-%m-%d %H:%M}",
+                    start=f"{info.not_before:%Y-%m-%d}",
+                    end=f"{info.not_after:%Y-%m-%d}",
                 )
             )
             moment = min(max(moment, info.not_before), info.not_after)
@@ -423,7 +451,7 @@ class Verifier:
         layout_problems, over_limit = ([], False) if odd_range else _layout_problems(emb, data)
         problems.extend(layout_problems)
         if odd_range is not None:
-            problems.append(Problem(SIGNATURE_INVALID, odd_range))
+            problems.append(_problem(SIGNATURE_INVALID, odd_range))
         elif not over_limit:  # past the limit nothing is hashed nor validated
             try:
                 prefix_sha256 = _digest_once(emb, data)
@@ -433,18 +461,23 @@ class Verifier:
         status = None if over_limit else self._validate(emb, moment)
         if status is None:
             if not over_limit:
-                problems.append(Problem(SIGNATURE_INVALID, "the signature could not be validated"))
+                problems.append(
+                    Problem.of(SIGNATURE_INVALID, N_("the signature could not be validated"))
+                )
             return _Signature(False, over_limit, unchecked, prefix_sha256, None)
         if not (status.intact and status.valid):
             problems.append(
-                Problem(SIGNATURE_INVALID, "the signature does not match the signed bytes")
+                Problem.of(SIGNATURE_INVALID, N_("the signature does not match the signed bytes"))
             )
         if status.intact and status.valid and not status.trusted:
             issuer = info.issuer_name if info else cert.issuer.rfc4514_string()
             problems.append(
-                Problem(
+                Problem.of(
                     UNTRUSTED_ISSUER,
-                    f"the stamp certificate from {issuer!r} does not chain to a trusted issuer root",
+                    N_(
+                        "the stamp certificate from {issuer} does not chain to a trusted issuer root"
+                    ),
+                    issuer=repr(issuer),
                 )
             )
         problems.extend(_coverage_problems(status))
@@ -480,29 +513,38 @@ def _open(
     are not), or the ``unreadable`` result."""
     from pyhanko.pdf_utils.reader import PdfFileReader
 
-    def unreadable(detail: str) -> VerifyResult:
-        return VerifyResult(source, (), (Problem(UNREADABLE, detail),))
+    def unreadable(template: str, **params: object) -> VerifyResult:
+        return VerifyResult(source, (), (Problem.of(UNREADABLE, template, **params),))
 
     if not data:
-        return unreadable("the file is empty")
+        return unreadable(N_("the file is empty"))
     if b"%PDF-" not in data[:1024]:
-        return unreadable("not a PDF (no %PDF- header)")
+        return unreadable(N_("not a PDF (no %PDF- header)"))
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         if reader.encrypted:
             result = reader.decrypt(password or "")
             if result.status.name == "FAILED":
-                what = "the password is wrong" if password else "it needs a password"
-                return unreadable(f"the PDF is encrypted and {what}")
+                if password:
+                    return unreadable(N_("the PDF is encrypted and the password is wrong"))
+                return unreadable(N_("the PDF is encrypted and it needs a password"))
         embedded, broken = _collect_signatures(reader)
     except Exception as exc:
-        return unreadable(f"cannot read the PDF ({first_line(exc)})")
+        return unreadable(N_("cannot read the PDF ({reason})"), reason=first_line(exc))
     return reader, embedded, broken
 
 
-def _broken_stamp(detail: str) -> StampReport:
+def _problem(code: Code, text: str) -> Problem:
+    """A problem from a sentence another check wrote: readable translated when it is a
+    :class:`Said`."""
+    if isinstance(text, Said):
+        return Problem.of(code, text.template, **text.params)
+    return Problem(code, text)
+
+
+def _broken_stamp(detail: Said) -> StampReport:
     """A stamp signature that could not be checked at all: nothing about it is known."""
-    problem = Problem(SIGNATURE_INVALID, detail)
+    problem = _problem(SIGNATURE_INVALID, detail)
     return StampReport(None, None, None, None, None, None, None, (problem,))
 
 
@@ -537,28 +579,52 @@ def _layout_problems(emb: EmbeddedPdfSignature, data: bytes) -> tuple[list[Probl
             layout = revisions.read_updates(data, length)
             own = layout.updates[0] if layout.updates else None
     if own is None or not _ends_at(data, own, signed_end):
-        why = (
-            layout.problem if own is None else "its revision does not end where its signature does"
-        )
+        if own is None:
+            return [
+                Problem.of(
+                    SIGNATURE_INVALID,
+                    N_(
+                        "the stamp's revision does not follow the document it records exactly "
+                        "({reason})"
+                    ),
+                    reason=layout.problem,
+                )
+            ], False
         return [
-            Problem(
+            Problem.of(
                 SIGNATURE_INVALID,
-                f"the stamp's revision does not follow the document it records exactly ({why})",
+                N_(
+                    "the stamp's revision does not follow the document it records exactly "
+                    "(its revision does not end where its signature does)"
+                ),
             )
         ], False
     if own.prev is None or own.prev != revisions.last_startxref(data, length):
         return [
-            Problem(
+            Problem.of(
                 SIGNATURE_INVALID,
-                "the stamp's revision does not continue the cross-reference chain of the document",
+                N_(
+                    "the stamp's revision does not continue the cross-reference chain of the "
+                    "document"
+                ),
             )
         ], False
     if layout.problem is None:
         return [], False
     if layout.over_limit:
-        return [Problem(UNREADABLE, f"{layout.problem}: verify reads at most that many")], True
+        return [
+            Problem.of(
+                UNREADABLE,
+                N_("{reason}: verify reads at most that many"),
+                reason=layout.problem,
+            )
+        ], True
     return [
-        Problem(MODIFIED_AFTER_STAMP, f"not an exact incremental update: {layout.problem}")
+        Problem.of(
+            MODIFIED_AFTER_STAMP,
+            N_("not an exact incremental update: {reason}"),
+            reason=layout.problem,
+        )
     ], False
 
 
@@ -572,11 +638,16 @@ def _own_revision_problems(
         found = stamp_revision.problems(reader, emb, data, ref_key(page) if page else None)
     except Exception as exc:  # a hostile structure: the revision cannot be shown to be a stamp
         log.debug("own-revision check failed", exc_info=True)
-        found = (f"cannot be compared with the document ({first_line(exc)})",)
-    return [
-        Problem(SIGNATURE_INVALID, f"the stamp's revision {detail}, beyond adding the stamp")
-        for detail in found
-    ]
+        found = (
+            Said(
+                N_(
+                    "the stamp's revision cannot be compared with the document ({reason}), "
+                    "beyond adding the stamp"
+                ),
+                reason=first_line(exc),
+            ),
+        )
+    return [_problem(SIGNATURE_INVALID, detail) for detail in found]
 
 
 def _ends_at(data: bytes, update: Update | None, end: int) -> bool:
@@ -596,9 +667,10 @@ def _same_serial_twice(stamps: list[StampReport]) -> list[StampReport]:
                 stamp,
                 problems=stamp.problems
                 + (
-                    Problem(
+                    Problem.of(
                         SERIAL_REUSED,
-                        f"serial {stamp.serial} is already used by an earlier stamp in this file",
+                        N_("serial {serial} is already used by an earlier stamp in this file"),
+                        serial=stamp.serial,
                     ),
                 ),
             )
@@ -616,7 +688,7 @@ def _collect_signatures(reader: PdfFileReader) -> tuple[list[EmbeddedPdfSignatur
 
     problem = field_tree_problem(entry(entry(reader.root, "/AcroForm", {}), "/Fields"))
     if problem is not None:
-        raise PdfError(problem)
+        raise PdfError(problem.template, None, None, **problem.params)
     found = []
     broken = []
     for name, sig_obj, sig_field in enumerate_sig_fields(reader, filled_status=True):
@@ -648,15 +720,15 @@ def _coverage_problems(status: PdfSignatureStatus) -> list[Problem]:
     coverage = status.coverage
     if coverage is None or coverage < SignatureCoverageLevel.ENTIRE_REVISION:
         problems.append(
-            Problem(SIGNATURE_INVALID, "the signature does not cover its whole revision")
+            Problem.of(SIGNATURE_INVALID, N_("the signature does not cover its whole revision"))
         )
     elif coverage != SignatureCoverageLevel.ENTIRE_FILE:
         level = status.modification_level
         if level is None or level > ModificationLevel.FORM_FILLING or status.docmdp_ok is False:
             problems.append(
-                Problem(
+                Problem.of(
                     MODIFIED_AFTER_STAMP,
-                    "the document was changed after stamping beyond signatures and metadata",
+                    N_("the document was changed after stamping beyond signatures and metadata"),
                 )
             )
     return problems
@@ -732,7 +804,7 @@ def _document_digest(emb: EmbeddedPdfSignature) -> str | None:
 _HEX_STRING = re.compile(rb"<[0-9A-Fa-f\x00\t\n\f\r ]*>")
 
 
-def _byte_range_problem(emb: EmbeddedPdfSignature, data: bytes) -> str | None:
+def _byte_range_problem(emb: EmbeddedPdfSignature, data: bytes) -> Said | None:
     """A stamp must sign everything from the start of the file to the end of its revision but
     its own /Contents: /ByteRange [0 a b c] of whole numbers, with a < b and exactly the hex
     string of /Contents between a and b. pyHanko judges coverage by adding up lengths only, so
@@ -741,14 +813,16 @@ def _byte_range_problem(emb: EmbeddedPdfSignature, data: bytes) -> str | None:
     try:
         raw = list(emb.byte_range)
     except Exception:
-        return "the signature has no usable /ByteRange"
+        return Said(N_("the signature has no usable /ByteRange"))
     if len(raw) != 4 or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
-        return "the signature's /ByteRange is not four whole numbers"
+        return Said(N_("the signature's /ByteRange is not four whole numbers"))
     start, first, gap_end, last = (int(v) for v in raw)
     if start != 0 or not 0 < first < gap_end or last < 0 or gap_end + last > len(data):
-        return "the signature's /ByteRange does not cover the file from its start, in order"
+        return Said(
+            N_("the signature's /ByteRange does not cover the file from its start, in order")
+        )
     if not _HEX_STRING.fullmatch(data, first, gap_end):
-        return "the signature's /ByteRange leaves out more than its own /Contents"
+        return Said(N_("the signature's /ByteRange leaves out more than its own /Contents"))
     return None
 
 
@@ -804,7 +878,7 @@ def _bound_digest(
     data: bytes,
     document_digest: str | None,
     prefix_sha256: str | None = None,
-) -> tuple[str | None, str]:
+) -> tuple[str | None, Said]:
     """The digest of the pre-stamp document that this stamp provably binds, or None and why.
 
     The stamp records how long the pre-stamp prefix of the file is; the prefix (inside the signed
@@ -818,18 +892,20 @@ def _bound_digest(
 
     length = _attribute(emb, OID_BASE_LENGTH, core.Integer)
     if not isinstance(length, int) or document_digest is None:
-        return None, "the signature does not record which document it stamps"
+        return None, Said(N_("the signature does not record which document it stamps"))
     byte_range = [int(v) for v in emb.sig_object["/ByteRange"]]
     if not 0 < length <= byte_range[1] or length > len(data):
-        return None, "the signature's record of the stamped document lies outside what it signs"
+        return None, Said(
+            N_("the signature's record of the stamped document lies outside what it signs")
+        )
     # the digest of data[:length], from the byte-range pass when it made it
     prefix = prefix_sha256 or hashlib.sha256(memoryview(data)[:length]).hexdigest()
     if prefix == document_digest:
-        return prefix, ""
+        return prefix, Said("")
     base = _attribute(emb, OID_BASE_DIGEST, core.OctetString)
     if isinstance(base, bytes) and base.hex() == prefix:
-        return prefix, ""
-    return None, "the stamp records another document's digest than the one it is on"
+        return prefix, Said("")
+    return None, Said(N_("the stamp records another document's digest than the one it is on"))
 
 
 def _widget(emb: EmbeddedPdfSignature) -> Any:  # a hostile file may give a non-dictionary
@@ -854,16 +930,18 @@ def _serial_problems(
     if not m or serials.normalize(m.group(1)) != cert_serial:
         shown = m.group(1) if m else "none"
         problems.append(
-            Problem(
+            Problem.of(
                 SERIAL_MISMATCH,
-                f"the signature's /Reason names serial {shown}, the certificate {cert_serial}",
+                N_("the signature's /Reason names serial {shown}, the certificate {serial}"),
+                shown=shown,
+                serial=cert_serial,
             )
         )
     if info is not None:
         for why in picture_problems(
             widget, cert_serial, digest, info.value, info.issuer_name, info.specimen, rotation
         ):
-            problems.append(Problem(SERIAL_MISMATCH, why))
+            problems.append(_problem(SERIAL_MISMATCH, why))
     return problems
 
 
@@ -946,20 +1024,20 @@ def _inherited(page: Any, key: str) -> Any:
 def _shown_problems(widget: Any, page: Any) -> list[Problem]:
     from emeterai._place import Box
 
-    def problem(detail: str) -> list[Problem]:
-        return [Problem(STAMP_NOT_SHOWN, detail)]
+    def problem(template: str, **params: object) -> list[Problem]:
+        return [Problem.of(STAMP_NOT_SHOWN, template, **params)]
 
     if "/AP" not in widget or _get(widget["/AP"].get_object(), "/N") is None:
-        return problem("the stamp has no appearance")
+        return problem(N_("the stamp has no appearance"))
     flags = int(_get(widget, "/F", 0) or 0)
     if flags & 0b100011:  # Invisible, Hidden, NoView
-        return problem("the stamp's annotation is hidden")
+        return problem(N_("the stamp's annotation is hidden"))
     if not flags & 4:
-        return problem("the stamp's annotation is not printable")
+        return problem(N_("the stamp's annotation is not printable"))
     if "/OC" in widget:
-        return problem("the stamp is on an optional-content layer that can be switched off")
+        return problem(N_("the stamp is on an optional-content layer that can be switched off"))
     if page is None:
-        return problem("the stamp is not on any page")
+        return problem(N_("the stamp is not on any page"))
     try:
         x0, y0, x1, y1 = (float(v) for v in widget["/Rect"])
         rect = Box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
@@ -968,7 +1046,7 @@ def _shown_problems(widget: Any, page: Any) -> list[Problem]:
         crop = _inherited(page, "/CropBox") or [mx0, my0, mx1, my1]
         cx0, cy0, cx1, cy1 = (float(v) for v in crop)
     except Exception:
-        return problem("the stamp or its page has no usable rectangle")
+        return problem(N_("the stamp or its page has no usable rectangle"))
     visible = Box(
         max(min(mx0, mx1), min(cx0, cx1)),
         max(min(my0, my1), min(cy0, cy1)),
@@ -976,7 +1054,7 @@ def _shown_problems(widget: Any, page: Any) -> list[Problem]:
         min(max(my0, my1), max(cy0, cy1)),
     )
     if rect.width < MIN_SHOWN_MM * MM or rect.height < MIN_SHOWN_MM * MM:
-        return problem(f"the stamp is drawn smaller than {MIN_SHOWN_MM:g} mm")
+        return problem(N_("the stamp is drawn smaller than {size} mm"), size=f"{MIN_SHOWN_MM:g}")
     tol = 0.5
     if (
         rect.x0 < visible.x0 - tol
@@ -984,5 +1062,5 @@ def _shown_problems(widget: Any, page: Any) -> list[Problem]:
         or rect.x1 > visible.x1 + tol
         or rect.y1 > visible.y1 + tol
     ):
-        return problem("the stamp lies (partly) outside the visible page")
+        return problem(N_("the stamp lies (partly) outside the visible page"))
     return []
