@@ -14,6 +14,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
+from emeterai.i18n import N_
+
 # Private arc under a UUID OID (ITU-T X.667), owned by this project.
 OID_BASE = "2.25.174577653491752765795149438163376291227"
 OID_VALUE = x509.ObjectIdentifier(OID_BASE + ".1")
@@ -76,15 +78,16 @@ def is_specimen(cert: x509.Certificate) -> bool:
 
 
 def stamp_info(cert: x509.Certificate) -> StampCertInfo:
-    """Read the stamp fields of a stamp certificate; ValueError when it is not one."""
+    """Read the stamp fields of a stamp certificate; ValueError when it is not one (its
+    message is a catalog msgid: ``EmeteraiError(str(exc))`` translates)."""
     serial = _attr(cert.subject, NameOID.SERIAL_NUMBER)
     if not serial:
-        raise ValueError("certificate subject has no serialNumber: not a stamp certificate")
+        raise ValueError(N_("certificate subject has no serialNumber: not a stamp certificate"))
     try:
         ext = cert.extensions.get_extension_for_oid(OID_VALUE)
         value = parse_der_integer(ext.value.value)  # type: ignore[attr-defined]
     except (x509.ExtensionNotFound, ValueError) as exc:
-        raise ValueError("certificate carries no stamp value: not a stamp certificate") from exc
+        raise ValueError(N_("certificate carries no stamp value: not a stamp certificate")) from exc
     return StampCertInfo(
         serial=serial,
         value=value,

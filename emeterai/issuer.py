@@ -27,6 +27,7 @@ from emeterai import serial as serials
 from emeterai._files import discard, write_atomic
 from emeterai._x509util import OID_SPECIMEN, OID_VALUE, der_integer, fingerprint, to_pem
 from emeterai.errors import IssuerError, PassphraseError, SerialError, UsageError
+from emeterai.i18n import N_
 
 __all__ = [
     "DEFAULT_NAME",
@@ -84,7 +85,7 @@ def check_stamp_passphrase(stamp_passphrase: str, issuer_passphrase: str) -> Non
     former, and must never hold the latter. Cheap, so a prompt can judge a first entry."""
     if stamp_passphrase == issuer_passphrase:
         raise UsageError(
-            "the stamp files' passphrase must differ from the issuer key's: buyers get it"
+            N_("the stamp files' passphrase must differ from the issuer key's: buyers get it")
         )
 
 
@@ -167,7 +168,10 @@ class Issuer:
         self.directory = directory
         meta_path = directory / "issuer.json"
         if not meta_path.exists():
-            raise IssuerError(f"no issuer in {directory}: run 'emeterai issuer init' first")
+            raise IssuerError(
+                N_("no issuer in {directory}: run 'emeterai issuer init' first"),
+                directory=directory,
+            )
         meta = json.loads(meta_path.read_text())
         self.root = x509.load_pem_x509_certificate((directory / "root.pem").read_bytes())
         self.info = IssuerInfo(
@@ -189,11 +193,14 @@ class Issuer:
     ) -> Issuer:
         """Make a new root CA (ECDSA P-256) in ``directory``; refuses to replace one."""
         if (directory / "issuer.json").exists() or (directory / "root.key").exists():
-            raise IssuerError(f"an issuer already exists in {directory}; not replacing it")
+            raise IssuerError(
+                N_("an issuer already exists in {directory}; not replacing it"),
+                directory=directory,
+            )
         if not passphrase:
-            raise PassphraseError("the issuer key needs a non-empty passphrase")
+            raise PassphraseError(N_("the issuer key needs a non-empty passphrase"))
         if not 1 <= len(name.strip()) <= MAX_NAME:
-            raise IssuerError(f"the issuer name must be 1 to {MAX_NAME} characters")
+            raise IssuerError(N_("the issuer name must be 1 to {count} characters"), count=MAX_NAME)
         directory.mkdir(parents=True, exist_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
         cert = _root_certificate(key, name, specimen, valid_years)
@@ -231,9 +238,9 @@ class Issuer:
         try:
             key = serialization.load_pem_private_key(data, passphrase.encode())
         except (ValueError, TypeError) as exc:
-            raise PassphraseError("wrong passphrase for the issuer key") from exc
+            raise PassphraseError(N_("wrong passphrase for the issuer key")) from exc
         if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise IssuerError("the issuer key is not an EC key")
+            raise IssuerError(N_("the issuer key is not an EC key"))
         return key
 
     def issue(
@@ -253,11 +260,11 @@ class Issuer:
         if stamp_passphrase is not None:
             check_stamp_passphrase(stamp_passphrase, passphrase)
         if count < 1:
-            raise IssuerError("the count must be at least 1")
+            raise IssuerError(N_("the count must be at least 1"))
         if value < 1:
-            raise IssuerError("the value must be a positive number of rupiah")
+            raise IssuerError(N_("the value must be a positive number of rupiah"))
         if valid_days < 1:
-            raise IssuerError("the validity in days must be at least 1")
+            raise IssuerError(N_("the validity in days must be at least 1"))
         ca_key = self._key(passphrase)
         p12_pass = (stamp_passphrase or passphrase).encode()
         root_ski = self.root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
@@ -435,4 +442,6 @@ def _require_issued(db: sqlite3.Connection, wanted: Sequence[str]) -> None:
     """Raise SerialError naming the first of ``wanted`` that this issuer never issued."""
     for serial in wanted:
         if db.execute("SELECT 1 FROM issued WHERE serial = ?", (serial,)).fetchone() is None:
-            raise SerialError(f"serial {serial} was not issued by this issuer; nothing revoked")
+            raise SerialError(
+                N_("serial {serial} was not issued by this issuer; nothing revoked"), serial=serial
+            )

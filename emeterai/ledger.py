@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from emeterai.errors import EmeteraiError, LedgerError, LedgerUnavailable, first_line
+from emeterai.i18n import N_
 from emeterai.verify import LEDGER_UNAVAILABLE, SERIAL_REUSED, Problem, VerifyResult
 
 __all__ = [
@@ -93,7 +94,9 @@ class SqliteLedger:
             )
             db.close()
         except sqlite3.Error as exc:
-            raise LedgerError(f"ledger {path}: cannot open ({exc})") from None
+            raise LedgerError(
+                N_("ledger {location}: cannot open ({reason})"), location=path, reason=exc
+            ) from None
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
@@ -121,7 +124,9 @@ class SqliteLedger:
             finally:
                 db.close()
         except sqlite3.Error as exc:
-            raise LedgerError(f"ledger {self.path}: cannot record ({exc})") from None
+            raise LedgerError(
+                N_("ledger {location}: cannot record ({reason})"), location=self.path, reason=exc
+            ) from None
         return Sighting(*row)
 
     def close(self) -> None:
@@ -137,7 +142,9 @@ class SqliteLedger:
                 " ORDER BY serial, seq"
             ).fetchall()
         except sqlite3.Error as exc:
-            raise LedgerError(f"ledger {self.path}: cannot read ({exc})") from None
+            raise LedgerError(
+                N_("ledger {location}: cannot read ({reason})"), location=self.path, reason=exc
+            ) from None
         finally:
             db.close()
         groups: dict[str, list[Sighting]] = {}
@@ -200,7 +207,10 @@ class PostgresLedger:
         if present:
             return  # a verifier with INSERT and SELECT rights only needs no more than this
         if not create:
-            raise LedgerError(f"ledger {self.location}: no emeterai tables (nothing recorded yet)")
+            raise LedgerError(
+                N_("ledger {location}: no emeterai tables (nothing recorded yet)"),
+                location=self.location,
+            )
         conn = self._connection()
         try:
             with conn.transaction():
@@ -210,7 +220,9 @@ class PostgresLedger:
                 conn.execute(self._SCHEMA)
         except Exception as exc:
             raise LedgerError(
-                f"ledger {self.location}: cannot create its tables ({first_line(exc)})"
+                N_("ledger {location}: cannot create its tables ({reason})"),
+                location=self.location,
+                reason=first_line(exc),
             ) from None
 
     def _connection(self) -> Any:
@@ -220,13 +232,15 @@ class PostgresLedger:
             import psycopg
         except ImportError:
             raise LedgerError(
-                "PostgreSQL ledgers need psycopg: pip install 'emeterai[postgres]'"
+                N_("PostgreSQL ledgers need psycopg: pip install 'emeterai[postgres]'")
             ) from None
         try:
             self._conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
         except Exception as exc:
             raise LedgerError(
-                f"ledger {self.location}: cannot connect ({first_line(exc)})"
+                N_("ledger {location}: cannot connect ({reason})"),
+                location=self.location,
+                reason=first_line(exc),
             ) from None
         return self._conn
 
@@ -242,7 +256,11 @@ class PostgresLedger:
                 if isinstance(exc, psycopg.OperationalError) and attempt == 1:
                     self.close()
                     continue
-                raise LedgerError(f"ledger {self.location}: {first_line(exc)}") from None
+                raise LedgerError(
+                    N_("ledger {location}: {reason}"),
+                    location=self.location,
+                    reason=first_line(exc),
+                ) from None
         raise AssertionError("unreachable")
 
     def close(self) -> None:
@@ -255,7 +273,11 @@ class PostgresLedger:
         params = {"s": serial, "d": document_sha256, "f": file}
         rows = self._run(self._RECORD, params) or self._run(self._OWNER, params)
         if not rows:
-            raise LedgerError(f"ledger {self.location}: serial {serial} vanished while recording")
+            raise LedgerError(
+                N_("ledger {location}: serial {serial} vanished while recording"),
+                location=self.location,
+                serial=serial,
+            )
         s, d, f, seen = rows[0]
         return Sighting(s, d, f, seen.isoformat())
 
@@ -297,7 +319,7 @@ def open_ledger(location: str, create: bool = True) -> Ledger:
     except LedgerUnavailable:
         raise
     except LedgerError as exc:
-        raise LedgerUnavailable(exc.message, path=exc.path) from None
+        raise LedgerUnavailable(exc.template, path=exc.path, hint=exc.hint, **exc.params) from None
 
 
 def _open(location: str, create: bool) -> Ledger:
@@ -305,9 +327,12 @@ def _open(location: str, create: bool) -> Ledger:
         return PostgresLedger(location, create=create)
     path = Path(location).expanduser()
     if not create and not path.exists():
-        raise LedgerError(f"ledger {location}: no such file")
+        raise LedgerError(N_("ledger {location}: no such file"), location=location)
     if path.is_dir():
-        raise LedgerError(f"ledger {location}: is a folder; give a file path for the SQLite ledger")
+        raise LedgerError(
+            N_("ledger {location}: is a folder; give a file path for the SQLite ledger"),
+            location=location,
+        )
     return SqliteLedger(path)
 
 
@@ -317,7 +342,7 @@ def record(result: VerifyResult, ledger: Ledger) -> VerifyResult:
     try:
         return apply(result, ledger)
     except EmeteraiError as exc:
-        problem = Problem(LEDGER_UNAVAILABLE, exc.message)
+        problem = Problem.of(LEDGER_UNAVAILABLE, exc.template, **exc.params)
         return VerifyResult(result.file, result.stamps, (*result.file_problems, problem))
 
 
@@ -331,10 +356,15 @@ def apply(result: VerifyResult, ledger: Ledger) -> VerifyResult:
             result = result.with_problems(
                 i,
                 [
-                    Problem(
+                    Problem.of(
                         SERIAL_REUSED,
-                        f"serial {stamp.serial} was first seen on {first.file} (a different document) at "
-                        f"{first.first_seen}",
+                        N_(
+                            "serial {serial} was first seen on {file} (a different document)"
+                            " at {first_seen}"
+                        ),
+                        serial=stamp.serial,
+                        file=first.file,
+                        first_seen=first.first_seen,
                     )
                 ],
             )

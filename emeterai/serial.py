@@ -14,6 +14,7 @@ import hashlib
 import secrets
 
 from emeterai.errors import SerialError
+from emeterai.i18n import N_
 
 __all__ = [
     "ALPHABET",
@@ -73,7 +74,7 @@ def _weighted_sum(symbols: str) -> int:
 def check_char(body: str) -> str:
     """The check character that completes the 21-character ``body``."""
     if len(body) != LENGTH - 1 or any(c not in _VALUE for c in body):
-        raise SerialError(f"serial body must be {LENGTH - 1} base32 characters")
+        raise SerialError(N_("serial body must be {count} base32 characters"), count=LENGTH - 1)
     # The check position has weight 1, and in characteristic 2 minus is plus.
     return ALPHABET[_weighted_sum(body)]
 
@@ -87,18 +88,30 @@ def parse(text: str) -> str:
     """Return the canonical form of a serial, or raise SerialError saying what is wrong."""
     if not text.isascii():
         raise SerialError(
-            f"serial {text!r} contains characters outside the base32 alphabet {ALPHABET}"
+            N_("serial {serial} contains characters outside the base32 alphabet {alphabet}"),
+            serial=repr(text),
+            alphabet=ALPHABET,
         )
     serial = normalize(text)
     if len(serial) != LENGTH:
-        raise SerialError(f"serial {text!r} has {len(serial)} characters, expected {LENGTH}")
+        raise SerialError(
+            N_("serial {serial} has {count} characters, expected {expected}"),
+            serial=repr(text),
+            count=len(serial),
+            expected=LENGTH,
+        )
     bad = sorted({c for c in serial if c not in _VALUE})
     if bad:
         raise SerialError(
-            f"serial {text!r} contains {''.join(bad)!r}, not in the base32 alphabet {ALPHABET}"
+            N_("serial {serial} contains {bad}, not in the base32 alphabet {alphabet}"),
+            serial=repr(text),
+            bad=repr("".join(bad)),
+            alphabet=ALPHABET,
         )
     if _weighted_sum(serial) != 0:
-        raise SerialError(f"serial {text!r} has a wrong check character (mistyped?)")
+        raise SerialError(
+            N_("serial {serial} has a wrong check character (mistyped?)"), serial=repr(text)
+        )
     return serial
 
 
@@ -119,7 +132,9 @@ def issuer_prefix(issuer_id: bytes) -> str:
 def generate(prefix: str) -> str:
     """A fresh serial: ``prefix``, 90 random bits, check character."""
     if len(prefix) != PREFIX_LENGTH or any(c not in _VALUE for c in prefix):
-        raise SerialError(f"issuer prefix must be {PREFIX_LENGTH} base32 characters")
+        raise SerialError(
+            N_("issuer prefix must be {count} base32 characters"), count=PREFIX_LENGTH
+        )
     n = secrets.randbits(RANDOM_BITS)
     body = prefix + "".join(ALPHABET[(n >> (5 * i)) & 31] for i in reversed(range(RANDOM_LENGTH)))
     return body + check_char(body)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emeterai.errors import EmeteraiError, Hint, OutputError, PdfError, first_line
+from emeterai.i18n import N_
 from emeterai.sizes import format_size
 
 if TYPE_CHECKING:
@@ -166,7 +167,9 @@ def shrink(data: bytes, source: str, max_size: int | None = None) -> ShrinkResul
         except EmeteraiError:
             raise
         except (pikepdf.PdfError, ValueError, TypeError, KeyError, RecursionError) as exc:
-            raise PdfError(f"cannot shrink the PDF ({first_line(exc)})", path=source) from exc
+            raise PdfError(
+                N_("cannot shrink the PDF ({reason})"), path=source, reason=first_line(exc)
+            ) from exc
         if max_size is not None and len(made[-1].data) <= max_size:
             break
     fitting = [m for m in made if max_size is not None and len(m.data) <= max_size]
@@ -200,12 +203,12 @@ def shrink_file(
 
     if _same_file(source, output):
         raise OutputError(
-            "is the input: shrinking writes a new file and never changes the original",
+            N_("is the input: shrinking writes a new file and never changes the original"),
             path=output,
             hint=Hint.OUTPUT,
         )
     if output.exists() and not force:
-        raise OutputError("already exists", path=output, hint=Hint.FORCE)
+        raise OutputError(N_("already exists"), path=output, hint=Hint.FORCE)
     result = shrink(read_input(source), str(source), max_size)
     write_atomic(output, result.data, overwrite=force)
     return ShrinkResult(**{**result.__dict__, "output": str(output)})
@@ -227,14 +230,14 @@ def _check_readable(data: bytes, source: str) -> None:
     import pikepdf
 
     if not data:
-        raise PdfError("the file is empty", path=source)
+        raise PdfError(N_("the file is empty"), path=source)
     if b"%PDF-" not in data[:1024]:
-        raise PdfError("not a PDF (no %PDF- header)", path=source)
+        raise PdfError(N_("not a PDF (no %PDF- header)"), path=source)
     try:
         with pikepdf.open(io.BytesIO(data)) as pdf:
             if pdf.is_encrypted:
                 raise PdfError(
-                    "the PDF is encrypted: shrink works on unprotected files only", path=source
+                    N_("the PDF is encrypted: shrink works on unprotected files only"), path=source
                 )
             pages = len(pdf.pages)
             _refuse_signed(pdf, source)
@@ -242,7 +245,7 @@ def _check_readable(data: bytes, source: str) -> None:
             warnings = [_clean_warning(w) for w in pdf.get_warnings()]
     except pikepdf.PasswordError:
         raise PdfError(
-            "the PDF is encrypted: shrink works on unprotected files only", path=source
+            N_("the PDF is encrypted: shrink works on unprotected files only"), path=source
         ) from None
     except EmeteraiError:
         raise
@@ -250,17 +253,19 @@ def _check_readable(data: bytes, source: str) -> None:
         reason = _clean_warning(str(exc))
         if "encryption" in reason:
             raise PdfError(
-                f"the PDF is encrypted ({reason}): shrink works on unprotected files only",
+                N_("the PDF is encrypted ({reason}): shrink works on unprotected files only"),
                 path=source,
+                reason=reason,
             ) from exc
-        raise PdfError(f"cannot read the PDF ({reason})", path=source) from exc
+        raise PdfError(N_("cannot read the PDF ({reason})"), path=source, reason=reason) from exc
     if warnings:
         raise PdfError(
-            f"the PDF is damaged ({warnings[0]}): a rewritten copy could lose content",
+            N_("the PDF is damaged ({reason}): a rewritten copy could lose content"),
             path=source,
+            reason=warnings[0],
         )
     if pages == 0:
-        raise PdfError("the PDF has no pages", path=source)
+        raise PdfError(N_("the PDF has no pages"), path=source)
 
 
 def _clean_warning(text: str) -> str:
@@ -274,9 +279,12 @@ def _clean_warning(text: str) -> str:
 def _refuse_signed(pdf: pikepdf.Pdf, source: str) -> None:
     for name in _signed_fields(pdf):
         raise PdfError(
-            f"already signed or stamped (signature field {name!r}): shrinking would break the "
-            "signature; shrink the original before stamping it",
+            N_(
+                "already signed or stamped (signature field {name}): shrinking would break the"
+                " signature; shrink the original before stamping it"
+            ),
             path=source,
+            name=repr(name),
         )
 
 
@@ -335,15 +343,24 @@ def _refuse_bombs(pdf: pikepdf.Pdf, source: str) -> None:
             beyond = _decodes_beyond(obj.read_raw_bytes(), chain, MAX_INFLATED)
         except _Unmeasurable as exc:
             raise PdfError(
-                f"object {obj.objgen[0]} cannot be measured ({exc}): refused as a possible"
-                " decompression bomb",
+                N_(
+                    "object {number} cannot be measured ({reason}): refused as a possible"
+                    " decompression bomb"
+                ),
                 path=source,
+                number=obj.objgen[0],
+                reason=exc,
             ) from None
         if beyond:
             raise PdfError(
-                f"object {obj.objgen[0]} inflates to more than {format_size(MAX_INFLATED)}"
-                f" through {names} (a decompression bomb?)",
+                N_(
+                    "object {number} inflates to more than {size} through {filters}"
+                    " (a decompression bomb?)"
+                ),
                 path=source,
+                number=obj.objgen[0],
+                size=format_size(MAX_INFLATED),
+                filters=names,
             )
 
 

@@ -21,6 +21,7 @@ from emeterai._x509util import (
     to_pem,
 )
 from emeterai.errors import TrustError
+from emeterai.i18n import N_
 
 __all__ = ["TrustStore", "TrustedRoot", "parse_root"]
 
@@ -57,16 +58,18 @@ def parse_root(data: bytes, source: str) -> x509.Certificate:
     try:
         certs = load_certificates(data)
     except ValueError as exc:
-        raise TrustError("not a PEM or DER certificate", path=source) from exc
+        raise TrustError(N_("not a PEM or DER certificate"), path=source) from exc
     if len(certs) != 1:
-        raise TrustError(f"expected one certificate, found {len(certs)}", path=source)
+        raise TrustError(
+            N_("expected one certificate, found {count}"), path=source, count=len(certs)
+        )
     cert = certs[0]
     try:
         ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
         ca = False
     if not ca:
-        raise TrustError("not a CA certificate (an issuer root is needed)", path=source)
+        raise TrustError(N_("not a CA certificate (an issuer root is needed)"), path=source)
     return cert
 
 
@@ -94,7 +97,9 @@ class TrustStore:
                 certs = load_certificates(path.read_bytes())
             except (OSError, ValueError) as exc:
                 raise TrustError(
-                    f"unreadable trusted root ({exc}); remove the file", path=path
+                    N_("unreadable trusted root ({reason}); remove the file"),
+                    path=path,
+                    reason=exc,
                 ) from None
             roots.extend(_describe(c) for c in certs)
         return roots
@@ -111,8 +116,14 @@ class TrustStore:
             if (len(key_l) >= 8 and r.fingerprint.startswith(key_l)) or r.name == key
         ]
         if not matches:
-            raise TrustError(f"no trusted root matches {key!r} (see 'emeterai trust list')")
+            raise TrustError(
+                N_("no trusted root matches {key} (see 'emeterai trust list')"), key=repr(key)
+            )
         if len(matches) > 1:
-            raise TrustError(f"{key!r} matches {len(matches)} roots; give more of the fingerprint")
+            raise TrustError(
+                N_("{key} matches {count} roots; give more of the fingerprint"),
+                key=repr(key),
+                count=len(matches),
+            )
         (self.directory / f"{matches[0].fingerprint}.pem").unlink()
         return matches[0]

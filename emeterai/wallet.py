@@ -53,6 +53,7 @@ from emeterai.errors import (
     UntrustedStampError,
     WalletError,
 )
+from emeterai.i18n import N_
 
 __all__ = [
     "AVAILABLE",
@@ -135,8 +136,8 @@ _USABLE = "state = 'available' AND not_after > ? AND not_before <= ?"
 # How spent a stored state is, for merging a backup: the more spent state wins, and a stamp
 # reserved when the backup was made counts as possibly used (its process went on after it).
 _SPENT_RANK = {AVAILABLE: 0, RESERVED: 1, UNSURE: 1, USED: 2}
-_EMPTY = "the wallet is empty: import stamps with 'emeterai wallet import'"
-_BUY = "buy stamps and import them with 'emeterai wallet import'"
+_DAMAGED = N_("stamp {serial} in the backup is damaged")
+_EMPTY = N_("the wallet is empty: import stamps with 'emeterai wallet import'")
 
 
 @dataclass(frozen=True)
@@ -368,9 +369,11 @@ def _load_p12(data: bytes, passphrase: str, source: str) -> pkcs12.PKCS12KeyAndC
     try:
         bundle = pkcs12.load_pkcs12(data, passphrase.encode())
     except ValueError as exc:
-        raise PassphraseError("wrong passphrase, or not a PKCS#12 stamp file", path=source) from exc
+        raise PassphraseError(
+            N_("wrong passphrase, or not a PKCS#12 stamp file"), path=source
+        ) from exc
     if bundle.key is None or bundle.cert is None:
-        raise StampFileError("the stamp file holds no key or no certificate", path=source)
+        raise StampFileError(N_("the stamp file holds no key or no certificate"), path=source)
     return bundle
 
 
@@ -396,11 +399,16 @@ def _stamp_serial(cert: x509.Certificate, source: str | None) -> tuple[StampCert
     try:
         info = stamp_info(cert)
     except ValueError as exc:
-        raise StampFileError(f"{exc}", path=source) from exc
+        raise StampFileError(str(exc), path=source) from exc  # a msgid of _x509util
     try:
         return info, serials.parse(info.serial)
     except SerialError as exc:
-        raise StampFileError(f"malformed serial {info.serial!r}: {exc}", path=source) from exc
+        raise StampFileError(
+            N_("malformed serial {serial}: {reason}"),
+            path=source,
+            serial=repr(info.serial),
+            reason=exc,
+        ) from exc
 
 
 def _check_stamp(
@@ -417,16 +425,24 @@ def _check_stamp(
     to a certificate in its own chain); when ``now`` is given, it is valid then. Returns the
     stamp and whether it is trusted."""
     if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise StampFileError("the stamp key is not an EC key", path=source)
+        raise StampFileError(N_("the stamp key is not an EC key"), path=source)
     if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
-        raise StampFileError("the key does not belong to the certificate", path=source)
+        raise StampFileError(N_("the key does not belong to the certificate"), path=source)
     info, serial = _stamp_serial(cert, source)
     if now is not None and now < info.not_before:
         raise StampFileError(
-            f"stamp {serial} is not valid before {info.not_before:%Y-%m-%d}", path=source
+            N_("stamp {serial} is not valid before {date}"),
+            path=source,
+            serial=serial,
+            date=f"{info.not_before:%Y-%m-%d}",
         )
     if now is not None and now > info.not_after:
-        raise StampFileError(f"stamp {serial} expired on {info.not_after:%Y-%m-%d}", path=source)
+        raise StampFileError(
+            N_("stamp {serial} expired on {date}"),
+            path=source,
+            serial=serial,
+            date=f"{info.not_after:%Y-%m-%d}",
+        )
 
     def issued_by(issuer: x509.Certificate) -> bool:
         try:
@@ -439,14 +455,20 @@ def _check_stamp(
     if not trusted:
         if not allow_untrusted:
             raise UntrustedStampError(
-                f"stamp {serial} from {info.issuer_name!r} does not chain to a trusted "
-                "issuer root: it may be fake",
+                N_(
+                    "stamp {serial} from {issuer} does not chain to a trusted issuer root:"
+                    " it may be fake"
+                ),
                 path=source,
                 hint=Hint.ALLOW_UNTRUSTED,
+                serial=serial,
+                issuer=repr(info.issuer_name),
             )
         if not any(issued_by(c) for c in chain):
             raise StampFileError(
-                f"stamp {serial} is not signed by any certificate in its chain", path=source
+                N_("stamp {serial} is not signed by any certificate in its chain"),
+                path=source,
+                serial=serial,
             )
     return StampKey(serial, key, cert, chain), trusted
 
@@ -623,7 +645,7 @@ class Wallet:
         (``wallet export``) still opens with the old passphrase.
         """
         if new == old:
-            raise PassphraseError("the new passphrase is the same as the old one")
+            raise PassphraseError(N_("the new passphrase is the same as the old one"))
         with self._tx(durable=True) as db:
             row = db.execute("SELECT value FROM meta WHERE key = 'wallet_key'").fetchone()
             if row is None:
@@ -656,7 +678,7 @@ class Wallet:
         # protected by the buyer's choice): either may open a given file.
         secrets_to_try = list(dict.fromkeys(p for p in (stamp_passphrase, passphrase) if p))
         if not secrets_to_try:
-            raise PassphraseError("a passphrase is needed to open the stamp files")
+            raise PassphraseError(N_("a passphrase is needed to open the stamp files"))
         for source, data in files:
             opened = _open_stamp_file(
                 data, secrets_to_try, source, trust_roots, allow_untrusted, now
@@ -772,7 +794,9 @@ class Wallet:
         publish). Refused while a stamp here is reserved.
         """
         record, exported_at, rows = _read_backup(data, source)
-        backup_key = _unwrap_wallet_key(record, backup_passphrase or passphrase, "the backup")
+        backup_key = _unwrap_wallet_key(
+            record, backup_passphrase or passphrase, N_("wrong passphrase for the backup")
+        )
         opened = WalletKey(backup_key)
         stamps = {
             row["serial"]: _backup_stamp(opened, row, source, trust_roots, allow_untrusted)
@@ -786,7 +810,11 @@ class Wallet:
             busy = db.execute("SELECT serial FROM stamps WHERE state = 'reserved'").fetchone()
             if busy is not None:
                 raise WalletError(
-                    f"stamp {busy[0]} is being used by an emeterai process; restore when it is done"
+                    N_(
+                        "stamp {serial} is being used by an emeterai process;"
+                        " restore when it is done"
+                    ),
+                    serial=busy[0],
                 )
             mine = db.execute("SELECT value FROM meta WHERE key = 'wallet_key'").fetchone()
             if mine is None:
@@ -861,11 +889,11 @@ class Wallet:
             .fetchone()
         )
         if row is None:
-            raise WalletError(f"stamp {serial} is not in the wallet")
+            raise WalletError(N_("stamp {serial} is not in the wallet"), serial=serial)
         try:
             der = wallet_key.unwrap(serial, row[2])
         except InvalidTag as exc:
-            raise PassphraseError("wrong passphrase for the wallet") from exc
+            raise PassphraseError(N_("wrong passphrase for the wallet")) from exc
         key = serialization.load_der_private_key(der, None)
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         cert = x509.load_der_x509_certificate(row[0])
@@ -886,7 +914,8 @@ class Wallet:
             )
             if cur.rowcount != 1:
                 raise WalletError(
-                    f"stamp {reservation.serial} is no longer reserved by this process"
+                    N_("stamp {serial} is no longer reserved by this process"),
+                    serial=reservation.serial,
                 )
 
     def mark_written(
@@ -1017,7 +1046,7 @@ def _kdf(passphrase: str, salt: bytes, params: dict[str, int]) -> bytes:
 def _wrap_wallet_key(key: bytes, passphrase: str) -> str:
     """The wallet key wrapped under ``passphrase`` (scrypt, then AES-GCM), as stored in meta."""
     if not passphrase:
-        raise PassphraseError("the wallet needs a non-empty passphrase")
+        raise PassphraseError(N_("the wallet needs a non-empty passphrase"))
     salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
     kek = AESGCM(_kdf(passphrase, salt, _SCRYPT))
     record = {
@@ -1029,7 +1058,10 @@ def _wrap_wallet_key(key: bytes, passphrase: str) -> str:
     return json.dumps(record)
 
 
-def _unwrap_wallet_key(stored: str, passphrase: str, what: str = "the wallet") -> bytes:
+def _unwrap_wallet_key(
+    stored: str, passphrase: str, wrong: str = N_("wrong passphrase for the wallet")
+) -> bytes:
+    """The wallet key that ``passphrase`` unwraps, or PassphraseError(``wrong``)."""
     record = json.loads(stored)
     params = {name: int(record.get(name, value)) for name, value in _SCRYPT.items()}
     kek = AESGCM(_kdf(passphrase, bytes.fromhex(record["salt"]), params))
@@ -1038,11 +1070,7 @@ def _unwrap_wallet_key(stored: str, passphrase: str, what: str = "the wallet") -
             bytes.fromhex(record["nonce"]), bytes.fromhex(record["wrapped"]), b"emeterai wallet"
         )
     except InvalidTag as exc:
-        raise PassphraseError(f"wrong passphrase for {what}") from exc
-
-
-def _plural(count: int) -> str:
-    return f"{count} stamp" if count == 1 else f"{count} stamps"
+        raise PassphraseError(wrong) from exc
 
 
 def _totals(db: sqlite3.Connection, moment: str) -> WalletTotals:
@@ -1062,13 +1090,36 @@ def _nothing_usable(totals: WalletTotals) -> NoStampAvailable:
     if total == 0:
         return NoStampAvailable(_EMPTY)
     if totals.expired == total:
+        if total == 1:
+            return NoStampAvailable(
+                N_(
+                    "{count} stamp expired, none usable: buy new stamps and import them with"
+                    " 'emeterai wallet import'"
+                ),
+                count=total,
+            )
         return NoStampAvailable(
-            f"{_plural(total)} expired, none usable: buy new stamps and import them with "
-            "'emeterai wallet import'"
+            N_(
+                "{count} stamps expired, none usable: buy new stamps and import them with"
+                " 'emeterai wallet import'"
+            ),
+            count=total,
         )
     if totals.used == total:
-        which = "the wallet's only stamp is" if total == 1 else f"all {total} stamps are"
-        return NoStampAvailable(f"{which} used: {_BUY}")
+        if total == 1:
+            return NoStampAvailable(
+                N_(
+                    "the wallet's only stamp is used: buy stamps and import them with"
+                    " 'emeterai wallet import'"
+                )
+            )
+        return NoStampAvailable(
+            N_(
+                "all {count} stamps are used: buy stamps and import them with"
+                " 'emeterai wallet import'"
+            ),
+            count=total,
+        )
     counted = (
         (totals.expired, "expired"),
         (totals.not_valid_yet, "not valid yet"),
@@ -1077,7 +1128,23 @@ def _nothing_usable(totals: WalletTotals) -> NoStampAvailable:
         (totals.used, "used"),
     )
     parts = ", ".join(f"{n} {words}" for n, words in counted if n)
-    return NoStampAvailable(f"none of the wallet's {_plural(total)} is usable ({parts}): {_BUY}")
+    if total == 1:
+        return NoStampAvailable(
+            N_(
+                "none of the wallet's {count} stamp is usable ({parts}): buy stamps and import"
+                " them with 'emeterai wallet import'"
+            ),
+            count=total,
+            parts=parts,
+        )
+    return NoStampAvailable(
+        N_(
+            "none of the wallet's {count} stamps is usable ({parts}): buy stamps and import"
+            " them with 'emeterai wallet import'"
+        ),
+        count=total,
+        parts=parts,
+    )
 
 
 def _check_serial(db: sqlite3.Connection, serial: str, moment: str) -> None:
@@ -1086,19 +1153,29 @@ def _check_serial(db: sqlite3.Connection, serial: str, moment: str) -> None:
         "SELECT state, used_file, not_after FROM stamps WHERE serial = ?", (serial,)
     ).fetchone()
     if row is None:
-        raise NoStampAvailable(f"stamp {serial} is not in the wallet")
+        raise NoStampAvailable(N_("stamp {serial} is not in the wallet"), serial=serial)
     if row[0] == USED:
-        raise StampAlreadyUsed(f"stamp {serial} was already used on {_read_path(row[1])}")
+        raise StampAlreadyUsed(
+            N_("stamp {serial} was already used on {file}"), serial=serial, file=_read_path(row[1])
+        )
     if row[0] == UNSURE:
         raise StampPossiblyUsed(
-            f"stamp {serial} may have been used on {_read_path(row[1])} (an interrupted stamp "
-            "could not be settled); it is never spent again"
+            N_(
+                "stamp {serial} may have been used on {file} (an interrupted stamp could not be"
+                " settled); it is never spent again"
+            ),
+            serial=serial,
+            file=_read_path(row[1]),
         )
     if row[0] == RESERVED:
-        raise WalletError(f"stamp {serial} is being used by another emeterai process")
+        raise WalletError(
+            N_("stamp {serial} is being used by another emeterai process"), serial=serial
+        )
     not_after = dt.datetime.fromisoformat(row[2])
     if not_after <= dt.datetime.fromisoformat(moment):
-        raise NoStampAvailable(f"stamp {serial} expired on {not_after:%Y-%m-%d}")
+        raise NoStampAvailable(
+            N_("stamp {serial} expired on {date}"), serial=serial, date=f"{not_after:%Y-%m-%d}"
+        )
 
 
 _BACKUP_COLUMNS = (
@@ -1127,11 +1204,11 @@ def _read_backup(
         meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
         rows = db.execute(f"SELECT {_BACKUP_COLUMNS} FROM stamps ORDER BY serial").fetchall()
     except sqlite3.DatabaseError:
-        raise WalletError("not an emeterai wallet backup", path=source) from None
+        raise WalletError(N_("not an emeterai wallet backup"), path=source) from None
     finally:
         db.close()
     if "wallet_key" not in meta:
-        raise WalletError("the backup holds no wallet key: nothing to restore", path=source)
+        raise WalletError(N_("the backup holds no wallet key: nothing to restore"), path=source)
     try:
         exported_at = _utc(dt.datetime.fromisoformat(meta["exported_at"]))
     except (KeyError, TypeError, ValueError):
@@ -1150,28 +1227,37 @@ def _backup_stamp(
     expired or used stamp keeps its record): the row's serial must be its certificate's."""
     serial = row["serial"]
     if row["state"] not in _SPENT_RANK:
-        raise WalletError(f"stamp {serial} in the backup has no valid state", path=source)
+        raise WalletError(
+            N_("stamp {serial} in the backup has no valid state"), path=source, serial=serial
+        )
     try:
         cert = x509.load_der_x509_certificate(row["cert"])
         chain = tuple(x509.load_pem_x509_certificates(row["chain"])) if row["chain"] else ()
     except ValueError as exc:
-        raise WalletError(f"stamp {serial} in the backup is damaged", path=source) from exc
+        raise WalletError(_DAMAGED, path=source, serial=serial) from exc
     _, certified = _stamp_serial(cert, source)
     if certified != serial:
         raise WalletError(
-            f"stamp {serial} in the backup carries the certificate of stamp {certified}",
+            N_("stamp {serial} in the backup carries the certificate of stamp {certified}"),
             path=source,
+            serial=serial,
+            certified=certified,
         )
     try:
         private = serialization.load_der_private_key(key.unwrap(serial, row["wrapped_key"]), None)
     except (InvalidTag, ValueError) as exc:
-        raise WalletError(f"stamp {serial} in the backup is damaged", path=source) from exc
+        raise WalletError(_DAMAGED, path=source, serial=serial) from exc
     try:
         stamp, _ = _check_stamp(private, cert, chain, source, trust_roots, allow_untrusted, None)
     except UntrustedStampError:
         raise
     except StampFileError as exc:
-        raise WalletError(f"stamp {serial} in the backup: {exc.message}", path=source) from exc
+        raise WalletError(
+            N_("stamp {serial} in the backup: {reason}"),
+            path=source,
+            serial=serial,
+            reason=exc.message,
+        ) from exc
     return stamp
 
 
