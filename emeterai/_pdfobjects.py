@@ -21,6 +21,13 @@ class Said(str):
         said.params = values
         return said
 
+    def translated(self) -> str:
+        """The sentence in the current language."""
+        from emeterai.i18n import _
+
+        text = _(self.template)
+        return text.format(**self.params) if self.params else text
+
 
 def ref_key(obj: Any) -> tuple[int, int] | None:
     """(object number, generation) of a reference, or of the object a value was read from;

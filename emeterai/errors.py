@@ -62,6 +62,12 @@ class Hint(enum.StrEnum):
     SHRINK = "shrink"  # a smaller copy of the document before stamping
 
 
+def _english(value: object) -> str:
+    """A param as the English message shows it: another error by its message, not its path."""
+    message = getattr(value, "message", None)
+    return message if isinstance(message, str) and isinstance(value, Exception) else str(value)
+
+
 class EmeteraiError(Exception):
     """Root of every error emeterai reports to a user.
 
@@ -80,11 +86,15 @@ class EmeteraiError(Exception):
         hint: Hint | None = None,
         **params: object,
     ) -> None:
-        text = message.format(**params) if params else message
+        self.params: dict[str, str] = {k: _english(v) for k, v in params.items()}
+        # params that can say themselves in a person's language (another error, a Said)
+        self.nested: dict[str, Any] = {
+            k: v for k, v in params.items() if callable(getattr(v, "translated", None))
+        }
+        text = message.format(**self.params) if params else message
         super().__init__(text)
         self.template = message
-        self.params = {k: str(v) for k, v in params.items()}
-        self.message = text
+        self.message: str = text
         self.path = None if path is None else os.fspath(path)
         self.hint = hint
 
@@ -96,7 +106,10 @@ class EmeteraiError(Exception):
         from emeterai.i18n import _
 
         template = _(self.template)
-        return template.format(**self.params) if self.params else template
+        if not self.params:
+            return template
+        values = {**self.params, **{k: v.translated() for k, v in self.nested.items()}}
+        return template.format(**values)
 
     def about(self, file: str | None, translate: bool = False) -> str:
         """The message as said about ``file``: it comes first when the error names another one

@@ -96,13 +96,20 @@ class Problem:
     detail: str
     template: str | None = field(default=None, compare=False)
     params: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    nested: tuple[tuple[str, Any], ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
     def of(cls, code: Code, template: str, **params: object) -> Problem:
-        """A problem whose detail is ``template`` (marked with ``N_``) filled with ``params``."""
-        values = {k: str(v) for k, v in params.items()}
+        """A problem whose detail is ``template`` (marked with ``N_``) filled with ``params``;
+        a param that can say itself in a person's language (an error, a Said) does so there."""
+        values = {
+            k: v.message if isinstance(v, EmeteraiError) else str(v) for k, v in params.items()
+        }
+        nested = tuple(
+            (k, v) for k, v in params.items() if callable(getattr(v, "translated", None))
+        )
         detail = template.format(**values) if values else template
-        return cls(code, detail, template, tuple(values.items()))
+        return cls(code, detail, template, tuple(values.items()), nested)
 
     def translated(self) -> str:
         """The detail in the current language."""
@@ -111,7 +118,10 @@ class Problem:
         from emeterai.i18n import _
 
         text = _(self.template)
-        return text.format(**dict(self.params)) if self.params else text
+        if not self.params:
+            return text
+        values = {**dict(self.params), **{k: v.translated() for k, v in self.nested}}
+        return text.format(**values)
 
     def to_json(self) -> dict[str, str]:
         return {"code": self.code, "detail": self.detail}
