@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from emeterai.i18n import _
 from emeterai.verify import VerifyResult
 
 __all__ = ["DEMO_PASSPHRASE", "DemoResult", "run_demo", "sample_letter"]
@@ -41,19 +42,30 @@ def run_demo(log: Callable[[str], None], workdir: Path | None = None) -> DemoRes
     issuer = Issuer.create(
         home / "issuer", DEMO_PASSPHRASE, name="emeterai Demo Issuer", specimen=True
     )
-    log(f"1. specimen issuer created in {home / 'issuer'} (serial prefix {issuer.info.prefix})")
+    log(
+        _("1. specimen issuer created in {folder} (serial prefix {prefix})").format(
+            folder=home / "issuer", prefix=issuer.info.prefix
+        )
+    )
     stamps = issuer.issue(3, DEMO_PASSPHRASE)
-    log(f"2. bought 3 stamps: {', '.join(s.serial for s in stamps)}")
+    log(_("2. bought 3 stamps: {serials}").format(serials=", ".join(s.serial for s in stamps)))
     trust = TrustStore(home / "trust")
     trust.add(issuer.root_pem(), "demo issuer root")
     wallet = Wallet(home / "wallet" / "wallet.db")
     wallet.import_stamps([(s.serial, s.p12) for s in stamps], DEMO_PASSPHRASE, trust.certificates())
-    log("3. stamps imported into the wallet (chain checked against the trusted issuer root)")
+    log(_("3. stamps imported into the wallet (chain checked against the trusted issuer root)"))
     letter = home / "lamaran.pdf"
     letter.write_bytes(sample_letter())
     output = home / "lamaran.emeterai.pdf"
     result = stamp_file(letter, output, wallet, wallet.unlock(DEMO_PASSPHRASE), StampOptions())
-    log(f"4. stamped {letter.name} with {result.serial} on page {result.page} ({result.placement})")
+    log(
+        _("4. stamped {name} with {serial} on page {page} ({placement})").format(
+            name=letter.name,
+            serial=result.serial,
+            page=result.page,
+            placement=_(str(result.placement)),  # its words marked in emeterai.cli.stamp
+        )
+    )
     verdict = Verifier(trust.certificates()).verify(output.read_bytes(), str(output))
-    log("5. verified offline against the issuer root")
+    log(_("5. verified offline against the issuer root"))
     return DemoResult(home, output, verdict)

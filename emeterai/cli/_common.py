@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from emeterai.errors import EmeteraiError, Hint, PassphraseError, UsageError
+from emeterai.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -26,19 +27,49 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# How the command line words each hint of the library's errors.
+# How the command line words each hint of the library's errors: the whole line, the error's
+# own (English) message as {message}; translated where it is shown (see describe).
 HINTS: dict[Hint, str] = {
-    Hint.FORCE: " (use --force to overwrite)",
-    Hint.PASSWORD: " (--password)",
-    Hint.OWNER_PASSWORD: "; give the owner password with --password to stamp it",
-    Hint.SIZE: "; use a smaller --size",
-    Hint.SIZE_RANGE: " (--size)",
-    Hint.PAGE: " (--page)",
-    Hint.ALLOW_UNTRUSTED: " (add the issuer with 'emeterai trust add', or --allow-untrusted)",
-    Hint.OUTPUT: "; choose another -o",
-    Hint.ADD_STAMP: " (to add a second party's stamp, use --add-stamp)",
-    Hint.SHRINK: "; make a smaller copy first: emeterai shrink FILE.pdf -o SMALL.pdf --max-size SIZE",
+    Hint.FORCE: N_("{message} (use --force to overwrite)"),
+    Hint.PASSWORD: N_("{message} (--password)"),
+    Hint.OWNER_PASSWORD: N_("{message}; give the owner password with --password to stamp it"),
+    Hint.SIZE: N_("{message}; use a smaller --size"),
+    Hint.SIZE_RANGE: N_("{message} (--size)"),
+    Hint.PAGE: N_("{message} (--page)"),
+    Hint.ALLOW_UNTRUSTED: N_(
+        "{message} (add the issuer with 'emeterai trust add', or --allow-untrusted)"
+    ),
+    Hint.OUTPUT: N_("{message}; choose another -o"),
+    Hint.ADD_STAMP: N_("{message} (to add a second party's stamp, use --add-stamp)"),
+    Hint.SHRINK: N_(
+        "{message}; make a smaller copy first: "
+        "emeterai shrink FILE.pdf -o SMALL.pdf --max-size SIZE"
+    ),
 }
+
+
+def _plain_argument_names() -> None:
+    """An argument given a metavar (``FILE.pdf...``) is shown as just that: Typer writes a
+    required one as ``{FILE.pdf...}...`` in the usage line and adds its Python type
+    (``<list[Path]>``) in the list of arguments, words for programmers."""
+    from typer.core import TyperArgument
+
+    usage = TyperArgument._usage_display_name
+    type_name = TyperArgument.display_type_rich
+
+    def usage_name(self: TyperArgument) -> str:
+        if self.metavar is None:
+            return usage(self)
+        return self.metavar if self.required else f"[{self.metavar}]"
+
+    def shown_type(self: TyperArgument, ctx: Any) -> str | None:
+        return None if self.metavar is not None else type_name(self, ctx)
+
+    TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = shown_type  # type: ignore[method-assign,assignment]
+
+
+_plain_argument_names()
 
 
 @dataclass
@@ -81,9 +112,10 @@ class State:
         else:
             typer.echo(text, err=True)
 
-    def start_progress(self, total: int, label: str = "working", json_out: bool = False) -> None:
+    def start_progress(self, total: int, label: str | None = None, json_out: bool = False) -> None:
         """A progress bar on stderr when it is a terminal and there is more than one file;
-        not when JSON Lines go to that terminal too (they would be written into the bar)."""
+        not when JSON Lines go to that terminal too (they would be written into the bar).
+        ``label`` is in the reader's language (``_("stamping")``)."""
         if total < 2 or not sys.stderr.isatty() or (json_out and sys.stdout.isatty()):
             return
         from rich.console import Console
@@ -98,7 +130,7 @@ class State:
             transient=True,
         )
         self.live.start()
-        self.live.add_task(label, total=total)
+        self.live.add_task(_("working") if label is None else label, total=total)
 
     def advance(self) -> None:
         if self.live is not None:
@@ -117,19 +149,27 @@ def state(ctx: typer.Context) -> State:
     return obj
 
 
-def describe(exc: EmeteraiError, about: str | None = None) -> str:
+def describe(exc: EmeteraiError, about: str | None = None, *, english: bool = False) -> str:
     """The error as the command line shows it: one line, the file first (``about``, when the
-    error names another file, e.g. an output), the flag that helps."""
+    error names another file, e.g. an output), the flag that helps. The hint is in the reader's
+    language; ``english`` for the text that goes into JSON, the same in every language."""
     lines = exc.about(about).splitlines()
     text = lines[0] if lines else type(exc).__name__
-    return text + (HINTS[exc.hint] if exc.hint is not None else "")
+    if exc.hint is None:
+        return text
+    hint = HINTS[exc.hint]
+    return (hint if english else _(hint)).format(message=text)
 
 
 PassphraseFile = Annotated[
     Path | None,
     typer.Option(
         "--passphrase-file",
-        help="Read the passphrase from this file (first line). Else EMETERAI_PASSPHRASE, else a prompt.",
+        metavar="FILE",
+        help=_(
+            "Read the passphrase from this file (first line). "
+            "Else EMETERAI_PASSPHRASE, else a prompt."
+        ),
         dir_okay=False,
     ),
 ]
@@ -137,11 +177,15 @@ StampPassphraseFile = Annotated[
     Path | None,
     typer.Option(
         "--stamp-passphrase-file",
-        help="Passphrase of the stamp files (first line). Else EMETERAI_STAMP_PASSPHRASE, else a prompt.",
+        metavar="FILE",
+        help=_(
+            "Passphrase of the stamp files (first line). "
+            "Else EMETERAI_STAMP_PASSPHRASE, else a prompt."
+        ),
         dir_okay=False,
     ),
 ]
-JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object per line on stdout.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help=_("One JSON object per line on stdout."))]
 
 
 TRIES = 3  # passphrase entries at a terminal before a wrong one is final
@@ -162,19 +206,28 @@ def _secret(
             lines = passphrase_file.read_text().splitlines()
         except OSError as exc:
             raise PassphraseError(
-                f"cannot read passphrase file ({exc.strerror})", path=passphrase_file
+                _("cannot read passphrase file ({reason})").format(reason=exc.strerror),
+                path=passphrase_file,
             ) from None
         if not lines or not lines[0]:
-            raise PassphraseError("the passphrase file is empty", path=passphrase_file)
+            raise PassphraseError(_("the passphrase file is empty"), path=passphrase_file)
         return lines[0], True
     env = os.environ.get(env_var)
     if env:
         return env, True
     if not sys.stdin.isatty():
         raise PassphraseError(
-            f"a passphrase is needed for {what}: set {env_var} or use {file_option}"
+            _("a passphrase is needed for {what}: set {env_var} or use {file_option}").format(
+                what=what, env_var=env_var, file_option=file_option
+            )
         )
     return "", False
+
+
+def _ask(what: str) -> str:
+    """The prompt for the secret of ``what`` (given in the reader's language: ``_("the
+    wallet")``)."""
+    return _("Passphrase for {what}").format(what=what)
 
 
 def _prompt(text: str) -> str:
@@ -184,14 +237,16 @@ def _prompt(text: str) -> str:
 
 def _confirmed(what: str, vet: Callable[[str], None] | None) -> str:
     """A new secret typed twice; ``vet`` judges the first entry before the second is asked."""
-    for _ in range(TRIES):
-        value = _prompt(f"Passphrase for {what}")
+    for _attempt in range(TRIES):
+        value = _prompt(_ask(what))
         if vet is not None:
             vet(value)
-        if _prompt("Repeat for confirmation") == value:
+        if _prompt(_("Repeat for confirmation")) == value:
             return value
-        typer.echo("emeterai: the two entries differ; type them again", err=True)
-    raise PassphraseError(f"the two entries of the passphrase for {what} did not match")
+        typer.echo(_("emeterai: the two entries differ; type them again"), err=True)
+    raise PassphraseError(
+        _("the two entries of the passphrase for {what} did not match").format(what=what)
+    )
 
 
 def passphrase(
@@ -207,7 +262,7 @@ def passphrase(
     the confirmation is asked for."""
     secret, given = _secret(passphrase_file, what, env_var, file_option)
     if not given:
-        return _confirmed(what, vet) if confirm else _prompt(f"Passphrase for {what}")
+        return _confirmed(what, vet) if confirm else _prompt(_ask(what))
     if vet is not None:
         vet(secret)
     return secret
@@ -227,15 +282,17 @@ def with_retries(
     secret, given = _secret(passphrase_file, what, env_var, file_option)
     for attempt in range(1, TRIES + 1):
         if not given:
-            secret = _prompt(f"Passphrase for {what}")
+            secret = _prompt(_ask(what))
         try:
             return secret, check(secret)
         except PassphraseError as exc:
             left = TRIES - attempt
             if given or not left:
                 raise
-            tries = "1 try" if left == 1 else f"{left} tries"
-            typer.echo(f"emeterai: {exc.message}; {tries} left", err=True)
+            line = ngettext(
+                "emeterai: {message}; {n} try left", "emeterai: {message}; {n} tries left", left
+            )
+            typer.echo(line.format(message=exc.message, n=left), err=True)
     raise AssertionError("unreachable")  # the last attempt returns or raises
 
 
@@ -244,7 +301,7 @@ def stamp_files_passphrase(
 ) -> str:
     return passphrase(
         passphrase_file,
-        "the new stamp files" if confirm else "the stamp files",
+        _("the new stamp files") if confirm else _("the stamp files"),
         confirm=confirm,
         env_var="EMETERAI_STAMP_PASSPHRASE",
         file_option="--stamp-passphrase-file",
@@ -259,9 +316,9 @@ def pdf_files(st: State, pdfs: list[Path], skip_outputs: bool = False) -> list[P
 
     files, empty = expand_pdfs(pdfs, skip_outputs=skip_outputs)
     for folder in empty:
-        st.err(f"emeterai: warning: {folder}: no PDF files in this folder")
+        st.err(_("emeterai: warning: {folder}: no PDF files in this folder").format(folder=folder))
     if not files:
-        raise UsageError("no PDF files given")
+        raise UsageError(_("no PDF files given"))
     return files
 
 
@@ -273,25 +330,31 @@ def parse_at(value: str | None) -> tuple[float, float] | None:
         x, y = (float(v) for v in value.split(","))
     except ValueError:
         raise UsageError(
-            f"--at {value!r}: expected X,Y in millimetres, e.g. --at 150,230"
+            _("--at {value!r}: expected X,Y in millimetres, e.g. --at 150,230").format(value=value)
         ) from None
     if x < 0 or y < 0:
-        raise UsageError(f"--at {value!r}: millimetres from the top-left must not be negative")
+        raise UsageError(
+            _("--at {value!r}: millimetres from the top-left must not be negative").format(
+                value=value
+            )
+        )
     return x, y
 
 
 def parse_page(value: str | None) -> int | None:
-    """1-based page, or -1 for 'last', or None when not given."""
+    """1-based page, or -1 for 'last' ('terakhir'), or None when not given."""
     if value is None:
         return None
-    if value.lower() == "last":
+    if value.lower() in ("last", "terakhir"):  # the word in either language
         return -1
     try:
         page = int(value)
     except ValueError:
-        raise UsageError(f"--page {value!r}: expected a page number or 'last'") from None
+        raise UsageError(
+            _("--page {value!r}: expected a page number or 'last'").format(value=value)
+        ) from None
     if page < 1:
-        raise UsageError(f"--page {value!r}: pages are numbered from 1")
+        raise UsageError(_("--page {value!r}: pages are numbered from 1").format(value=value))
     return page
 
 
@@ -300,7 +363,9 @@ def read_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise UsageError(f"cannot read ({exc.strerror})", path=path) from None
+        raise UsageError(
+            _("cannot read ({reason})").format(reason=exc.strerror), path=path
+        ) from None
 
 
 def emit_json(obj: dict[str, Any]) -> None:

@@ -4,29 +4,47 @@ from __future__ import annotations
 
 import typer
 
+from emeterai.i18n import N_, _, rupiah
+
+HELP = N_(
+    "The whole flow on the bundled sample letter, in a throwaway home: prints output and verdict."
+)
+
 
 def demo_cmd() -> None:
-    """The whole flow on the bundled sample letter, in a throwaway home: prints output and verdict."""
+    """The whole flow on the bundled sample letter, in a throwaway home: prints output and
+    verdict (the help is HELP, in the reader's language)."""
     from emeterai.demo import DEMO_PASSPHRASE, run_demo
 
     result = run_demo(log=lambda line: typer.echo(line, err=True))
-    typer.echo(f"stamped: {result.output}")
-    verdict = "VALID" if result.verify.valid else "INVALID"
+    typer.echo(_("stamped: {path}").format(path=result.output))
+    verdict = _("VALID") if result.verify.valid else _("INVALID")
     stamp = result.verify.stamps[0] if result.verify.stamps else None
-    typer.echo(
-        f"verdict: {verdict}"
-        + (f" ({stamp.serial}, Rp{stamp.value}, {stamp.issuer}, SPESIMEN)" if stamp else "")
-    )
+    if stamp is None:
+        typer.echo(_("verdict: {verdict}").format(verdict=verdict))
+    else:
+        typer.echo(
+            _("verdict: {verdict} ({serial}, {amount}, {issuer}, SPESIMEN)").format(
+                verdict=verdict,
+                serial=stamp.serial,
+                amount=rupiah(stamp.value) if stamp.value is not None else "-",
+                issuer=stamp.issuer,
+            )
+        )
     home = result.home
     for line in (
-        f"The demo's files stay in {home} (delete the folder when you are done):",
-        f"  {result.output.name}  the stamped letter: open it in a PDF reader",
-        "  lamaran.pdf  the letter before stamping",
-        "  issuer/  wallet/  trust/  the specimen issuer, its stamps, the trusted root",
-        "Try next:",
+        _("The demo's files stay in {home} (delete the folder when you are done):").format(
+            home=home
+        ),
+        _("  {name}  the stamped letter: open it in a PDF reader").format(name=result.output.name),
+        _("  lamaran.pdf  the letter before stamping"),
+        _("  issuer/  wallet/  trust/  the specimen issuer, its stamps, the trusted root"),
+        _("Try next:"),
         f"  EMETERAI_HOME={home} emeterai verify {result.output}",
         f"  EMETERAI_HOME={home} EMETERAI_PASSPHRASE={DEMO_PASSPHRASE} emeterai wallet list",
-        "  emeterai stamp YOUR-LETTER.pdf --dry-run --preview preview.png  (see it before spending)",
+        _(
+            "  emeterai stamp YOUR-LETTER.pdf --dry-run --preview preview.png  (see it before spending)"
+        ),
     ):
         typer.echo(line, err=True)
     if not result.verify.valid:

@@ -27,6 +27,7 @@ from emeterai.cli._common import (
     write_new_file,
 )
 from emeterai.errors import UsageError
+from emeterai.i18n import N_, _
 
 if TYPE_CHECKING:
     from emeterai.stamp import DryRun, StampFailure, StampOptions, StampResult
@@ -36,51 +37,87 @@ if TYPE_CHECKING:
 def _one_input_only(files: list[Path], **given: object) -> None:
     for flag, value in given.items():
         if value is not None and len(files) != 1:
-            raise UsageError(ONE_INPUT[flag])
+            raise UsageError(_(ONE_INPUT[flag]))
 
 
 ONE_INPUT = {
-    "output": "-o/--output takes one input; use --out-dir for several",
-    "serial": "--serial spends one stamp: give one input",
-    "preview": "--preview shows one page: give one input",
+    "output": N_("-o/--output takes one input; use --out-dir for several"),
+    "serial": N_("--serial spends one stamp: give one input"),
+    "preview": N_("--preview shows one page: give one input"),
+}
+
+# How the stamp's place was chosen (the JSON's "placement"), as the human line says it.
+PLACEMENTS = {
+    # TRANSLATORS: the stamp was put over the 'Meterai' placeholder text of the letter
+    "placeholder": N_("placeholder"),
+    # TRANSLATORS: the stamp was put where the user asked with --at
+    "explicit": N_("explicit"),
+    # TRANSLATORS: no placeholder found: the stamp was put at the bottom right of the page
+    "fallback": N_("fallback"),
 }
 
 
+def _placement(method: str) -> str:
+    return _(PLACEMENTS[method]) if method in PLACEMENTS else method
+
+
 # The options of `emeterai stamp`, one alias each so the command reads as a list.
-Pdfs = Annotated[list[Path], typer.Argument(help="PDF files (or folders of them) to stamp.")]
-Serial = Annotated[str | None, typer.Option(help="Spend this stamp instead of the next available.")]
-Page = Annotated[str | None, typer.Option(help="Page number (1-based) or 'last'.")]
-At = Annotated[
-    str | None, typer.Option(help="Stamp centre X,Y in mm from the page's top-left as read.")
+Pdfs = Annotated[
+    list[Path],
+    typer.Argument(metavar="FILE.pdf...", help=_("PDF files (or folders of them) to stamp.")),
 ]
-Size = Annotated[float, typer.Option(help="Stamp size in mm.")]
+Serial = Annotated[
+    str | None,
+    typer.Option(metavar="SERIAL", help=_("Spend this stamp instead of the next available.")),
+]
+Page = Annotated[
+    str | None, typer.Option(metavar="PAGE", help=_("Page number (1-based) or 'last'."))
+]
+At = Annotated[
+    str | None,
+    typer.Option(metavar="X,Y", help=_("Stamp centre X,Y in mm from the page's top-left as read.")),
+]
+Size = Annotated[float, typer.Option(metavar="MM", help=_("Stamp size in mm."))]
 Output = Annotated[
-    Path | None, typer.Option("-o", "--output", help="Output file (one input only).")
+    Path | None,
+    typer.Option("-o", "--output", metavar="FILE", help=_("Output file (one input only).")),
 ]
 OutDir = Annotated[
-    Path | None, typer.Option("--out-dir", help="Folder for the outputs.", file_okay=False)
+    Path | None,
+    typer.Option("--out-dir", metavar="FOLDER", help=_("Folder for the outputs."), file_okay=False),
 ]
-Force = Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")]
+Force = Annotated[bool, typer.Option("--force", help=_("Overwrite existing outputs."))]
 DryRunFlag = Annotated[
-    bool, typer.Option("--dry-run", help="Place and preview only: no signing, nothing spent.")
+    bool, typer.Option("--dry-run", help=_("Place and preview only: no signing, nothing spent."))
 ]
 Preview = Annotated[
-    Path | None, typer.Option("--preview", help="Write a PNG of the stamped page.", dir_okay=False)
+    Path | None,
+    typer.Option(
+        "--preview",
+        metavar="FILE.png",
+        help=_("Write a PNG of the stamped page."),
+        dir_okay=False,
+    ),
 ]
-Password = Annotated[str | None, typer.Option(help="Password of encrypted input PDFs.")]
-Jobs = Annotated[int, typer.Option(min=1, help="Worker processes for a batch.")]
-Tsa = Annotated[str | None, typer.Option(help="RFC 3161 timestamp authority URL (PAdES B-T).")]
+Password = Annotated[
+    str | None, typer.Option(metavar="PASSWORD", help=_("Password of encrypted input PDFs."))
+]
+Jobs = Annotated[int, typer.Option(min=1, metavar="N", help=_("Worker processes for a batch."))]
+Tsa = Annotated[
+    str | None,
+    typer.Option(metavar="URL", help=_("RFC 3161 timestamp authority URL (PAdES B-T).")),
+]
 AddStamp = Annotated[
     bool,
     typer.Option(
-        "--add-stamp", help="Stamp a document that already carries a stamp (a second party's)."
+        "--add-stamp", help=_("Stamp a document that already carries a stamp (a second party's).")
     ),
 ]
 SkipExisting = Annotated[
     bool,
     typer.Option(
         "--skip-existing",
-        help="Leave out inputs whose output exists (to finish an interrupted batch).",
+        help=_("Leave out inputs whose output exists (to finish an interrupted batch)."),
     ),
 ]
 MaxSize = Annotated[
@@ -88,9 +125,13 @@ MaxSize = Annotated[
     typer.Option(
         "--max-size",
         metavar="SIZE",
-        help="Refuse, before spending, when the stamped file would be larger (e.g. 800K, 1M).",
+        help=_("Refuse, before spending, when the stamped file would be larger (e.g. 800K, 1M)."),
     ),
 ]
+
+HELP = N_(
+    "Stamp PDFs: one stamp from the wallet per document, spent only when the output is written."
+)
 
 
 def stamp_cmd(
@@ -114,7 +155,8 @@ def stamp_cmd(
     max_size: MaxSize = None,
     passphrase_file: PassphraseFile = None,
 ) -> None:
-    """Stamp PDFs: one stamp from the wallet per document, spent only when the output is written."""
+    """Stamp PDFs: one stamp from the wallet per document, spent only when the output is written
+    (the help is HELP, in the reader's language)."""
     from emeterai.sizes import parse_size
     from emeterai.stamp import StampOptions
 
@@ -122,7 +164,7 @@ def stamp_cmd(
     files = pdf_files(st, pdfs, skip_outputs=True)
     _one_input_only(files, output=output, serial=serial, preview=preview)
     if output is not None and out_dir is not None:
-        raise UsageError("use either -o/--output or --out-dir, not both")
+        raise UsageError(_("use either -o/--output or --out-dir, not both"))
     options = StampOptions(
         page=parse_page(page),
         at_mm=parse_at(at),
@@ -162,25 +204,44 @@ class _Tally:
     interrupted: bool = False
 
     def summary(self) -> str:
-        parts = [f"{self.stamped} stamped", f"{len(self.failures)} failed"]
-        if self.skipped:
-            parts.append(f"{self.skipped} skipped (output already there)")
+        """One whole sentence for each case (a translator words each as a whole)."""
         left = self.total - self.stamped - self.skipped - len(self.failures)
-        if self.interrupted:
-            parts.append(f"{left} not started (interrupted)")
-        return ", ".join(parts)
+        if self.skipped and self.interrupted:
+            line = _(
+                "{stamped} stamped, {failed} failed, {skipped} skipped (output already there), "
+                "{left} not started (interrupted)"
+            )
+        elif self.skipped:
+            line = _("{stamped} stamped, {failed} failed, {skipped} skipped (output already there)")
+        elif self.interrupted:
+            line = _("{stamped} stamped, {failed} failed, {left} not started (interrupted)")
+        else:
+            line = _("{stamped} stamped, {failed} failed")
+        return line.format(
+            stamped=self.stamped, failed=len(self.failures), skipped=self.skipped, left=left
+        )
 
 
 def _recover(st: State, wallet: Wallet) -> None:
     recovered = wallet.recover()
     for s in recovered.released:
-        st.err(f"recovered stamp {s}: an interrupted run left it reserved; available again")
+        st.err(
+            _(
+                "recovered stamp {serial}: an interrupted run left it reserved; available again"
+            ).format(serial=s)
+        )
     for s in recovered.committed:
-        st.err(f"recovered stamp {s}: an interrupted run wrote its output; marked used")
+        st.err(
+            _("recovered stamp {serial}: an interrupted run wrote its output; marked used").format(
+                serial=s
+            )
+        )
     for s in recovered.unsure:
         st.err(
-            f"recovered stamp {s}: an interrupted run may have written its output (it is not "
-            "where it was written); marked unsure, never spent again"
+            _(
+                "recovered stamp {serial}: an interrupted run may have written its output (it is "
+                "not where it was written); marked unsure, never spent again"
+            ).format(serial=s)
         )
 
 
@@ -206,7 +267,11 @@ def _stamp(
     )  # fmt: skip
     tally = _Tally(len(files), skipped=len(plan.skipped))
     for job in plan.skipped:
-        st.err(f"skipped {job.source}: {job.output} is already there")
+        st.err(
+            _("skipped {path}: {output} is already there").format(
+                path=job.source, output=job.output
+            )
+        )
         if json_out:
             emit_json(StampSkipped(str(job.source), str(job.output)).to_json())
     refused = list(plan.refused)
@@ -224,9 +289,9 @@ def _stamp(
     wallet = st.wallet()
     _recover(st, wallet)
     wallet.require_usable(serial)  # an empty or expired wallet says so before any prompt
-    secret, key = with_retries(passphrase_file, "the wallet", wallet.unlock)
+    secret, key = with_retries(passphrase_file, _("the wallet"), wallet.unlock)
     stop = threading.Event()
-    st.start_progress(len(todo), "stamping", json_out)
+    st.start_progress(len(todo), _("stamping"), json_out)
     try:
         with _stop_on_ctrl_c(st, stop):
             for _job, outcome in batch.stamp_files(wallet, secret, todo, options, jobs, key, stop):
@@ -256,9 +321,9 @@ def _stop_on_ctrl_c(st: State, stop: threading.Event) -> Iterator[None]:
         again = stop.is_set()
         stop.set()
         if again:
-            st.err("still finishing the documents being stamped; nothing new is started")
+            st.err(_("still finishing the documents being stamped; nothing new is started"))
         else:
-            st.err("stopping: finishing the documents being stamped; nothing new is started")
+            st.err(_("stopping: finishing the documents being stamped; nothing new is started"))
 
     previous = signal.signal(signal.SIGINT, on_ctrl_c)
     try:
@@ -274,33 +339,50 @@ def _report(
     from emeterai.stamp import StampFailure
 
     if isinstance(outcome, StampFailure):
-        message = describe(outcome.error, outcome.file)
-        st.err(f"emeterai: error: {message}")
-        if json_out:
-            emit_json(outcome.to_json(message))
+        _report_failure(st, outcome, json_out)
         return
     path = outcome.file
     if outcome.repair:
         st.err(f"{path}: {outcome.repair}")
     if outcome.placement == "fallback":
         st.err(
-            f"{path}: no 'Meterai' placeholder found; stamp placed at the bottom right of "
-            f"page {outcome.page}"
+            _(
+                "{path}: no 'Meterai' placeholder found; stamp placed at the bottom right of "
+                "page {page}"
+            ).format(path=path, page=outcome.page)
         )
     elif outcome.placeholder_text is not None:
-        st.err(f'{path}: placed on "{outcome.placeholder_text}" on page {outcome.page}')
+        st.err(
+            _('{path}: placed on "{text}" on page {page}').format(
+                path=path, text=outcome.placeholder_text, page=outcome.page
+            )
+        )
     for warning in outcome.warnings:
         st.err(f"{path}: {warning}")
     moved = outcome.moved_mm(options.at_mm)
     if options.at_mm is not None and moved > 1.0:
         st.err(
-            f"{path}: --at {options.at_mm[0]:g},{options.at_mm[1]:g} would put the stamp "
-            f"partly off the page; its centre moved {moved:.0f} mm, to "
-            f"{outcome.center_mm[0]:.1f},{outcome.center_mm[1]:.1f} mm"
+            _(
+                "{path}: --at {at} would put the stamp partly off the page; its centre moved "
+                "{moved} mm, to {center} mm"
+            ).format(
+                path=path,
+                at=f"{options.at_mm[0]:g},{options.at_mm[1]:g}",
+                moved=f"{moved:.0f}",
+                center=f"{outcome.center_mm[0]:.1f},{outcome.center_mm[1]:.1f}",
+            )
         )
     st.err(
-        f"stamped {path} -> {outcome.output}: {outcome.serial} on page {outcome.page} "
-        f"({outcome.placement}), +{outcome.bytes_added} bytes"
+        _(
+            "stamped {path} -> {output}: {serial} on page {page} ({placement}), +{added} bytes"
+        ).format(
+            path=path,
+            output=outcome.output,
+            serial=outcome.serial,
+            page=outcome.page,
+            placement=_placement(outcome.placement),
+            added=outcome.bytes_added,
+        )
     )
     if json_out:
         emit_json(outcome.to_json())
@@ -323,25 +405,41 @@ def _dry_run(
     for outcome in plan.dry_run(files, options, shown, preview=preview is not None):
         if isinstance(outcome, StampFailure):
             failures.append(outcome)
-            st.err(f"emeterai: error: {describe(outcome.error, outcome.file)}")
-            if json_out:
-                emit_json(outcome.to_json(describe(outcome.error, outcome.file)))
+            _report_failure(st, outcome, json_out)
             continue
         _report_dry_run(st, outcome, preview, json_out)
     return failures
 
 
+def _report_failure(st: State, failure: StampFailure, json_out: bool) -> None:
+    """The error line in the reader's language; the JSON record's "error" in English."""
+    st.err(_("emeterai: error: {message}").format(message=describe(failure.error, failure.file)))
+    if json_out:
+        emit_json(failure.to_json(describe(failure.error, failure.file, english=True)))
+
+
 def _report_dry_run(st: State, outcome: DryRun, preview: Path | None, json_out: bool) -> None:
     if outcome.repair:
-        st.err(f"{outcome.file}: would be {outcome.repair}")
+        st.err(_("{path}: would be {repair}").format(path=outcome.file, repair=outcome.repair))
     if preview is not None and outcome.preview_png is not None:
         write_new_file(preview, outcome.preview_png, force=True)
-        st.err(f"wrote preview {preview}")
+        st.err(_("wrote preview {path}").format(path=preview))
     x, y = outcome.center_mm
-    on = "" if outcome.placeholder_text is None else f' on "{outcome.placeholder_text}"'
+    if outcome.placeholder_text is None:
+        line = _("{path}: would stamp on page {page} at {center} mm ({placement}); nothing spent")
+    else:
+        line = _(
+            '{path}: would stamp on "{text}" on page {page} at {center} mm ({placement}); '
+            "nothing spent"
+        )
     st.err(
-        f"{outcome.file}: would stamp{on} on page {outcome.page} at {x:.1f},{y:.1f} mm "
-        f"({outcome.placement}); nothing spent"
+        line.format(
+            path=outcome.file,
+            text=outcome.placeholder_text,
+            page=outcome.page,
+            center=f"{x:.1f},{y:.1f}",
+            placement=_placement(outcome.placement),
+        )
     )
     for warning in outcome.warnings:
         st.err(f"{outcome.file}: {warning}")

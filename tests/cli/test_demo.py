@@ -30,7 +30,7 @@ def test_demo_stamps_the_sample_and_prints_the_output_path_and_valid(runner, tmp
     output = Path(m.group(1))
     assert output.is_file() and output.is_relative_to(tmp_path)
     verdict = re.search(
-        r"^verdict: (\w+) \((\w{22}), Rp10000, (.+), SPESIMEN\)$", result.stdout, re.M
+        r"^verdict: (\w+) \((\w{22}), Rp10,000, (.+), SPESIMEN\)$", result.stdout, re.M
     )
     assert verdict, result.stdout
     assert verdict.group(1) == "VALID"
