@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from emeterai._pdfobjects import entry, field_tree_problem
 from emeterai.errors import AlreadyStamped, Hint, PdfError
+from emeterai.i18n import N_
 
 if TYPE_CHECKING:
     import pypdf
@@ -43,7 +44,7 @@ def _signed_fields(reader: pypdf.PdfReader) -> list[Any]:
     fields = entry(entry(root, "/AcroForm", {}), "/Fields")
     problem = field_tree_problem(fields)
     if problem is not None:
-        raise PdfError(f"the PDF is damaged: {problem}")
+        raise PdfError(N_("the PDF is damaged: {problem}"), problem=problem)
     found: list[Any] = []
     stack: list[tuple[Any, Any]] = [(fields, None)] if isinstance(fields, list) else []
     while stack:  # each field once: field_tree_problem has ruled out shared and cyclic kids
@@ -107,16 +108,26 @@ def refuse_stamped(reader: pypdf.PdfReader, data: bytes, source: str, password: 
     found = earlier_stamps(reader, data, source, password)
     valid = [s for s in found if s.problem is None]
     if valid:
-        where = f" on page {valid[0].page}" if valid[0].page else ""
+        template = (
+            N_("already stamped with {serial} on page {page}; no stamp spent")
+            if valid[0].page
+            else N_("already stamped with {serial}; no stamp spent")
+        )
         raise AlreadyStamped(
-            f"already stamped with {valid[0].serial}{where}; no stamp spent",
+            template,
             path=source,
             hint=Hint.ADD_STAMP,
+            serial=valid[0].serial,
+            page=valid[0].page,
         )
     if found:
         raise AlreadyStamped(
-            f"carries stamp {found[0].serial}, which no longer verifies ({found[0].problem}); "
-            "a new stamp would not make this document valid: stamp the original, unstamped "
-            "document instead; no stamp spent",
+            N_(
+                "carries stamp {serial}, which no longer verifies ({problem}); "
+                "a new stamp would not make this document valid: stamp the original, unstamped "
+                "document instead; no stamp spent"
+            ),
             path=source,
+            serial=found[0].serial,
+            problem=found[0].problem,
         )

@@ -12,6 +12,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from emeterai.errors import Hint, OutputError, OutputNotDurable
+from emeterai.i18n import N_
+
+# The folder of a published output could not be synced: stamping adds the serial it spent.
+NOT_SYNCED = N_("written, but its folder could not be synced to disk ({reason})")
 
 
 def discard(path: Path) -> None:
@@ -34,7 +38,12 @@ def write_temp(
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except OSError as exc:
-        raise OutputError(f"cannot write in {path.parent} ({exc.strerror})", path=path) from None
+        raise OutputError(
+            N_("cannot write in {folder} ({reason})"),
+            path=path,
+            folder=path.parent,
+            reason=exc.strerror,
+        ) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             for part in parts:
@@ -43,7 +52,7 @@ def write_temp(
             os.fsync(fh.fileno())
     except OSError as exc:
         discard(tmp)
-        raise OutputError(f"cannot write ({exc.strerror})", path=path) from None
+        raise OutputError(N_("cannot write ({reason})"), path=path, reason=exc.strerror) from None
     except BaseException:
         discard(tmp)
         raise
@@ -104,10 +113,10 @@ def rename_into_place(
         os.link(tmp, path)
     except FileExistsError:
         discard(tmp)
-        raise OutputError("already exists", path=path, hint=Hint.FORCE) from None
+        raise OutputError(N_("already exists"), path=path, hint=Hint.FORCE) from None
     except OSError as exc:
         discard(tmp)
-        raise OutputError(f"cannot write ({exc.strerror})", path=path) from None
+        raise OutputError(N_("cannot write ({reason})"), path=path, reason=exc.strerror) from None
     # The output is in place from here on: failing to drop the temp name changes nothing.
     discard(tmp)
 
@@ -122,9 +131,7 @@ def sync_folder(path: Path) -> None:
     try:
         os.fsync(dir_fd)
     except OSError as exc:
-        raise OutputNotDurable(
-            f"written, but its folder could not be synced to disk ({exc.strerror})", path=path
-        ) from None
+        raise OutputNotDurable(NOT_SYNCED, path=path, reason=exc.strerror) from None
     finally:
         os.close(dir_fd)
 
@@ -137,5 +144,5 @@ def publish(tmp: Path, path: Path, overwrite: bool) -> None:
 
 def write_atomic(path: Path, data: bytes, overwrite: bool = False, mode: int = 0o644) -> None:
     if not overwrite and path.exists():
-        raise OutputError("already exists", path=path, hint=Hint.FORCE)
+        raise OutputError(N_("already exists"), path=path, hint=Hint.FORCE)
     publish(write_temp(path, data, mode), path, overwrite)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from emeterai.errors import Hint, PdfError, UsageError
+from emeterai.i18n import N_
 
 if TYPE_CHECKING:
     from pypdf import PageObject
@@ -152,7 +153,7 @@ def page_geometry(page: PageObject) -> PageGeometry:
     for key, raw in boxes.items():
         if raw is not None and (not hasattr(raw, "__len__") or len(raw) != 4):
             # pypdf reads the first four numbers of [0 0 595 841 898]; other readers differ
-            raise PdfError(f"the page's {key[1:]} is not four numbers")
+            raise PdfError(N_("the page's {box} is not four numbers"), box=key[1:])
     try:
         if boxes["/MediaBox"] is None:
             media = crop = Box(0, 0, 612, 792)
@@ -160,7 +161,7 @@ def page_geometry(page: PageObject) -> PageGeometry:
             media = _box(page.mediabox)
             crop = _box(page.cropbox)
     except (TypeError, ValueError, KeyError) as exc:
-        raise PdfError(f"page has no usable MediaBox ({exc})") from exc
+        raise PdfError(N_("page has no usable MediaBox ({reason})"), reason=exc) from exc
     visible = Box(
         max(media.x0, crop.x0),
         max(media.y0, crop.y0),
@@ -171,8 +172,13 @@ def page_geometry(page: PageObject) -> PageGeometry:
         visible = media
     if max(visible.width, visible.height) > MAX_PAGE_UNITS:
         raise PdfError(
-            f"the page is {visible.width / MM / 1000:.4g} x {visible.height / MM / 1000:.4g} m, "
-            f"larger than any PDF page may be ({MAX_PAGE_UNITS / MM / 1000:.2f} m a side)"
+            N_(
+                "the page is {width} x {height} m, "
+                "larger than any PDF page may be ({limit} m a side)"
+            ),
+            width=f"{visible.width / MM / 1000:.4g}",
+            height=f"{visible.height / MM / 1000:.4g}",
+            limit=f"{MAX_PAGE_UNITS / MM / 1000:.2f}",
         )
     try:
         rotation = int(page.get("/Rotate", 0) or 0) % 360
@@ -622,8 +628,11 @@ def find_placeholders(page: PageObject) -> list[Placeholder]:
         pass
     except LimitReachedError as exc:
         raise PdfError(
-            "a content stream on the page inflates to more than pypdf's limit of "
-            f"{_inflate_limit_mb()} MB (a decompression bomb?); it cannot be stamped safely"
+            N_(
+                "a content stream on the page inflates to more than pypdf's limit of "
+                "{limit} MB (a decompression bomb?); it cannot be stamped safely"
+            ),
+            limit=_inflate_limit_mb(),
         ) from exc
     except Exception:  # an unreadable content stream just has no placeholder beyond this point
         pass
@@ -690,9 +699,11 @@ def _square(geom: PageGeometry, cx: float, cy: float, size: float, margin: float
     b = geom.visible
     if size > b.width or size > b.height:
         raise PdfError(
-            f"the stamp ({size / MM:.0f} mm) does not fit on the page "
-            f"({b.width / MM:.0f} x {b.height / MM:.0f} mm)",
+            N_("the stamp ({size} mm) does not fit on the page ({width} x {height} mm)"),
             hint=Hint.SIZE,
+            size=f"{size / MM:.0f}",
+            width=f"{b.width / MM:.0f}",
+            height=f"{b.height / MM:.0f}",
         )
     half = size / 2
     mx = min(margin, (b.width - size) / 2)
@@ -760,8 +771,12 @@ def _explicit(
     u, v = at_mm[0] * MM, at_mm[1] * MM
     if not (0 <= u <= width + 0.01 and 0 <= v <= height + 0.01):
         raise PlacementOutOfPage(
-            f"--at {at_mm[0]:g},{at_mm[1]:g} is off page {index + 1} "
-            f"({_mm(width)} x {_mm(height)} mm)"
+            N_("--at {x},{y} is off page {page} ({width} x {height} mm)"),
+            x=f"{at_mm[0]:g}",
+            y=f"{at_mm[1]:g}",
+            page=index + 1,
+            width=_mm(width),
+            height=_mm(height),
         )
     x, y = geom.to_user(u, v)
     return _placement(index, geom, _square(geom, x, y, size), Method.EXPLICIT)
@@ -798,12 +813,15 @@ def choose(
     placeholder, and the last page for ``at_mm`` and the fallback.
     """
     if not pages:
-        raise PdfError("the document has no pages")
+        raise PdfError(N_("the document has no pages"))
     if page == -1:
         page = len(pages)
     if page is not None and not 1 <= page <= len(pages):
         raise UsageError(
-            f"page {page} is out of range: the document has {len(pages)} page(s)", hint=Hint.PAGE
+            N_("page {page} is out of range: the document has {count} page(s)"),
+            hint=Hint.PAGE,
+            page=page,
+            count=len(pages),
         )
     size = size_mm * MM
     last = len(pages) - 1

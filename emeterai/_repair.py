@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from emeterai._pdfobjects import entry, field_tree_problem
 from emeterai.errors import PdfError, first_line
+from emeterai.i18n import N_
 
 if TYPE_CHECKING:
     import pypdf
@@ -37,6 +38,24 @@ _SIGNED = re.compile(rb"/ByteRange\s*\[")
 # A rebuilt section has one row per object number (20 bytes each): at most this many rows, or
 # one per 4 bytes of the file when that is more.
 MAX_REBUILT_ENTRIES = 1 << 20
+_TOO_SPARSE = N_(
+    "its object numbers run to {last}, too sparse to rebuild its cross-reference table"
+)
+_DIRECT_ENCRYPT = N_("the encryption dictionary is malformed (not an indirect object)")
+_NO_CATALOG = N_("no document catalog (/Root) to rebuild the cross-reference data around")
+# Why no cross-reference section could be rebuilt, as said of the whole document.
+_DAMAGED = {
+    _TOO_SPARSE: N_(
+        "the PDF is damaged: its object numbers run to {last}, too sparse to rebuild its "
+        "cross-reference table"
+    ),
+    _DIRECT_ENCRYPT: N_(
+        "the PDF is damaged: the encryption dictionary is malformed (not an indirect object)"
+    ),
+    _NO_CATALOG: N_(
+        "the PDF is damaged: no document catalog (/Root) to rebuild the cross-reference data around"
+    ),
+}
 _OBJ = re.compile(rb"(?<![0-9])(\d{1,10})[ \t\r\n\f\x00]+(\d{1,5})[ \t\r\n\f\x00]+obj(?![A-Za-z])")
 
 
@@ -76,7 +95,7 @@ def structure_problem(data: bytes, walk_pages: bool = True) -> str | None:
     except Exception as exc:
         return first_line(exc)
     if fields_problem is not None:  # no repair restores a field tree: refused as it is
-        raise PdfError(f"the PDF is damaged: {fields_problem}")
+        raise PdfError(N_("the PDF is damaged: {problem}"), problem=fields_problem)
     return None
 
 
@@ -84,16 +103,16 @@ def _walk_pages(node: Any, depth: int, seen: set[int]) -> None:
     from pyhanko.pdf_utils import generic
 
     if depth > 64:
-        raise PdfError("the page tree is nested too deeply")
+        raise PdfError(N_("the page tree is nested too deeply"))
     if "/Kids" not in node:
         return
     kids = node.raw_get("/Kids").get_object()
     for i in range(len(kids)):
         kid = kids.raw_get(i)
         if not isinstance(kid, generic.IndirectObject):
-            raise PdfError("a page-tree node has a direct (not indirect) child")
+            raise PdfError(N_("a page-tree node has a direct (not indirect) child"))
         if kid.idnum in seen:
-            raise PdfError("the page tree is cyclic")
+            raise PdfError(N_("the page tree is cyclic"))
         seen.add(kid.idnum)
         child = kid.get_object()
         if child.get("/Type") == "/Pages":
@@ -136,9 +155,7 @@ def append_rebuilt_xref(data: bytes) -> bytes:
     if size > max(MAX_REBUILT_ENTRIES, len(data) // 4):
         # one row per object number up to the highest: a 70-byte file naming object 9999999999
         # would otherwise be a 200 GB table (docs/security.md, 8)
-        raise PdfError(
-            f"its object numbers run to {size - 1}, too sparse to rebuild its cross-reference table"
-        )
+        raise PdfError(_TOO_SPARSE, last=size - 1)
     root, extra = _trailer_entries(data, objects, trailer)
     out = bytearray(data)
     if not out.endswith((b"\n", b"\r")):
@@ -181,10 +198,10 @@ def _trailer_entries(
 
     Raises PdfError for a direct /Encrypt (it cannot be carried over) or no catalog at all."""
     if trailer is not None and "/Encrypt" in trailer and _trailer_ref(trailer, "/Encrypt") is None:
-        raise PdfError("the encryption dictionary is malformed (not an indirect object)")
+        raise PdfError(_DIRECT_ENCRYPT)
     root = _trailer_ref(trailer, "/Root") or _find_catalog(data, objects)
     if root is None:
-        raise PdfError("no document catalog (/Root) to rebuild the cross-reference data around")
+        raise PdfError(_NO_CATALOG)
     extra = b""
     for key in ("/Info", "/Encrypt"):
         value = _trailer_ref(trailer, key)
@@ -328,21 +345,33 @@ def repair(data: bytes, source: str, problem: str | None = None) -> Repaired | N
         # pyHanko's difference analysis reads each signed revision through its own
         # cross-reference data, so no repair, appended or rewritten, can keep it validating.
         raise PdfError(
-            f"the PDF is signed and damaged ({problem}); repairing it would break the "
-            "signature already in it: ask the signer for an undamaged copy",
+            N_(
+                "the PDF is signed and damaged ({problem}); repairing it would break the "
+                "signature already in it: ask the signer for an undamaged copy"
+            ),
             path=source,
+            problem=problem,
         )
     if re.search(rb"/Encrypt\b", data):
         raise PdfError(
-            f"the PDF is encrypted and damaged ({problem}); repairing it would drop its "
-            "protection: re-save it with its producer first",
+            N_(
+                "the PDF is encrypted and damaged ({problem}); repairing it would drop its "
+                "protection: re-save it with its producer first"
+            ),
             path=source,
+            problem=problem,
         )
     if re.match(rb"\s*%PDF-\d\.\d", data):
         try:
             appended = append_rebuilt_xref(data)
         except PdfError as exc:
-            raise PdfError(f"the PDF is damaged: {exc.message}", path=source) from exc
+            if exc.template in _DAMAGED:
+                raise PdfError(
+                    _DAMAGED[exc.template], path=source, hint=exc.hint, **exc.params
+                ) from exc
+            raise PdfError(
+                N_("the PDF is damaged: {problem}"), path=source, problem=exc.message
+            ) from exc
         except Exception:
             appended = None
         if appended is not None and _repaired_problem(appended) is None:
@@ -351,13 +380,18 @@ def repair(data: bytes, source: str, problem: str | None = None) -> Repaired | N
         rewritten = rewrite(data)
     except Exception as exc:
         raise PdfError(
-            f"the PDF is damaged ({problem}) and could not be repaired ({first_line(exc)})",
+            N_("the PDF is damaged ({problem}) and could not be repaired ({reason})"),
             path=source,
+            problem=problem,
+            reason=first_line(exc),
         ) from exc
     left = _repaired_problem(rewritten)
     if left is not None:
         raise PdfError(
-            f"the PDF is damaged ({problem}) and could not be repaired ({left})", path=source
+            N_("the PDF is damaged ({problem}) and could not be repaired ({reason})"),
+            path=source,
+            problem=problem,
+            reason=left,
         )
     return Repaired(rewritten, REWRITTEN, problem)
 

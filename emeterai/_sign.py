@@ -30,6 +30,7 @@ from emeterai import _pyhanko
 from emeterai._render import StampAppearance
 from emeterai._x509util import OID_BASE_DIGEST, OID_BASE_LENGTH, OID_DOCUMENT_DIGEST
 from emeterai.errors import Hint, SigningError
+from emeterai.i18n import N_
 from emeterai.wallet import StampKey
 
 # The CMS container is the certificates plus ~0.6 KB (signature, signed attributes, structure);
@@ -75,6 +76,9 @@ class _PdfPageBytes(content.PdfContent):
         x1, y1, x2, y2 = (float(v) for v in xobj.get_object()["/BBox"])
         self.box = layout.BoxConstraints(width=abs(x2 - x1), height=abs(y2 - y1))
         return name.encode("ascii") + b" Do"
+
+
+PREFIX_CHANGED = N_("the update would change the document's own bytes")
 
 
 class PrefixChanged(ValueError):
@@ -130,7 +134,7 @@ class _UpdateOutput(io.RawIOBase):
         if pos < self._size:
             k = min(n, self._size - pos)
             if not hmac.compare_digest(self._prefix[pos : pos + k], view[:k]):  # C, no copies
-                raise PrefixChanged("the update would change the document's own bytes")
+                raise PrefixChanged(PREFIX_CHANGED)
             view = view[k:]
             pos += k
         if len(view):
@@ -343,7 +347,7 @@ def sign_update(
                 chunk_size=_CHUNK,
             )
         except PrefixChanged as exc:
-            raise SigningError(str(exc)) from exc
+            raise SigningError(PREFIX_CHANGED) from exc
     return bytes(out.tail)
 
 
@@ -361,7 +365,7 @@ def _writer(data: bytes, options: SignOptions) -> _pyhanko.StampWriter:
         if getattr(result, "status", None) is not None and result.status.name == "FAILED":
             if options.password is None:
                 raise SigningError(
-                    "the document is encrypted: it needs its password", hint=Hint.PASSWORD
+                    N_("the document is encrypted: it needs its password"), hint=Hint.PASSWORD
                 )
-            raise SigningError("wrong password for the encrypted document", hint=Hint.PASSWORD)
+            raise SigningError(N_("wrong password for the encrypted document"), hint=Hint.PASSWORD)
     return writer

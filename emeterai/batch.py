@@ -27,6 +27,7 @@ from emeterai.errors import (
     PassphraseError,
     library_logging,
 )
+from emeterai.i18n import N_
 from emeterai.verify import UNREADABLE, Problem, Verifier, VerifyResult
 
 if TYPE_CHECKING:  # stamping's modules are imported when stamping: verify starts faster
@@ -45,9 +46,10 @@ def _read(path: Path) -> bytes | VerifyResult:
     try:
         return path.read_bytes()
     except IsADirectoryError:
-        return VerifyResult(str(path), (), (Problem(UNREADABLE, "is a folder, not a PDF"),))
+        return VerifyResult(str(path), (), (Problem.of(UNREADABLE, N_("is a folder, not a PDF")),))
     except OSError as exc:
-        return VerifyResult(str(path), (), (Problem(UNREADABLE, f"cannot read ({exc.strerror})"),))
+        problem = Problem.of(UNREADABLE, N_("cannot read ({reason})"), reason=exc.strerror)
+        return VerifyResult(str(path), (), (problem,))
 
 
 def verify_path(verifier: Verifier, path: Path, password: str | None) -> VerifyResult:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from emeterai.batch import StampJob
 from emeterai.errors import EmeteraiError, OutputError, PdfError, UsageError
+from emeterai.i18n import N_
 from emeterai.stamp import (
     DryRun,
     StampFailure,
@@ -94,13 +95,15 @@ def plan_stamping(
     else beside the input. Refuses clashing outputs; creates ``out_dir``; checks every input
     and output that can be checked without reading the document (cheap: nothing is parsed)."""
     if force and skip_existing:
-        raise UsageError("use either --force (overwrite outputs) or --skip-existing, not both")
+        raise UsageError(N_("use either --force (overwrite outputs) or --skip-existing, not both"))
     if out_dir is not None:
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(
-                f"cannot create the output folder ({exc.strerror})", path=out_dir
+                N_("cannot create the output folder ({reason})"),
+                path=out_dir,
+                reason=exc.strerror,
             ) from None
 
     def target(path: Path) -> Path:
@@ -161,8 +164,13 @@ def _refuse_clashes(jobs: Sequence[StampJob], force: bool) -> None:
         key = _same_file_key(job.output)
         if key in seen:
             raise UsageError(
-                f"{seen[key]} and {job.source} would both be written to {job.output}; "
-                "stamp them into different folders"
+                N_(
+                    "{first} and {second} would both be written to {output}; "
+                    "stamp them into different folders"
+                ),
+                first=seen[key],
+                second=job.source,
+                output=job.output,
             )
         seen[key] = job.source
     if force:
@@ -170,8 +178,9 @@ def _refuse_clashes(jobs: Sequence[StampJob], force: bool) -> None:
         for job in jobs:
             if _same_file_key(job.output) in inputs:
                 raise UsageError(
-                    f"its output {job.output} is also an input; overwriting would destroy it",
+                    N_("its output {output} is also an input; overwriting would destroy it"),
                     path=job.source,
+                    output=job.output,
                 )
 
 

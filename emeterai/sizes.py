@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from emeterai.errors import UsageError
+from emeterai.i18n import N_
 
 __all__ = ["format_size", "parse_size"]
 
@@ -30,10 +31,14 @@ def parse_size(text: str) -> int:
     match = _SIZE.fullmatch(text)
     unit = match.group(2).upper() if match else ""
     if match is None or unit not in _UNITS:
-        raise UsageError(f"{text!r} is not a size: write e.g. 800K, 1.5M or 900000 (bytes)")
+        raise UsageError(
+            N_("{text} is not a size: write e.g. 800K, 1.5M or 900000 (bytes)"), text=repr(text)
+        )
     size = int(float(match.group(1).replace(",", ".")) * _UNITS[unit])
     if size <= 0:
-        raise UsageError(f"{text!r} is not a size: it must be more than 0 bytes, e.g. 800K")
+        raise UsageError(
+            N_("{text} is not a size: it must be more than 0 bytes, e.g. 800K"), text=repr(text)
+        )
     return size
 
 

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from emeterai import _place as place
 from emeterai._existing import refuse_stamped
-from emeterai._files import discard, rename_into_place, sync_folder, temp_path_for, write_temp
+from emeterai._files import (
+    NOT_SYNCED,
+    discard,
+    rename_into_place,
+    sync_folder,
+    temp_path_for,
+    write_temp,
+)
 from emeterai._render import DEFAULT_SIZE_MM, MAX_SIZE_MM, MIN_SIZE_MM
 from emeterai._repair import unparseable_object
 from emeterai._x509util import stamp_info
@@ -34,6 +41,7 @@ from emeterai.errors import (
     UsageError,
     first_line,
 )
+from emeterai.i18n import N_
 from emeterai.wallet import Reservation, StampKey, Wallet, WalletKey
 
 if TYPE_CHECKING:  # imported where used: stamping's start stays fast
@@ -84,11 +92,13 @@ class StampOptions:
         """Refuse options no document could be stamped with, before any is read."""
         if not MIN_SIZE_MM <= self.size_mm <= MAX_SIZE_MM:
             raise UsageError(
-                f"the stamp size must be between {MIN_SIZE_MM:g} and {MAX_SIZE_MM:g} mm",
+                N_("the stamp size must be between {low} and {high} mm"),
                 hint=Hint.SIZE_RANGE,
+                low=f"{MIN_SIZE_MM:g}",
+                high=f"{MAX_SIZE_MM:g}",
             )
         if self.max_size is not None and self.max_size <= 0:
-            raise UsageError("the maximum size must be more than 0 bytes")
+            raise UsageError(N_("the maximum size must be more than 0 bytes"))
 
     def refuse_too_large(self, size: int, source: str | Path, stamped: bool) -> None:
         """OutputTooLarge when a file of ``size`` bytes (the input, or the stamped output)
@@ -97,12 +107,25 @@ class StampOptions:
             return
         from emeterai.sizes import format_size
 
-        what = "the stamped file would be" if stamped else "the file is already"
+        template = (
+            N_(
+                "the stamped file would be {size} ({bytes} bytes), over the maximum of "
+                "{maximum} ({maximum_bytes} bytes); no stamp spent"
+            )
+            if stamped
+            else N_(
+                "the file is already {size} ({bytes} bytes), over the maximum of "
+                "{maximum} ({maximum_bytes} bytes); no stamp spent"
+            )
+        )
         raise OutputTooLarge(
-            f"{what} {format_size(size)} ({size} bytes), over the maximum of "
-            f"{format_size(self.max_size)} ({self.max_size} bytes); no stamp spent",
+            template,
             path=source,
             hint=Hint.SHRINK,
+            size=format_size(size),
+            bytes=size,
+            maximum=format_size(self.max_size),
+            maximum_bytes=self.max_size,
         )
 
 
@@ -249,9 +272,9 @@ class DryRun:
 
 def _check_header(data: bytes, source: str) -> None:
     if not data:
-        raise PdfError("the file is empty", path=source)
+        raise PdfError(N_("the file is empty"), path=source)
     if b"%PDF-" not in data[:1024]:
-        raise PdfError("not a PDF (no %PDF- header)", path=source)
+        raise PdfError(N_("not a PDF (no %PDF- header)"), path=source)
 
 
 class _SharedBytesIO(io.BytesIO):
@@ -277,11 +300,15 @@ def _reader(data: bytes, source: str, password: str | None) -> pypdf.PdfReader:
         if reader.is_encrypted:
             result = reader.decrypt(password or "")
             if not result:
-                what = "the password is wrong" if password else "it needs a password"
-                raise PdfError(f"the PDF is encrypted and {what}", path=source, hint=Hint.PASSWORD)
+                template = (
+                    N_("the PDF is encrypted and the password is wrong")
+                    if password
+                    else N_("the PDF is encrypted and it needs a password")
+                )
+                raise PdfError(template, path=source, hint=Hint.PASSWORD)
             if result == pypdf.PasswordType.USER_PASSWORD and not _may_sign(reader):
                 raise PdfError(
-                    "the PDF's owner does not allow form fields (a stamp is one) to be added",
+                    N_("the PDF's owner does not allow form fields (a stamp is one) to be added"),
                     path=source,
                     hint=Hint.OWNER_PASSWORD,
                 )
@@ -298,7 +325,9 @@ def _reader(data: bytes, source: str, password: str | None) -> pypdf.PdfReader:
         RecursionError,
         NotImplementedError,
     ) as exc:
-        raise PdfError(f"cannot read the PDF ({first_line(exc)})", path=source) from exc
+        raise PdfError(
+            N_("cannot read the PDF ({reason})"), path=source, reason=first_line(exc)
+        ) from exc
     if not pages:
         raise PdfError("the PDF has no pages", path=source)
     return reader
@@ -328,7 +357,9 @@ def analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
     except EmeteraiError:
         raise
     except Exception as exc:
-        raise PdfError(f"cannot read the PDF ({first_line(exc)})", path=source) from exc
+        raise PdfError(
+            N_("cannot read the PDF ({reason})"), path=source, reason=first_line(exc)
+        ) from exc
 
 
 def _analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
@@ -361,7 +392,9 @@ def _analyse(data: bytes, source: str, options: StampOptions) -> Analysis:
         raise exc.at(source) from None
     except Exception as exc:
         raise PdfError(
-            f"the page's boxes or resources are damaged ({first_line(exc)})", path=source
+            N_("the page's boxes or resources are damaged ({reason})"),
+            path=source,
+            reason=first_line(exc),
         ) from exc
     given = hashlib.sha256(data)
     return Analysis(
@@ -386,7 +419,8 @@ def _refuse_odd_page_tree(pages: list[PageObject], source: str) -> None:
             # pypdf takes it for a page, pyHanko and verify for a node above pages: which page
             # the stamp is shown on would depend on the reader
             raise PdfError(
-                "the PDF is damaged: its page tree is ambiguous (a page with /Kids)", path=source
+                N_("the PDF is damaged: its page tree is ambiguous (a page with /Kids)"),
+                path=source,
             )
         own = getattr(page.indirect_reference, "idnum", None)
         chain: list[int] = [own] if own is not None else []
@@ -396,7 +430,9 @@ def _refuse_odd_page_tree(pages: list[PageObject], source: str) -> None:
             if ref is not None and ref in ended:
                 break
             if ref is not None and ref in chain or len(chain) > 64:
-                raise PdfError("the PDF is damaged: its page tree is cyclic (/Parent)", path=source)
+                raise PdfError(
+                    N_("the PDF is damaged: its page tree is cyclic (/Parent)"), path=source
+                )
             if ref is not None:
                 chain.append(ref)
             node = node.get_object()
@@ -422,8 +458,10 @@ def _refuse_locked_certification(reader: pypdf.PdfReader, source: str) -> None:
             params = ref.get_object().get("/TransformParams")
             if params is not None and int(params.get_object().get("/P", 2)) == 1:
                 raise PdfError(
-                    "the document is certified by its author with no changes allowed; "
-                    "a stamp would break that certification (ask for an uncertified copy)",
+                    N_(
+                        "the document is certified by its author with no changes allowed; "
+                        "a stamp would break that certification (ask for an uncertified copy)"
+                    ),
                     path=source,
                 )
     except (KeyError, TypeError, ValueError, AttributeError):
@@ -486,8 +524,8 @@ def default_output(path: Path) -> Path:
 
 def _unreadable(path: Path, exc: OSError) -> PdfError:
     if isinstance(exc, IsADirectoryError):
-        return PdfError("is a folder, not a PDF", path=path)
-    return PdfError(f"cannot read ({exc.strerror})", path=path)
+        return PdfError(N_("is a folder, not a PDF"), path=path)
+    return PdfError(N_("cannot read ({reason})"), path=path, reason=exc.strerror)
 
 
 def read_input(path: Path) -> bytes:
@@ -500,7 +538,7 @@ def read_input(path: Path) -> bytes:
 def refuse_existing_output(output: Path, force: bool) -> None:
     """An existing output is never replaced without ``force``."""
     if not force and os.path.lexists(output):
-        raise OutputError("already exists", path=output, hint=Hint.FORCE)
+        raise OutputError(N_("already exists"), path=output, hint=Hint.FORCE)
 
 
 def check_input(path: Path) -> None:
@@ -531,7 +569,7 @@ def stamp_file(
     """
     data = read_input(source)
     if output.resolve() == source.resolve():
-        raise PdfError("the output would replace the input", path=source, hint=Hint.OUTPUT)
+        raise PdfError(N_("the output would replace the input"), path=source, hint=Hint.OUTPUT)
     analysis = analyse(data, str(source), options)
     refuse_existing_output(output, force)
 
@@ -641,15 +679,18 @@ def _signed_update(
         )
         # The output is analysis.data + update: sign_update refuses to change a byte of it.
         if not update:
-            raise SigningError("internal check failed: the signer added nothing", path=source)
+            raise SigningError(N_("internal check failed: the signer added nothing"), path=source)
         signed = (analysis.data, update)
         unreadable = unparseable_object(signed, options.password, rewritten_only=True)
         if unreadable is not None:
             # e.g. a name that pyHanko writes in a way that no strict reader parses back
             raise SigningError(
-                f"cannot stamp: the stamped file would not be readable ({unreadable}); "
-                "re-save the PDF with its producer and try again",
+                N_(
+                    "cannot stamp: the stamped file would not be readable ({reason}); "
+                    "re-save the PDF with its producer and try again"
+                ),
                 path=source,
+                reason=unreadable,
             )
         self_check(data, analysis.data + update, str(source), stamp, options.password)
     return update
@@ -677,12 +718,26 @@ def _settle(
         with contextlib.suppress(Exception):
             wallet.commit(reservation)
     if isinstance(exc, OutputNotDurable):
+        if exc.template == NOT_SYNCED and "reason" in exc.params:
+            raise OutputNotDurable(
+                N_(
+                    "written, but its folder could not be synced to disk ({reason}); "
+                    "stamp {serial} is spent on it (check the disk)"
+                ),
+                path=exc.path,
+                reason=exc.params["reason"],
+                serial=reservation.serial,
+            ) from None
         raise OutputNotDurable(
-            f"{exc.message}; stamp {reservation.serial} is spent on it (check the disk)",
+            N_("{cause}; stamp {serial} is spent on it (check the disk)"),
             path=exc.path,
+            cause=exc.message,
+            serial=reservation.serial,
         ) from None
     if isinstance(exc, Exception) and not isinstance(exc, EmeteraiError):
-        raise SigningError(f"cannot stamp ({first_line(exc)})", path=source) from exc
+        raise SigningError(
+            N_("cannot stamp ({reason})"), path=source, reason=first_line(exc)
+        ) from exc
 
 
 def issuer_roots(stamp: StampKey) -> list[x509.Certificate]:
@@ -719,34 +774,62 @@ def self_check(
     judged again: the new stamp cannot repair them and does not make them worse.
     """
     if not issuer_roots(stamp):
-        raise SelfCheckFailed("cannot check the output: the stamp has no issuer chain", path=source)
+        raise SelfCheckFailed(
+            N_("cannot check the output: the stamp has no issuer chain"), path=source
+        )
     verifier = _verifier_for(stamp)
     before = verifier.verify(given, source, password)
     valid_before = {s.serial for s in before.stamps if s.serial and not s.problems}
     after = verifier.verify(stamped, source, password)
-    failures: list[tuple[str, Problem | None]] = [("the file", p) for p in after.file_problems]
+    # (what failed: "file", "new" or "earlier"; its serial; the problem, None if not found)
+    failures: list[tuple[str, str | None, Problem | None]] = [
+        ("file", None, p) for p in after.file_problems
+    ]
     new = [s for s in after.stamps if s.serial == stamp.serial]
     if not new:
-        failures.append(("the new stamp", None))
+        failures.append(("new", None, None))
     for report in after.stamps:
         if report.serial == stamp.serial:
-            failures += [(f"the new stamp {stamp.serial}", p) for p in report.problems]
+            failures += [("new", stamp.serial, p) for p in report.problems]
         elif report.serial in valid_before:
-            failures += [(f"the earlier stamp {report.serial}", p) for p in report.problems]
+            failures += [("earlier", report.serial, p) for p in report.problems]
     # an earlier stamp that can no longer be read has no serial in the report
     unnamed = [p for s in after.stamps if s.serial is None for p in s.problems]
     for serial in sorted(valid_before - {s.serial for s in after.stamps}):
-        failures.append((f"the earlier stamp {serial}", unnamed[0] if unnamed else None))
+        failures.append(("earlier", serial, unnamed[0] if unnamed else None))
     if not failures:
         return
-    what, problem = failures[0]
+    what, named, problem = failures[0]
     if problem is None:
-        detail = f"no-stamp: the verifier does not find {what}"
+        template = (
+            N_(
+                "not stamped, no stamp spent: the stamped output would not verify (the new "
+                "stamp: no-stamp: the verifier does not find the new stamp)"
+            )
+            if what == "new"
+            else N_(
+                "not stamped, no stamp spent: the stamped output would not verify (the earlier "
+                "stamp {serial}: no-stamp: the verifier does not find the earlier stamp {serial})"
+            )
+        )
+        raise SelfCheckFailed(template, path=source, serial=named)
+    if what == "file":
+        template = N_(
+            "not stamped, no stamp spent: the stamped output would not verify "
+            "(the file: {code}: {detail})"
+        )
+    elif what == "new":
+        template = N_(
+            "not stamped, no stamp spent: the stamped output would not verify "
+            "(the new stamp {serial}: {code}: {detail})"
+        )
     else:
-        detail = f"{problem.code}: {problem.detail}"
+        template = N_(
+            "not stamped, no stamp spent: the stamped output would not verify "
+            "(the earlier stamp {serial}: {code}: {detail})"
+        )
     raise SelfCheckFailed(
-        f"not stamped, no stamp spent: the stamped output would not verify ({what}: {detail})",
-        path=source,
+        template, path=source, serial=named, code=problem.code, detail=problem.detail
     )
 
 
