@@ -17,11 +17,16 @@ from emeterai.cli._common import (
     with_retries,
     write_new_file,
 )
+from emeterai.i18n import _, ngettext, rupiah
 
 if TYPE_CHECKING:
     from emeterai.issuer import Issuer
 
-app = typer.Typer(no_args_is_help=True, help="The stamp issuer (root CA): init, issue, revoke.")
+app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help=_("The stamp issuer (root CA): create it, issue stamps, revoke them."),
+)
 
 
 def _issuer_dir(ctx: typer.Context) -> Path:
@@ -34,64 +39,97 @@ def _issuer(ctx: typer.Context) -> Issuer:
     return Issuer.open(_issuer_dir(ctx))
 
 
-@app.command("init")
+@app.command(
+    "init",
+    help=_(
+        "Create the issuer: its root certificate and its key (ECDSA P-256), locked with the "
+        "issuer passphrase."
+    ),
+)
 def issuer_init(
     ctx: typer.Context,
     name: Annotated[
-        str, typer.Option(help="The issuer's name, shown on every stamp.")
+        str, typer.Option(metavar="NAME", help=_("The issuer's name, shown on every stamp."))
     ] = "emeterai Issuer",
     specimen: Annotated[
-        bool, typer.Option("--specimen", help="A specimen issuer: stamps say SPESIMEN.")
+        bool, typer.Option("--specimen", help=_("A specimen issuer: its stamps say SPESIMEN."))
     ] = False,
     passphrase_file: PassphraseFile = None,
 ) -> None:
-    """Create the issuer CA (ECDSA P-256, key encrypted with the passphrase)."""
+    """Creates the issuer CA (ECDSA P-256, key encrypted with the passphrase)."""
     from emeterai.issuer import Issuer
 
-    secret = passphrase(passphrase_file, "the new issuer key", confirm=True)
+    secret = passphrase(passphrase_file, _("the new issuer key"), confirm=True)
     info = Issuer.create(_issuer_dir(ctx), secret, name=name, specimen=specimen).info
-    typer.echo(
-        f"created issuer {info.name!r}{' (specimen)' if info.specimen else ''}, serial prefix "
-        f"{info.prefix}, root fingerprint {info.fingerprint}"
+    created = (
+        _(
+            "created issuer {name!r} (specimen), serial prefix {prefix}, root fingerprint {fingerprint}"
+        )
+        if info.specimen
+        else _("created issuer {name!r}, serial prefix {prefix}, root fingerprint {fingerprint}")
     )
-    typer.echo("give verifiers its root: emeterai issuer root -o issuer-root.pem", err=True)
+    typer.echo(created.format(name=info.name, prefix=info.prefix, fingerprint=info.fingerprint))
+    typer.echo(_("give verifiers its root: emeterai issuer root -o issuer-root.pem"), err=True)
 
 
-@app.command("root")
+@app.command(
+    "root",
+    help=_("The issuer's root certificate (PEM), for verifiers to trust ('emeterai trust add')."),
+)
 def issuer_root(
     ctx: typer.Context,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
+        Path | None,
+        typer.Option(
+            "-o", "--output", metavar="FILE", help=_("Write it to this file instead of the screen.")
+        ),
     ] = None,
 ) -> None:
-    """The issuer's root certificate (PEM), for verifiers' trust stores."""
+    """The root certificate in PEM, on stdout or in a file."""
     pem = _issuer(ctx).root_pem()
     if output is None:
         sys.stdout.write(pem.decode())
     else:
         write_new_file(output, pem, force=True)
-        typer.echo(f"wrote {output}", err=True)
+        typer.echo(_("wrote {output}").format(output=output), err=True)
 
 
-@app.command("issue")
+@app.command(
+    "issue",
+    help=_(
+        "Issue stamps: one file SERIAL.p12 each (PKCS#12), locked with the stamp files' "
+        "passphrase. That passphrase goes to the buyer, so it must never be the issuer's."
+    ),
+)
 def issuer_issue(
     ctx: typer.Context,
-    count: Annotated[int, typer.Option("--count", "-n", min=1, help="How many stamps.")],
-    out: Annotated[
-        Path, typer.Option("--out", help="Folder for the <SERIAL>.p12 files.", file_okay=False)
+    count: Annotated[
+        int, typer.Option("--count", "-n", min=1, metavar="N", help=_("How many stamps."))
     ],
-    value: Annotated[int, typer.Option(min=1, help="Nominal value in rupiah.")] = 10000,
-    valid_days: Annotated[int, typer.Option(min=1, help="Validity period in days.")] = 365,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            metavar="FOLDER",
+            help=_("The folder for the stamp files (SERIAL.p12)."),
+            file_okay=False,
+        ),
+    ],
+    value: Annotated[
+        int, typer.Option(min=1, metavar="NUMBER", help=_("The value of each stamp, in rupiah."))
+    ] = 10000,
+    valid_days: Annotated[
+        int, typer.Option(min=1, metavar="N", help=_("How many days each stamp is valid."))
+    ] = 365,
     passphrase_file: PassphraseFile = None,
     stamp_passphrase_file: StampPassphraseFile = None,
 ) -> None:
-    """Issue COUNT stamps, each a PKCS#12 protected by the stamp passphrase (not the issuer's:
-    the buyer gets it, and must never learn the passphrase of the issuer key)."""
+    """Issues stamps as PKCS#12 files under the buyer's passphrase, never the issuer's."""
     from emeterai.issuer import check_stamp_passphrase
 
     issuer = _issuer(ctx)
     # a wrong one fails (or is typed again) before the buyer's secret is asked for
-    secret, _ = with_retries(passphrase_file, "the issuer key", issuer.check_passphrase)
+    secret = with_retries(passphrase_file, _("the issuer key"), issuer.check_passphrase)[0]
     for_buyer = stamp_files_passphrase(
         stamp_passphrase_file,
         confirm=True,
@@ -104,33 +142,55 @@ def issuer_issue(
     for stamp in stamps:
         write_new_file(out / f"{stamp.serial}.p12", stamp.p12, force=False, mode=0o600)
         typer.echo(stamp.serial)
-    typer.echo(f"issued {len(stamps)} stamp(s) of Rp{value} into {out}", err=True)
+    typer.echo(
+        ngettext(
+            "issued {n} stamp of {value} into {folder}",
+            "issued {n} stamps of {value} into {folder}",
+            len(stamps),
+        ).format(n=len(stamps), value=rupiah(value), folder=out),
+        err=True,
+    )
 
 
-@app.command("revoke")
+@app.command(
+    "revoke",
+    help=_(
+        "Revoke stamps by their serial. The issuer passphrase is asked, since this changes the "
+        "revocation list; publish the change with 'emeterai issuer crl'."
+    ),
+)
 def issuer_revoke(
     ctx: typer.Context,
-    serials: Annotated[list[str], typer.Argument(help="Serials to revoke.")],
+    serials: Annotated[
+        list[str], typer.Argument(metavar="SERIAL...", help=_("The serials to revoke."))
+    ],
     passphrase_file: PassphraseFile = None,
 ) -> None:
-    """Revoke serials (the issuer key's passphrase is asked: revocation changes the CRL);
-    publish the change with 'emeterai issuer crl'."""
+    """Revokes serials; the CRL changes, so the issuer key's passphrase is needed."""
     issuer = _issuer(ctx)
     wanted = issuer.revocable(serials)  # a mistyped serial fails before the passphrase is asked
-    _, revoked = with_retries(
-        passphrase_file, "the issuer key", lambda secret: issuer.revoke(wanted, secret)
-    )
+    revoked = with_retries(
+        passphrase_file, _("the issuer key"), lambda secret: issuer.revoke(wanted, secret)
+    )[1]
     for serial in revoked:
-        typer.echo(f"revoked {serial}")
+        typer.echo(_("revoked {serial}").format(serial=serial))
 
 
-@app.command("crl")
+@app.command(
+    "crl",
+    help=_("Write the current list of revoked stamps (CRL, PEM), for 'emeterai verify --crl'."),
+)
 def issuer_crl(
     ctx: typer.Context,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the CRL (PEM).")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o", "--output", metavar="FILE", help=_("Where to write the revocation list.")
+        ),
+    ],
     passphrase_file: PassphraseFile = None,
 ) -> None:
-    """Write the current certificate revocation list, for 'verify --crl'."""
-    _, crl = with_retries(passphrase_file, "the issuer key", _issuer(ctx).crl)
+    """Writes the current CRL, signed with the issuer key."""
+    crl = with_retries(passphrase_file, _("the issuer key"), _issuer(ctx).crl)[1]
     write_new_file(output, crl, force=True)
-    typer.echo(f"wrote {output}", err=True)
+    typer.echo(_("wrote {output}").format(output=output), err=True)

@@ -7,16 +7,24 @@ from typing import Annotated
 import typer
 
 from emeterai.cli._common import JsonFlag, emit_json
+from emeterai.i18n import _, moment, ngettext
 
 app = typer.Typer(
-    no_args_is_help=True, rich_markup_mode=None, help="The verifiers' serial -> document ledger."
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help=_("The verifiers' ledger: which document each serial was first seen on."),
 )
 LedgerOpt = Annotated[
-    str, typer.Option("--ledger", help="Ledger: a SQLite path or a postgresql:// URL.")
+    str,
+    typer.Option(
+        "--ledger",
+        metavar="FILE|URL",
+        help=_("The ledger: a SQLite file or a postgresql:// URL."),
+    ),
 ]
 
 
-@app.command("reused")
+@app.command("reused", help=_("Serials seen on more than one document."))
 def ledger_reused(ledger: LedgerOpt, json_out: JsonFlag = False) -> None:
     """Serials seen on more than one document."""
     from emeterai.ledger import open_ledger
@@ -26,14 +34,21 @@ def ledger_reused(ledger: LedgerOpt, json_out: JsonFlag = False) -> None:
         if json_out:
             emit_json(group.to_json())
         else:
-            typer.echo(f"{group.serial} on {len(group)} documents:")
+            typer.echo(
+                ngettext(
+                    "{serial} on {n} document:", "{serial} on {n} documents:", len(group)
+                ).format(serial=group.serial, n=len(group))
+            )
             for s in group:
-                typer.echo(f"  {s.first_seen}  sha256:{s.document_sha256}  {s.file}")
+                typer.echo(f"  {moment(s.first_seen)}  sha256:{s.document_sha256}  {s.file}")
     if not json_out:
-        typer.echo(f"{len(groups)} reused serial(s)", err=True)
+        typer.echo(
+            ngettext("{n} reused serial", "{n} reused serials", len(groups)).format(n=len(groups)),
+            err=True,
+        )
 
 
-@app.command("stats")
+@app.command("stats", help=_("Counts: serials, documents, reused serials."))
 def ledger_stats(ledger: LedgerOpt, json_out: JsonFlag = False) -> None:
     """Counts: serials, documents, reused serials."""
     from emeterai.ledger import open_ledger
@@ -43,5 +58,7 @@ def ledger_stats(ledger: LedgerOpt, json_out: JsonFlag = False) -> None:
         emit_json(stats.to_json())
     else:
         typer.echo(
-            f"{stats.serials} serial(s), {stats.documents} document(s), {stats.reused_serials} reused serial(s)"
+            _("{serials} serial(s), {documents} document(s), {reused} reused serial(s)").format(
+                serials=stats.serials, documents=stats.documents, reused=stats.reused_serials
+            )
         )

@@ -8,47 +8,74 @@ from typing import Annotated
 import typer
 
 from emeterai.cli._common import JsonFlag, emit_json, read_file, state
+from emeterai.cli.wallet import day
+from emeterai.i18n import _
 
-app = typer.Typer(no_args_is_help=True, help="Issuer roots trusted by verify and wallet import.")
+app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help=_("The trusted issuers: their root certificates, used by verify and wallet import."),
+)
 
 
-@app.command("add")
+@app.command("add", help=_("Trust issuers: add their root certificates."))
 def trust_add(
     ctx: typer.Context,
-    pems: Annotated[list[Path], typer.Argument(help="Issuer root certificates (PEM or DER).")],
+    pems: Annotated[
+        list[Path],
+        typer.Argument(metavar="PEM...", help=_("Issuers' root certificates (PEM or DER files).")),
+    ],
 ) -> None:
-    """Trust issuer roots."""
+    """Trusts issuer roots."""
     store = state(ctx).trust_store()
     for pem in pems:
         root, new = store.add(read_file(pem), str(pem))
-        status = "trusted" if new else "already trusted"
-        typer.echo(
-            f"{status}: {root.name}{' (specimen)' if root.specimen else ''} {root.fingerprint}"
-        )
+        if new:
+            line = (
+                _("trusted: {name} (specimen) {fingerprint}")
+                if root.specimen
+                else _("trusted: {name} {fingerprint}")
+            )
+        else:
+            line = (
+                _("already trusted: {name} (specimen) {fingerprint}")
+                if root.specimen
+                else _("already trusted: {name} {fingerprint}")
+            )
+        typer.echo(line.format(name=root.name, fingerprint=root.fingerprint))
 
 
-@app.command("list")
+@app.command("list", help=_("The trusted issuers' root certificates."))
 def trust_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """The trusted issuer roots."""
     for root in state(ctx).trust_store().roots():
         if json_out:
             emit_json(root.to_json())
         else:
-            typer.echo(
-                f"{root.fingerprint}  {root.name}{' (specimen)' if root.specimen else ''}"
-                f"  until {root.not_after:%Y-%m-%d}"
+            line = (
+                _("{fingerprint}  {name} (specimen)  until {until}")
+                if root.specimen
+                else _("{fingerprint}  {name}  until {until}")
             )
+            until = day(root.not_after.astimezone().date())
+            typer.echo(line.format(fingerprint=root.fingerprint, name=root.name, until=until))
 
 
-@app.command("remove")
+@app.command("remove", help=_("Stop trusting issuers."))
 def trust_remove(
     ctx: typer.Context,
     keys: Annotated[
-        list[str], typer.Argument(help="Fingerprint (or its first 8+ hex digits) or name.")
+        list[str],
+        typer.Argument(
+            metavar="FINGERPRINT...",
+            help=_("A fingerprint (or its first 8 or more characters) or an issuer's name."),
+        ),
     ],
 ) -> None:
-    """Stop trusting issuer roots."""
+    """Stops trusting issuer roots."""
     store = state(ctx).trust_store()
     for key in keys:
         root = store.remove(key)
-        typer.echo(f"removed {root.name} {root.fingerprint}")
+        typer.echo(
+            _("removed {name} {fingerprint}").format(name=root.name, fingerprint=root.fingerprint)
+        )

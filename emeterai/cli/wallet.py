@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from emeterai import i18n
 from emeterai.cli._common import (
     JsonFlag,
     PassphraseFile,
@@ -23,11 +25,16 @@ from emeterai.cli._common import (
     write_new_file,
 )
 from emeterai.errors import UsageError
+from emeterai.i18n import N_, _, moment, ngettext, rupiah
 
 if TYPE_CHECKING:
     from emeterai.wallet import ImportOutcome, RestoreReport, State, WalletEntry, WalletTotals
 
-app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Your purchased stamps.")
+app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help=_("Your purchased stamps: import, list, back up."),
+)
 
 
 def _stamp_files(paths: list[Path]) -> list[tuple[str, bytes]]:
@@ -36,40 +43,53 @@ def _stamp_files(paths: list[Path]) -> list[tuple[str, bytes]]:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix.lower() in (".p12", ".pfx"))
             if not found:
-                raise UsageError("no .p12 stamp files in this folder", path=path)
+                raise UsageError(_("no .p12 stamp files in this folder"), path=path)
             files.extend((str(p), p.read_bytes()) for p in found)
         elif path.is_file():
             files.append((str(path), path.read_bytes()))
         else:
-            raise UsageError("no such file or folder", path=path)
+            raise UsageError(_("no such file or folder"), path=path)
     return files
 
 
-@app.command("import")
+@app.command(
+    "import",
+    help=_(
+        "Check bought stamps and add them to the wallet.\n\n"
+        "The wallet's passphrase also opens the stamp files, unless you give the seller's "
+        "passphrase for them (--stamp-passphrase-file or EMETERAI_STAMP_PASSPHRASE)."
+    ),
+)
 def wallet_import(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Stamp files (.p12) or folders of them.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="FILE.p12...", help=_("Stamp files (.p12), or folders that hold them.")
+        ),
+    ],
     allow_untrusted: Annotated[
-        bool, typer.Option("--allow-untrusted", help="Import stamps whose issuer you do not trust.")
+        bool,
+        typer.Option("--allow-untrusted", help=_("Import stamps whose issuer you do not trust.")),
     ] = False,
     passphrase_file: PassphraseFile = None,
     stamp_passphrase_file: StampPassphraseFile = None,
 ) -> None:
-    """Check purchased stamps and add them to the wallet.
-
-    The wallet's passphrase also opens the stamp files unless the seller's passphrase for them
-    is given (--stamp-passphrase-file or EMETERAI_STAMP_PASSPHRASE).
-    """
+    """Checks purchased stamps and adds them to the wallet."""
     files = _stamp_files(paths)
     wallet, roots = state(ctx).wallet(), state(ctx).trust_store().certificates()
     given = stamp_passphrase_file is not None or os.environ.get("EMETERAI_STAMP_PASSPHRASE")
     for_files = stamp_files_passphrase(stamp_passphrase_file) if given else None
-    what = "the wallet" if for_files else "the stamp files and wallet"
+    what = _("the wallet") if for_files else _("the stamp files and the wallet")
     if wallet.has_passphrase():
-        secret, _ = with_retries(passphrase_file, what, wallet.unlock)
+        secret = with_retries(passphrase_file, what, wallet.unlock)[0]
     else:  # the first import chooses the wallet's passphrase: typed twice
-        also = "" if for_files else " (it also opens the stamp files)"
-        secret = passphrase(passphrase_file, f"the new wallet{also}", confirm=True)
+        new = (
+            _("the new wallet")
+            if for_files
+            else _("the new wallet (it also opens the stamp files)")
+        )
+        secret = passphrase(passphrase_file, new, confirm=True)
 
     def run(batch: list[tuple[str, bytes]], seller: str | None) -> list[ImportOutcome]:
         return wallet.import_stamps(
@@ -80,7 +100,12 @@ def wallet_import(
     locked = {o.source for o in outcomes if o.locked}
     if locked and for_files is None and sys.stdin.isatty():
         # bought under the seller's passphrase: ask for it once, for all such files
-        seller = passphrase(None, f"the {len(locked)} stamp file(s) from the seller")
+        seller = passphrase(
+            None,
+            ngettext(
+                "the stamp file from the seller", "the {n} stamp files from the seller", len(locked)
+            ).format(n=len(locked)),
+        )
         again = run([f for f in files if f[0] in locked], seller)
         outcomes = [o for o in outcomes if o.source not in locked] + again
     _report_import(outcomes)
@@ -93,15 +118,24 @@ def _report_import(outcomes: list[ImportOutcome]) -> None:
     for outcome in outcomes:
         counts[outcome.status] += 1
         if outcome.error is not None:
-            typer.echo(f"emeterai: error: {describe(outcome.error)}", err=True)
+            message = describe(outcome.error)
+            typer.echo(_("emeterai: error: {message}").format(message=message), err=True)
         elif outcome.status == ImportStatus.DUPLICATE:
             typer.echo(
-                f"{outcome.source}: {outcome.serial} already in the wallet, unchanged", err=True
+                _("{source}: {serial} already in the wallet, unchanged").format(
+                    source=outcome.source, serial=outcome.serial
+                ),
+                err=True,
             )
         else:
-            typer.echo(f"imported {outcome.serial}")
+            typer.echo(_("imported {serial}").format(serial=outcome.serial))
     imported, duplicate, refused = (counts[s] for s in ImportStatus)
-    typer.echo(f"{imported} imported, {duplicate} already present, {refused} refused", err=True)
+    typer.echo(
+        _("{imported} imported, {duplicate} already present, {refused} refused").format(
+            imported=imported, duplicate=duplicate, refused=refused
+        ),
+        err=True,
+    )
     if refused:
         raise typer.Exit(1)
 
@@ -113,24 +147,32 @@ def _states(values: list[str]) -> tuple[State, ...]:
         return tuple(dict.fromkeys(State(v.lower()) for v in values))
     except ValueError:
         choices = ", ".join(State)
-        raise UsageError(f"--state: expected one of {choices}") from None
+        raise UsageError(_("--state: expected one of {choices}").format(choices=choices)) from None
 
 
-@app.command("list")
+@app.command(
+    "list",
+    help=_(
+        "One line per stamp: serial, value, expiry, state and, for a used stamp, the day it "
+        "was used and the stamped file. The totals come last."
+    ),
+)
 def wallet_list(
     ctx: typer.Context,
     states: Annotated[
         list[str] | None,
         typer.Option(
             "--state",
-            help="Only stamps in this state: available, used, expired, unsure or reserved "
-            "(repeat for several).",
+            metavar="STATE",
+            help=_(
+                "Only stamps in this state: available, used, expired, unsure or reserved "
+                "(repeat for several)."
+            ),
         ),
     ] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """One line per stamp: serial, value, expiry, state and, for used stamps, the output file
-    and the day it was used. The totals go to stderr."""
+    """The stamps one per line (stdout); the totals on stderr."""
     wanted = _states(states or [])
     wallet = state(ctx).wallet()
     wallet.recover()
@@ -144,105 +186,173 @@ def wallet_list(
         typer.echo(_totals(wallet.totals(), len(shown) if wanted else None), err=True)
 
 
+# The states as people read them (the JSON keeps the English codes).
+STATE_WORDS = {
+    "available": N_("available"),
+    "used": N_("used"),
+    "expired": N_("expired"),
+    "unsure": N_("unsure"),
+    "reserved": N_("reserved"),
+}
+
+
+def day(when: dt.date) -> str:
+    """A local date: ``2027-12-02`` in English, ``2 Des 2027`` in Indonesian."""
+    if i18n.language() == "id":
+        return f"{when.day} {i18n._MONTHS_ID[when.month - 1]} {when.year}"
+    return when.isoformat()
+
+
 def _line(e: WalletEntry) -> str:
-    line = f"{e.serial}  Rp{e.value}  expires {e.not_after:%Y-%m-%d}  {e.state}"
+    fields = {
+        "serial": e.serial,
+        "value": rupiah(e.value),
+        "expires": day(e.not_after.astimezone().date()),
+        "state": _(STATE_WORDS.get(e.state, e.state)),
+    }
     if e.state == "used":
-        return f"{line}  {e.used_on}  {e.output_path or e.used_file}"
+        used_on = day(e.used_on) if e.used_on is not None else ""
+        return _("{serial}  {value}  expires {expires}  {state}  {day}  {file}").format(
+            **fields, day=used_on, file=e.output_path or e.used_file
+        )
     if e.state == "unsure":
-        return f"{line}  (possibly used: {e.output_path} from {e.used_file}; never spent again)"
-    return line
+        return _(
+            "{serial}  {value}  expires {expires}  {state}  "
+            "(possibly used: {output} from {file}; never spent again)"
+        ).format(**fields, output=e.output_path, file=e.used_file)
+    return _("{serial}  {value}  expires {expires}  {state}").format(**fields)
 
 
 def _totals(totals: WalletTotals, shown: int | None) -> str:
     """e.g. "12 stamps: 3 usable, 8 used, 1 expired"; usable always, other states when held."""
     named = (
-        (totals.used, "used"),
-        (totals.expired, "expired"),
-        (totals.not_valid_yet, "not valid yet"),
-        (totals.unsure, "possibly used"),
-        (totals.reserved, "in use now"),
+        (totals.used, _("{n} used")),
+        (totals.expired, _("{n} expired")),
+        (totals.not_valid_yet, _("{n} not valid yet")),
+        (totals.unsure, _("{n} possibly used")),
+        (totals.reserved, _("{n} in use now")),
     )
-    parts = [f"{totals.usable} usable"] + [f"{n} {words}" for n, words in named if n]
-    count = "1 stamp" if totals.total == 1 else f"{totals.total} stamps"
-    return f"{count}: {', '.join(parts)}" + ("" if shown is None else f" ({shown} shown)")
+    parts = [_("{n} usable").format(n=totals.usable)]
+    parts += [words.format(n=n) for n, words in named if n]
+    count = ngettext("{n} stamp", "{n} stamps", totals.total).format(n=totals.total)
+    if shown is None:
+        return _("{count}: {parts}").format(count=count, parts=", ".join(parts))
+    return _("{count}: {parts} ({shown} shown)").format(
+        count=count, parts=", ".join(parts), shown=shown
+    )
 
 
 NewPassphraseFile = Annotated[
     Path | None,
     typer.Option(
         "--new-passphrase-file",
-        help="The new passphrase (first line). Else EMETERAI_NEW_PASSPHRASE, else a prompt (twice).",
+        metavar="FILE",
+        help=_(
+            "The new passphrase (first line of the file). Else EMETERAI_NEW_PASSPHRASE, "
+            "else you are asked twice."
+        ),
         dir_okay=False,
     ),
 ]
 
 
-@app.command("passphrase")
+@app.command(
+    "passphrase",
+    help=_(
+        "Change the wallet's passphrase. If this is interrupted, the old or the new passphrase "
+        "opens the wallet, never neither. Backups made before keep the old one."
+    ),
+)
 def wallet_passphrase(
     ctx: typer.Context,
     passphrase_file: PassphraseFile = None,
     new_passphrase_file: NewPassphraseFile = None,
 ) -> None:
-    """Change the wallet's passphrase. Interrupted, the old one or the new one opens the
-    wallet, never neither; backups made earlier keep the old one."""
+    """Changes the wallet's passphrase, atomically."""
     wallet = state(ctx).wallet()
     wallet.require_key()  # an empty wallet says so before any prompt
-    old, _ = with_retries(passphrase_file, "the wallet (current)", wallet.unlock)
+    old = with_retries(passphrase_file, _("the wallet (current)"), wallet.unlock)[0]
     new = passphrase(
         new_passphrase_file,
-        "the wallet (new)",
+        _("the wallet (new)"),
         confirm=True,
         env_var="EMETERAI_NEW_PASSPHRASE",
         file_option="--new-passphrase-file",
     )
     wallet.change_passphrase(old, new)
-    typer.echo("the wallet's passphrase is changed", err=True)
+    typer.echo(_("the wallet's passphrase is changed"), err=True)
 
 
-@app.command("export")
+@app.command(
+    "export",
+    help=_(
+        "Back up the wallet: every stamp, its state and where it was used. The backup stays "
+        "locked with the wallet's passphrase. Restore it with 'emeterai wallet restore'."
+    ),
+)
 def wallet_export(
     ctx: typer.Context,
     output: Annotated[
-        Path, typer.Option("-o", "--output", help="The backup file to write.", dir_okay=False)
+        Path,
+        typer.Option(
+            "-o", "--output", metavar="FILE", help=_("The backup file to write."), dir_okay=False
+        ),
     ],
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    force: Annotated[bool, typer.Option("--force", help=_("Replace an existing file."))] = False,
 ) -> None:
-    """Back up the wallet: every stamp with its state and where it was used. The keys stay
-    encrypted under the wallet's passphrase; restore with 'emeterai wallet restore'."""
+    """Backs up the wallet; the keys stay encrypted under its passphrase."""
     wallet = state(ctx).wallet()
     wallet.recover()
     data = wallet.export_bytes()
     write_new_file(output, data, force=force, mode=0o600)
     count = len(wallet.entries())
-    typer.echo(f"wrote {output}: {count} stamp(s); it opens with today's passphrase", err=True)
+    typer.echo(
+        ngettext(
+            "wrote {output}: {n} stamp; it opens with today's passphrase",
+            "wrote {output}: {n} stamps; it opens with today's passphrase",
+            count,
+        ).format(output=output, n=count),
+        err=True,
+    )
 
 
 BackupPassphraseFile = Annotated[
     Path | None,
     typer.Option(
         "--backup-passphrase-file",
-        help="The backup's passphrase when it differs from this wallet's (first line). "
-        "Else EMETERAI_BACKUP_PASSPHRASE, else the wallet's.",
+        metavar="FILE",
+        help=_(
+            "The backup's passphrase, when it differs from this wallet's (first line of the "
+            "file). Else EMETERAI_BACKUP_PASSPHRASE, else the wallet's."
+        ),
         dir_okay=False,
     ),
 ]
 
 
-@app.command("restore")
+@app.command(
+    "restore",
+    help=_(
+        "Restore a backup, on a new computer or into this wallet. A stamp that is used, "
+        "possibly used or in use in either stays so. Every stamp is checked as import checks "
+        "it (its issuer must be trusted, unless --allow-untrusted)."
+    ),
+)
 def wallet_restore(
     ctx: typer.Context,
-    backup: Annotated[Path, typer.Argument(help="A file written by 'emeterai wallet export'.")],
+    backup: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help=_("A file written by 'emeterai wallet export'.")),
+    ],
     passphrase_file: PassphraseFile = None,
     backup_passphrase_file: BackupPassphraseFile = None,
     allow_untrusted: Annotated[
         bool,
-        typer.Option("--allow-untrusted", help="Restore stamps whose issuer you do not trust."),
+        typer.Option("--allow-untrusted", help=_("Restore stamps whose issuer you do not trust.")),
     ] = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """Restore a backup, onto a new machine or into this wallet: a stamp used, possibly used
-    or reserved in either stays so. Every stamp is checked as import checks it (its issuer
-    trusted unless --allow-untrusted)."""
+    """Restores a backup: the more spent state of each stamp wins."""
     data = read_file(backup)
     wallet, roots = state(ctx).wallet(), state(ctx).trust_store().certificates()
     wallet.recover()
@@ -250,7 +360,7 @@ def wallet_restore(
     for_backup = (
         passphrase(
             backup_passphrase_file,
-            "the backup",
+            _("the backup"),
             env_var="EMETERAI_BACKUP_PASSPHRASE",
             file_option="--backup-passphrase-file",
         )
@@ -264,16 +374,38 @@ def wallet_restore(
         )
 
     if wallet.has_passphrase():  # its passphrase first: a wrong one may be typed again
-        secret, _ = with_retries(passphrase_file, "the wallet", wallet.unlock)
+        secret = with_retries(passphrase_file, _("the wallet"), wallet.unlock)[0]
         report = restore(secret)
     else:  # a new wallet takes the backup's passphrase
-        _, report = with_retries(passphrase_file, "the backup", restore)
+        report = with_retries(passphrase_file, _("the backup"), restore)[1]
     if json_out:
         emit_json(report.to_json())
     typer.echo(
-        f"restored {backup}: {len(report.added)} added, {len(report.spent)} marked used or "
-        f"possibly used, {len(report.unchanged)} unchanged",
+        _(
+            "restored {backup}: {added} added, {spent} marked used or possibly used, "
+            "{unchanged} unchanged"
+        ).format(
+            backup=backup,
+            added=len(report.added),
+            spent=len(report.spent),
+            unchanged=len(report.unchanged),
+        ),
         err=True,
     )
-    if report.warning is not None:
-        typer.echo(f"emeterai: warning: {report.warning}", err=True)
+    if report.warning is not None:  # the JSON keeps the library's English sentence
+        typer.echo(_restore_warning(report), err=True)
+
+
+def _restore_warning(report: RestoreReport) -> str:
+    """:attr:`RestoreReport.warning` in the reader's words, the time in their time zone."""
+    if report.exported_at is None:
+        return _(
+            "emeterai: warning: this backup does not say when it was made: stamps used on the "
+            "old machine after that show as available here; stop using the old wallet, or one "
+            "serial may be spent on two documents, which verifiers with a ledger detect"
+        )
+    return _(
+        "emeterai: warning: this backup was made on {when}: stamps used on the old machine "
+        "after that show as available here; stop using the old wallet, or one serial may be "
+        "spent on two documents, which verifiers with a ledger detect"
+    ).format(when=moment(report.exported_at))

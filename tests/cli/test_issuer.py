@@ -34,7 +34,7 @@ def test_issue_trust_import_and_list_end_to_end(runner, home, stamp_secret, tmp_
     assert len(issued) == 3 and all(serials.is_valid(s) for s in issued)
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{s}.p12" for s in issued)
     assert all((out / f"{s}.p12").stat().st_mode & 0o077 == 0 for s in issued)
-    assert "issued 3 stamp(s) of Rp6000" in result.stderr
+    assert f"issued 3 stamps of Rp6,000 into {out}" in result.stderr
 
     result = _run(runner, "trust", "add", root_pem)
     assert result.exit_code == 0, result.stderr

@@ -211,7 +211,7 @@ def test_issuer_issue_refuses_the_issuer_passphrase_before_asking_it_twice(home,
     term.answer("Passphrase for the new stamp files:", "untuk-pembeli")
     term.answer("Repeat for confirmation:", "untuk-pembeli")
     assert term.finish() == 0, term.screen
-    assert "issued 1 stamp(s)" in term.screen
+    assert "issued 1 stamp of Rp10,000" in term.screen
     (p12,) = out.iterdir()
     pkcs12.load_pkcs12(p12.read_bytes(), b"untuk-pembeli")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from emeterai.errors import PassphraseError, StampAlreadyUsed
+from emeterai.i18n import moment
 from emeterai.trust import TrustStore
 from emeterai.wallet import Wallet
 from tests.support.cli import _assert_clean_failure, _run, run
@@ -78,7 +79,7 @@ def test_wallet_import_on_a_terminal_asks_for_the_sellers_passphrase(home, issue
     term = Terminal(["wallet", "import", tmp_path / "pack"], terminal_env(home))
     term.answer("Passphrase for the new wallet (it also opens the stamp files):", "dompet-saya")
     term.answer("Repeat for confirmation:", "dompet-saya")
-    term.answer("Passphrase for the 2 stamp file(s) from the seller:", "rahasia-penjual")
+    term.answer("Passphrase for the 2 stamp files from the seller:", "rahasia-penjual")
     assert term.finish() == 0, term.screen
     assert "2 imported, 0 already present, 0 refused" in term.screen
     assert "dompet-saya" not in term.screen and "rahasia-penjual" not in term.screen
@@ -139,7 +140,7 @@ def test_wallet_list_shows_each_stamp_its_state_and_where_it_was_used(
     assert len(lines) == 4
     today = dt.datetime.now().astimezone().date().isoformat()
     used = lines[mixed_wallet["used"]]
-    assert re.search(r"  Rp10000  expires \d{4}-\d\d-\d\d  used  ", used), used
+    assert re.search(r"  Rp10,000  expires \d{4}-\d\d-\d\d  used  ", used), used
     assert f"  used  {today}  {tmp_path / 'lamaran.emeterai.pdf'}" in used
     assert lines[mixed_wallet["expired"]].endswith("  expired")
     available = [line for line in lines.values() if line.endswith("  available")]
@@ -206,7 +207,7 @@ def test_export_and_restore_on_a_new_machine_keep_every_serials_state(
     result = _run(runner, "wallet", "export", "-o", backup)
     assert result.exit_code == 0, result.stderr
     assert backup.stat().st_mode & 0o077 == 0
-    assert "4 stamp(s)" in result.stderr
+    assert ": 4 stamps; it opens with today's passphrase" in result.stderr
     line = _assert_clean_failure(_run(runner, "wallet", "export", "-o", backup), 1)
     assert "already exists (use --force to overwrite)" in line
     before = _run(runner, "wallet", "list", "--json").stdout
@@ -268,7 +269,7 @@ def test_restore_warns_that_stamps_used_after_the_backup_show_as_available(
     made = dt.datetime.fromisoformat(report["exported_at"])
     assert dt.datetime.now(dt.UTC) - made < dt.timedelta(minutes=5)
     assert serial in report["available_per_backup"]
-    warning = f"emeterai: warning: this backup was made on {made.astimezone():%Y-%m-%d %H:%M}: "
+    warning = f"emeterai: warning: this backup was made on {moment(made)}: "
     assert warning + "stamps used on the old machine after that show as available here" in (
         result.stderr
     )
