@@ -151,9 +151,9 @@ def state(ctx: typer.Context) -> State:
 
 def describe(exc: EmeteraiError, about: str | None = None, *, english: bool = False) -> str:
     """The error as the command line shows it: one line, the file first (``about``, when the
-    error names another file, e.g. an output), the flag that helps. The hint is in the reader's
-    language; ``english`` for the text that goes into JSON, the same in every language."""
-    lines = exc.about(about).splitlines()
+    error names another file, e.g. an output), the flag that helps; in the reader's language,
+    or ``english`` for the text that goes into JSON, the same in every language."""
+    lines = exc.about(about, translate=not english).splitlines()
     text = lines[0] if lines else type(exc).__name__
     if exc.hint is None:
         return text
@@ -206,20 +206,22 @@ def _secret(
             lines = passphrase_file.read_text().splitlines()
         except OSError as exc:
             raise PassphraseError(
-                _("cannot read passphrase file ({reason})").format(reason=exc.strerror),
+                N_("cannot read passphrase file ({reason})"),
                 path=passphrase_file,
+                reason=exc.strerror,
             ) from None
         if not lines or not lines[0]:
-            raise PassphraseError(_("the passphrase file is empty"), path=passphrase_file)
+            raise PassphraseError(N_("the passphrase file is empty"), path=passphrase_file)
         return lines[0], True
     env = os.environ.get(env_var)
     if env:
         return env, True
     if not sys.stdin.isatty():
         raise PassphraseError(
-            _("a passphrase is needed for {what}: set {env_var} or use {file_option}").format(
-                what=what, env_var=env_var, file_option=file_option
-            )
+            N_("a passphrase is needed for {what}: set {env_var} or use {file_option}"),
+            what=what,
+            env_var=env_var,
+            file_option=file_option,
         )
     return "", False
 
@@ -245,7 +247,7 @@ def _confirmed(what: str, vet: Callable[[str], None] | None) -> str:
             return value
         typer.echo(_("emeterai: the two entries differ; type them again"), err=True)
     raise PassphraseError(
-        _("the two entries of the passphrase for {what} did not match").format(what=what)
+        N_("the two entries of the passphrase for {what} did not match"), what=what
     )
 
 
@@ -292,7 +294,7 @@ def with_retries(
             line = ngettext(
                 "emeterai: {message}; {n} try left", "emeterai: {message}; {n} tries left", left
             )
-            typer.echo(line.format(message=exc.message, n=left), err=True)
+            typer.echo(line.format(message=exc.translated(), n=left), err=True)
     raise AssertionError("unreachable")  # the last attempt returns or raises
 
 
@@ -318,7 +320,7 @@ def pdf_files(st: State, pdfs: list[Path], skip_outputs: bool = False) -> list[P
     for folder in empty:
         st.err(_("emeterai: warning: {folder}: no PDF files in this folder").format(folder=folder))
     if not files:
-        raise UsageError(_("no PDF files given"))
+        raise UsageError(N_("no PDF files given"))
     return files
 
 
@@ -330,13 +332,11 @@ def parse_at(value: str | None) -> tuple[float, float] | None:
         x, y = (float(v) for v in value.split(","))
     except ValueError:
         raise UsageError(
-            _("--at {value!r}: expected X,Y in millimetres, e.g. --at 150,230").format(value=value)
+            N_("--at {value!r}: expected X,Y in millimetres, e.g. --at 150,230"), value=value
         ) from None
     if x < 0 or y < 0:
         raise UsageError(
-            _("--at {value!r}: millimetres from the top-left must not be negative").format(
-                value=value
-            )
+            N_("--at {value!r}: millimetres from the top-left must not be negative"), value=value
         )
     return x, y
 
@@ -351,10 +351,10 @@ def parse_page(value: str | None) -> int | None:
         page = int(value)
     except ValueError:
         raise UsageError(
-            _("--page {value!r}: expected a page number or 'last'").format(value=value)
+            N_("--page {value!r}: expected a page number or 'last'"), value=value
         ) from None
     if page < 1:
-        raise UsageError(_("--page {value!r}: pages are numbered from 1").format(value=value))
+        raise UsageError(N_("--page {value!r}: pages are numbered from 1"), value=value)
     return page
 
 
@@ -363,9 +363,7 @@ def read_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise UsageError(
-            _("cannot read ({reason})").format(reason=exc.strerror), path=path
-        ) from None
+        raise UsageError(N_("cannot read ({reason})"), path=path, reason=exc.strerror) from None
 
 
 def emit_json(obj: dict[str, Any]) -> None:

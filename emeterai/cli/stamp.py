@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 def _one_input_only(files: list[Path], **given: object) -> None:
     for flag, value in given.items():
         if value is not None and len(files) != 1:
-            raise UsageError(_(ONE_INPUT[flag]))
+            raise UsageError(ONE_INPUT[flag])
 
 
 ONE_INPUT = {
@@ -164,7 +164,7 @@ def stamp_cmd(
     files = pdf_files(st, pdfs, skip_outputs=True)
     _one_input_only(files, output=output, serial=serial, preview=preview)
     if output is not None and out_dir is not None:
-        raise UsageError(_("use either -o/--output or --out-dir, not both"))
+        raise UsageError(N_("use either -o/--output or --out-dir, not both"))
     options = StampOptions(
         page=parse_page(page),
         at_mm=parse_at(at),
