@@ -35,6 +35,16 @@ from tests.support.pgserver import fresh_database  # noqa: E402
 from tests.support.stamping import Kit  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _english_again() -> Iterator[None]:
+    """A test that speaks another language (``--lang id`` through CliRunner changes it for the
+    whole process) hands the next test English again."""
+    yield
+    from emeterai.cli import _framework
+
+    _framework.speak("en")
+
+
 @pytest.fixture
 def passphrase() -> str:
     """The one secret every fixture uses (issuer key, stamp files, wallet)."""

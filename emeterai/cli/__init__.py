@@ -68,14 +68,17 @@ class _Group(TyperGroup):
             if type(exc).__module__.startswith(("typer", "click")):
                 raise
             line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            _fail(ctx, exc, f"internal error ({type(exc).__name__}): {line}", 1)
+            message = _("internal error ({kind}): {line}").format(
+                kind=type(exc).__name__, line=line
+            )
+            _fail(ctx, exc, message, 1)
 
 
 def _fail(ctx: Any, exc: BaseException, message: str, code: int) -> NoReturn:
     st = _common.state(ctx)
     if st.verbose:
         traceback.print_exception(exc, file=sys.stderr)
-    st.err(f"emeterai: error: {message}")
+    st.err(_("emeterai: error: {message}").format(message=message))
     raise typer.Exit(code)
 
 
@@ -93,11 +96,11 @@ app.add_typer(wallet.app, name="wallet")
 app.add_typer(trust.app, name="trust")
 app.add_typer(serial.app, name="serial")
 app.add_typer(ledger.app, name="ledger")
-app.command("stamp")(stamp.stamp_cmd)
-app.command("verify")(verify.verify_cmd)
+app.command("stamp", help=_(stamp.HELP))(stamp.stamp_cmd)
+app.command("verify", help=verify.HELP)(verify.verify_cmd)
 app.command("shrink")(shrink.shrink_cmd)
-app.command("explain")(explain.explain_cmd)
-app.command("demo")(demo.demo_cmd)
+app.command("explain", help=explain.HELP)(explain.explain_cmd)
+app.command("demo", help=_(demo.HELP))(demo.demo_cmd)
 
 
 def _version(value: bool) -> None:
