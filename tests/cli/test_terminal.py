@@ -97,7 +97,7 @@ def test_ctrl_c_while_verifying_reports_what_was_verified(home, wallet_with_stam
     text = term.text
     verified = text.count('"valid": true')
     assert 5 <= verified < 400
-    assert f"interrupted: {400 - verified} of 400 file(s) not verified" in text
+    assert f"interrupted: {400 - verified} of 400 files not verified" in text
     assert "Traceback" not in text and "KeyboardInterrupt" not in text
     with report.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
