@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,8 +94,9 @@ def verify_files(
     password: str | None,
     jobs: int,
     ledger: Ledger | None = None,
-) -> Iterator[VerifyResult]:
-    """Results for ``files`` in order; ``jobs`` worker processes when worth it. With a
+) -> Generator[VerifyResult, None, None]:
+    """Results for ``files`` in order; ``jobs`` worker processes when worth it (closing the
+    generator early drops the files not yet started). With a
     ``ledger``, each result is recorded in it in that order (a ledger failure becomes the
     file's ``ledger-unavailable`` problem)."""
     import gc

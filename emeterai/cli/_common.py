@@ -6,10 +6,13 @@ app would need again: the rules live in the library.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -377,3 +380,25 @@ def write_new_file(path: Path, data: bytes, force: bool, mode: int = 0o644) -> N
     from emeterai._files import write_atomic
 
     write_atomic(path, data, overwrite=force, mode=mode)
+
+
+@contextlib.contextmanager
+def stop_on_ctrl_c(st: State, stop: threading.Event, first: str, again: str) -> Iterator[None]:
+    """Ctrl-C sets ``stop`` and says ``first`` (later presses: ``again``) instead of raising at
+    whatever line the program is on: the run finishes what is under way, reports it whole and
+    starts nothing new. (A stamp abandoned halfway would have spent a stamp nobody reports; a
+    verdict interrupted between its count and its JSON line would be reported half.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_ctrl_c(signum: int, frame: object) -> None:
+        st.err(again if stop.is_set() else first)
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield
+    finally:
+        # once stopped, the run is ending with its summary and exit 130: a late press is moot
+        signal.signal(signal.SIGINT, signal.SIG_IGN if stop.is_set() else previous)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -23,6 +20,7 @@ from emeterai.cli._common import (
     pdf_files,
     secret_given,
     state,
+    stop_on_ctrl_c,
     with_retries,
     write_new_file,
 )
@@ -293,7 +291,12 @@ def _stamp(
     stop = threading.Event()
     st.start_progress(len(todo), _("stamping"), json_out)
     try:
-        with _stop_on_ctrl_c(st, stop):
+        with stop_on_ctrl_c(
+            st,
+            stop,
+            _("stopping: finishing the documents being stamped; nothing new is started"),
+            _("still finishing the documents being stamped; nothing new is started"),
+        ):
             for _job, outcome in batch.stamp_files(wallet, secret, todo, options, jobs, key, stop):
                 st.advance()
                 if isinstance(outcome, StampFailure):
@@ -306,31 +309,6 @@ def _stamp(
     done = tally.stamped + len(tally.failures) - len(refused)
     tally.interrupted = stop.is_set() and done < len(todo)
     return tally
-
-
-@contextlib.contextmanager
-def _stop_on_ctrl_c(st: State, stop: threading.Event) -> Iterator[None]:
-    """Ctrl-C sets ``stop``: the documents being stamped are finished and reported, no new one
-    is started. A further Ctrl-C changes nothing: a document abandoned halfway would have spent
-    a stamp that nobody reports (kill -9 still stops the run; the next one settles its stamps)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_ctrl_c(signum: int, frame: object) -> None:
-        again = stop.is_set()
-        stop.set()
-        if again:
-            st.err(_("still finishing the documents being stamped; nothing new is started"))
-        else:
-            st.err(_("stopping: finishing the documents being stamped; nothing new is started"))
-
-    previous = signal.signal(signal.SIGINT, on_ctrl_c)
-    try:
-        yield
-    finally:
-        # once stopped, the run is ending with its summary and exit 130: a late press is moot
-        signal.signal(signal.SIGINT, signal.SIG_IGN if stop.is_set() else previous)
 
 
 def _report(

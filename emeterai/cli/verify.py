@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from emeterai.cli._common import JsonFlag, State, emit_json, pdf_files, read_file, state
+from emeterai.cli._common import (
+    JsonFlag,
+    State,
+    emit_json,
+    pdf_files,
+    read_file,
+    state,
+    stop_on_ctrl_c,
+)
 from emeterai.i18n import _, moment, ngettext, rupiah
 
 if TYPE_CHECKING:
@@ -92,22 +101,31 @@ def verify_cmd(
     colour = _colour()
     results: list[VerifyResult] = []
     order = InvalidFirst()
-    interrupted = False
+    stop = threading.Event()
     st.start_progress(len(files), _("verifying"), json_out)
+    verdicts = batch.verify_files(
+        verifier, files, password, jobs or os.cpu_count() or 1, the_ledger
+    )
     try:
-        for result in batch.verify_files(
-            verifier, files, password, jobs or os.cpu_count() or 1, the_ledger
+        with stop_on_ctrl_c(
+            st,
+            stop,
+            _("stopping: the files verified so far are reported"),
+            _("still stopping: the files verified so far are reported"),
         ):
-            results.append(result)
-            st.advance()
-            for now in order.take(result):
-                _print_verdict(st, now, colour)
-            if json_out:
-                emit_json(result.to_json())
-    except KeyboardInterrupt:  # what was verified is still reported, and the report written
-        interrupted = True
+            for result in verdicts:
+                results.append(result)
+                st.advance()
+                for now in order.take(result):
+                    _print_verdict(st, now, colour)
+                if json_out:
+                    emit_json(result.to_json())
+                if stop.is_set():
+                    break
     finally:
+        verdicts.close()  # the files not yet started are dropped, not verified for nobody
         st.stop_progress()
+    interrupted = stop.is_set() and len(results) < len(files)
     if not quiet:
         for result in order.rest():
             _print_verdict(st, result, colour)
