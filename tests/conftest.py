@@ -46,6 +46,15 @@ def _english_again() -> Iterator[None]:
 
 
 @pytest.fixture
+def indonesian() -> Iterator[None]:
+    """Indonesian for the test (the library's messages and the CLI's); English again after it."""
+    from emeterai.cli import _framework
+
+    _framework.speak("id")
+    yield
+
+
+@pytest.fixture
 def passphrase() -> str:
     """The one secret every fixture uses (issuer key, stamp files, wallet)."""
     return PASSPHRASE

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,16 +28,6 @@ from emeterai.stamp import StampFailure, StampOptions, analyse, stamp_file
 from emeterai.verify import Verifier
 from tests.support import pdfmakers
 from tests.support.common import PASSPHRASE
-
-
-@pytest.fixture
-def indonesian() -> Iterator[None]:
-    """Indonesian for the test, English again after it."""
-    i18n.set_language("id")
-    try:
-        yield
-    finally:
-        i18n.set_language("en")
 
 
 def _raised(

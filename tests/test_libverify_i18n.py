@@ -3,24 +3,12 @@ detail (what JSON carries) stays the same in every language."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from emeterai import i18n
 from emeterai._pdfobjects import field_tree_problem
 from emeterai._picture_check import check_picture
 from emeterai.errors import ConfigError
 from emeterai.verify import UNREADABLE, Verifier, _problem
-
-
-@pytest.fixture
-def indonesian() -> Iterator[None]:
-    i18n.set_language("id")
-    try:
-        yield
-    finally:
-        i18n.set_language("en")
 
 
 def test_unreadable_problem_reads_indonesian_and_json_stays_english(indonesian: None) -> None:

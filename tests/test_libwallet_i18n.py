@@ -4,12 +4,10 @@ modules read Indonesian for a person, while their English text (``message``, ``s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from emeterai import i18n
 from emeterai import serial as serials
 from emeterai.errors import (
     EmeteraiError,
@@ -26,16 +24,6 @@ from emeterai.shrink import shrink
 from emeterai.trust import parse_root
 from emeterai.verify import LEDGER_UNAVAILABLE, StampReport, VerifyResult
 from emeterai.wallet import Wallet
-
-
-@pytest.fixture
-def indonesian() -> Iterator[None]:
-    """Indonesian for the test, English again after it."""
-    i18n.set_language("id")
-    try:
-        yield
-    finally:
-        i18n.set_language("en")
 
 
 def test_serial_error_reads_indonesian(indonesian: None) -> None:
