@@ -26,6 +26,7 @@ __all__ = [
     "N_",
     "_",
     "choose",
+    "day",
     "known",
     "language",
     "moment",
@@ -132,6 +133,13 @@ _INDONESIAN_ZONES = {7: "WIB", 8: "WITA", 9: "WIT"}
 _MONTHS_ID = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
 
 
+def day(when: dt.date) -> str:
+    """A date as people read it: ``2 Des 2027`` in Indonesian, ``2027-12-02`` in English."""
+    if _language == "id":
+        return f"{when.day} {_MONTHS_ID[when.month - 1]} {when.year}"
+    return when.isoformat()
+
+
 def moment(when: dt.datetime | str, tz: dt.tzinfo | None = None) -> str:
     """A time as people read it: in the local time zone (``tz``, default this machine's) with
     the zone's name: ``2 Des 2026 14.05 WIB`` in Indonesian, ``2 Dec 2026 14:05 WIB`` in
@@ -148,7 +156,7 @@ def moment(when: dt.datetime | str, tz: dt.tzinfo | None = None) -> str:
         name = local.tzname() or ""
         zone = name if name.isalpha() and len(name) <= 5 else _utc_offset(offset)
     if _language == "id":
-        return f"{local.day} {_MONTHS_ID[local.month - 1]} {local.year} {local:%H.%M} {zone}"
+        return f"{day(local.date())} {local:%H.%M} {zone}"
     return f"{local.day} {local:%b %Y %H:%M} {zone}"
 
 

@@ -49,9 +49,11 @@ def test_amounts_and_times_as_people_read_them(speaking):
     assert i18n.rupiah(10000) == "Rp10.000" and i18n.rupiah(1500000) == "Rp1.500.000"
     assert i18n.moment(at, wib) == "2 Des 2026 14.05 WIB"
     assert i18n.moment(at.isoformat(), wita) == "2 Des 2026 15.05 WITA"
+    assert i18n.day(dt.date(2027, 8, 17)) == "17 Agu 2027"
     speaking("en")
     assert i18n.rupiah(10000) == "Rp10,000"
     assert i18n.moment(at, wib) == "2 Dec 2026 14:05 WIB"
+    assert i18n.day(dt.date(2027, 8, 17)) == "2027-08-17"
     assert i18n.moment(at, dt.timezone(dt.timedelta(hours=-3, minutes=-30))).endswith("UTC-03:30")
 
 

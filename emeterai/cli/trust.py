@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 
 from emeterai.cli._common import JsonFlag, emit_json, read_file, state
-from emeterai.cli.wallet import day
-from emeterai.i18n import _
+from emeterai.i18n import _, day
 
 app = typer.Typer(
     no_args_is_help=True,

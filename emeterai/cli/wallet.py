@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -10,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from emeterai import i18n
 from emeterai.cli._common import (
     JsonFlag,
     PassphraseFile,
@@ -25,7 +23,7 @@ from emeterai.cli._common import (
     write_new_file,
 )
 from emeterai.errors import UsageError
-from emeterai.i18n import N_, _, moment, ngettext, rupiah
+from emeterai.i18n import N_, _, day, moment, ngettext, rupiah
 
 if TYPE_CHECKING:
     from emeterai.wallet import ImportOutcome, RestoreReport, State, WalletEntry, WalletTotals
@@ -194,13 +192,6 @@ STATE_WORDS = {
     "unsure": N_("unsure"),
     "reserved": N_("reserved"),
 }
-
-
-def day(when: dt.date) -> str:
-    """A local date: ``2027-12-02`` in English, ``2 Des 2027`` in Indonesian."""
-    if i18n.language() == "id":
-        return f"{when.day} {i18n._MONTHS_ID[when.month - 1]} {when.year}"
-    return when.isoformat()
 
 
 def _line(e: WalletEntry) -> str:
