@@ -43,19 +43,6 @@ _TOO_SPARSE = N_(
 )
 _DIRECT_ENCRYPT = N_("the encryption dictionary is malformed (not an indirect object)")
 _NO_CATALOG = N_("no document catalog (/Root) to rebuild the cross-reference data around")
-# Why no cross-reference section could be rebuilt, as said of the whole document.
-_DAMAGED = {
-    _TOO_SPARSE: N_(
-        "the PDF is damaged: its object numbers run to {last}, too sparse to rebuild its "
-        "cross-reference table"
-    ),
-    _DIRECT_ENCRYPT: N_(
-        "the PDF is damaged: the encryption dictionary is malformed (not an indirect object)"
-    ),
-    _NO_CATALOG: N_(
-        "the PDF is damaged: no document catalog (/Root) to rebuild the cross-reference data around"
-    ),
-}
 _OBJ = re.compile(rb"(?<![0-9])(\d{1,10})[ \t\r\n\f\x00]+(\d{1,5})[ \t\r\n\f\x00]+obj(?![A-Za-z])")
 
 
@@ -364,13 +351,9 @@ def repair(data: bytes, source: str, problem: str | None = None) -> Repaired | N
     if re.match(rb"\s*%PDF-\d\.\d", data):
         try:
             appended = append_rebuilt_xref(data)
-        except PdfError as exc:
-            if exc.template in _DAMAGED:
-                raise PdfError(
-                    _DAMAGED[exc.template], path=source, hint=exc.hint, **exc.params
-                ) from exc
+        except PdfError as exc:  # the reason is translated with the sentence that holds it
             raise PdfError(
-                N_("the PDF is damaged: {problem}"), path=source, problem=exc.message
+                N_("the PDF is damaged: {problem}"), path=source, hint=exc.hint, problem=exc
             ) from exc
         except Exception:
             appended = None

@@ -199,13 +199,10 @@ class NotStamped(EmeteraiError):
     """A document not tried because an earlier one hit a failure that stops the run."""
 
     def __init__(self, cause: EmeteraiError, path: str | os.PathLike[str] | None = None) -> None:
-        super().__init__(f"not stamped: {cause.message}", path=path, hint=cause.hint)
+        from emeterai.i18n import N_
+
+        super().__init__(N_("not stamped: {cause}"), path=path, hint=cause.hint, cause=cause)
         self.cause = cause
-
-    def translated(self) -> str:
-        from emeterai.i18n import _
-
-        return _("not stamped: {cause}").format(cause=self.cause.translated())
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.cause, self.path))

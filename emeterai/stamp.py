@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from emeterai import _place as place
 from emeterai._existing import refuse_stamped
 from emeterai._files import (
-    NOT_SYNCED,
     discard,
     rename_into_place,
     sync_folder,
@@ -718,20 +717,10 @@ def _settle(
         with contextlib.suppress(Exception):
             wallet.commit(reservation)
     if isinstance(exc, OutputNotDurable):
-        if exc.template == NOT_SYNCED and "reason" in exc.params:
-            raise OutputNotDurable(
-                N_(
-                    "written, but its folder could not be synced to disk ({reason}); "
-                    "stamp {serial} is spent on it (check the disk)"
-                ),
-                path=exc.path,
-                reason=exc.params["reason"],
-                serial=reservation.serial,
-            ) from None
         raise OutputNotDurable(
             N_("{cause}; stamp {serial} is spent on it (check the disk)"),
             path=exc.path,
-            cause=exc.message,
+            cause=exc,
             serial=reservation.serial,
         ) from None
     if isinstance(exc, Exception) and not isinstance(exc, EmeteraiError):

@@ -539,6 +539,8 @@ def _open(
                     return unreadable(N_("the PDF is encrypted and the password is wrong"))
                 return unreadable(N_("the PDF is encrypted and it needs a password"))
         embedded, broken = _collect_signatures(reader)
+    except EmeteraiError as exc:  # a reason of ours, translated with the sentence
+        return unreadable(N_("cannot read the PDF ({reason})"), reason=exc)
     except Exception as exc:
         return unreadable(N_("cannot read the PDF ({reason})"), reason=first_line(exc))
     return reader, embedded, broken

@@ -1256,7 +1256,7 @@ def _backup_stamp(
             N_("stamp {serial} in the backup: {reason}"),
             path=source,
             serial=serial,
-            reason=exc.message,
+            reason=exc,
         ) from exc
     return stamp
 
