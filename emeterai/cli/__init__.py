@@ -46,7 +46,7 @@ from emeterai.cli import (  # noqa: E402  after the language is known
     wallet,
 )
 from emeterai.errors import EmeteraiError, UsageError, library_logging  # noqa: E402
-from emeterai.i18n import _  # noqa: E402
+from emeterai.i18n import N_, _  # noqa: E402
 
 __all__ = ["app", "main"]
 
@@ -129,7 +129,7 @@ def _root(
     ] = None,
 ) -> None:
     if lang is not None and not i18n.known(lang):
-        raise UsageError(_("--lang {lang!r}: use id or en").format(lang=lang))
+        raise UsageError(N_("--lang {lang!r}: use id or en"), lang=lang)
     _framework.speak(i18n.choose(lang, os.environ))
     ctx.obj = _common.State(verbose=verbose)
     library_logging(verbose)

@@ -23,6 +23,7 @@ from emeterai.cli._common import (
     read_file,
     state,
     stop_on_ctrl_c,
+    write_new_file,
 )
 from emeterai.i18n import _, moment, ngettext, rupiah
 
@@ -140,9 +141,7 @@ def verify_cmd(
             ).format(missing=len(files) - len(results), total=len(files))
         )
     if report is not None and fmt is not None:
-        from emeterai._files import write_atomic
-
-        write_atomic(report, render(fmt, results), overwrite=force)
+        write_new_file(report, render(fmt, results), force=force)
         st.err(_("report: {path}").format(path=report))
     if interrupted:
         raise typer.Exit(130)

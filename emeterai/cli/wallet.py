@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,6 +16,7 @@ from emeterai.cli._common import (
     emit_json,
     passphrase,
     read_file,
+    secret_given,
     stamp_files_passphrase,
     state,
     with_retries,
@@ -41,12 +41,12 @@ def _stamp_files(paths: list[Path]) -> list[tuple[str, bytes]]:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix.lower() in (".p12", ".pfx"))
             if not found:
-                raise UsageError(_("no .p12 stamp files in this folder"), path=path)
+                raise UsageError(N_("no .p12 stamp files in this folder"), path=path)
             files.extend((str(p), p.read_bytes()) for p in found)
         elif path.is_file():
             files.append((str(path), path.read_bytes()))
         else:
-            raise UsageError(_("no such file or folder"), path=path)
+            raise UsageError(N_("no such file or folder"), path=path)
     return files
 
 
@@ -76,7 +76,7 @@ def wallet_import(
     """Checks purchased stamps and adds them to the wallet."""
     files = _stamp_files(paths)
     wallet, roots = state(ctx).wallet(), state(ctx).trust_store().certificates()
-    given = stamp_passphrase_file is not None or os.environ.get("EMETERAI_STAMP_PASSPHRASE")
+    given = secret_given(stamp_passphrase_file, "EMETERAI_STAMP_PASSPHRASE")
     for_files = stamp_files_passphrase(stamp_passphrase_file) if given else None
     what = _("the wallet") if for_files else _("the stamp files and the wallet")
     if wallet.has_passphrase():
@@ -145,7 +145,7 @@ def _states(values: list[str]) -> tuple[State, ...]:
         return tuple(dict.fromkeys(State(v.lower()) for v in values))
     except ValueError:
         choices = ", ".join(State)
-        raise UsageError(_("--state: expected one of {choices}").format(choices=choices)) from None
+        raise UsageError(N_("--state: expected one of {choices}"), choices=choices) from None
 
 
 @app.command(
@@ -296,7 +296,7 @@ def wallet_export(
     wallet.recover()
     data = wallet.export_bytes()
     write_new_file(output, data, force=force, mode=0o600)
-    count = len(wallet.entries())
+    count = wallet.totals().total
     typer.echo(
         ngettext(
             "wrote {output}: {n} stamp; it opens with today's passphrase",
@@ -347,7 +347,7 @@ def wallet_restore(
     data = read_file(backup)
     wallet, roots = state(ctx).wallet(), state(ctx).trust_store().certificates()
     wallet.recover()
-    given = backup_passphrase_file is not None or os.environ.get("EMETERAI_BACKUP_PASSPHRASE")
+    given = secret_given(backup_passphrase_file, "EMETERAI_BACKUP_PASSPHRASE")
     for_backup = (
         passphrase(
             backup_passphrase_file,
