@@ -54,13 +54,17 @@ class _Pseudo(_gettext.NullTranslations):
         return f"⟦{msgid1 if n == 1 else msgid2}⟧"
 
 
+def _code(value: str) -> str:
+    """The language part of a locale name: ``id_ID.UTF-8`` -> ``id``, ``en-GB`` -> ``en``."""
+    return value.strip().split(".")[0].split("@")[0].replace("-", "_").lower().split("_")[0]
+
+
 def normalise(value: str) -> str | None:
     """``id_ID.UTF-8``, ``id``, ``in_ID`` -> ``id``; ``en_GB``, ``C``, ``POSIX`` -> ``en``;
     None for a value that names no language at all (empty)."""
-    base = value.strip().split(".")[0].split("@")[0].replace("-", "_").lower()
-    if not base:
+    code = _code(value)
+    if not code:
         return None
-    code = base.split("_")[0]
     if code in ("id", "in"):  # 'in' is the old ISO 639 code for Indonesian
         return "id"
     if code == PSEUDO:
@@ -70,8 +74,7 @@ def normalise(value: str) -> str | None:
 
 def known(value: str) -> bool:
     """Does ``value`` (``--lang``) name a language emeterai speaks?"""
-    code = value.strip().lower().replace("-", "_").split(".")[0].split("_")[0]
-    return code in ("id", "in", "en", PSEUDO)
+    return _code(value) in ("in", PSEUDO, *LANGUAGES)
 
 
 def choose(explicit: str | None, environ: Mapping[str, str]) -> str:
