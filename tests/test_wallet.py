@@ -942,9 +942,8 @@ def test_restore_refuses_what_is_not_a_wallet_backup(wallet, roots):
     empty = sqlite3.connect(":memory:")
     empty.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     for data in (b"not a database at all" * 20, empty.serialize()):
-        with pytest.raises(WalletError, match="^backup.db: ") as refused:
+        with pytest.raises(WalletError, match=r"^backup\.db: not an emeterai wallet backup$"):
             wallet.restore(data, PASSPHRASE, roots, source="backup.db")
-        assert "backup" in str(refused.value)
     with pytest.raises(WalletError, match="the wallet is empty"):
         wallet.export_bytes()
     assert wallet.entries() == [] and not wallet.has_passphrase()

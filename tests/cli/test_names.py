@@ -67,7 +67,7 @@ def test_a_skipped_file_and_its_output_are_shown_escaped(home, letter):
 def test_an_error_about_such_a_file_is_one_escaped_line_and_valid_json(home, letter):
     letter.write_text("bukan PDF")
     code, (record,), err = stamp(home, letter)
-    assert code != 0
+    assert code == 1, err
     name = str(letter.parent / "surat-\\xe9.pdf")
     assert record["file"] == name and name in str(record["error"])
     errors = [ln for ln in err.splitlines() if ln.startswith("emeterai: error: ")]

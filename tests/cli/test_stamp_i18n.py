@@ -17,17 +17,6 @@ from tests.support.common import PASSPHRASE
 from tests.support.stamping import _json_lines
 from tests.support.terminal import Terminal, terminal_env
 
-
-@pytest.fixture(autouse=True)
-def _english_afterwards():
-    """`--lang id` run in this process sets the language for the process: the next test
-    (another module's) reads English again."""
-    yield
-    from emeterai.cli import _framework
-
-    _framework.speak("en")
-
-
 # Words only a programmer reads: Typer's type names and braces where a metavar belongs.
 PROGRAMMER_WORDS = ("<list[Path]>", "<str>", "<int range>", "<path>", "<file>", "<dir>", "{")
 
@@ -75,7 +64,7 @@ def test_a_hint_is_indonesian_on_stderr_and_english_in_the_json(kit):
 
     indonesian, english = _both(kit, "stamp", source, "--json")
 
-    assert indonesian.exit_code == english.exit_code != 0
+    assert indonesian.exit_code == english.exit_code == 1
     assert "x.emeterai.pdf: sudah ada (gunakan --force untuk menimpanya)" in indonesian.stderr
     assert "(use --force to overwrite)" in english.stderr
     assert _json_lines(indonesian.stdout) == _json_lines(english.stdout)
