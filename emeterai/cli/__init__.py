@@ -96,11 +96,11 @@ app.add_typer(wallet.app, name="wallet")
 app.add_typer(trust.app, name="trust")
 app.add_typer(serial.app, name="serial")
 app.add_typer(ledger.app, name="ledger")
-app.command("stamp", help=_(stamp.HELP))(stamp.stamp_cmd)
+app.command("stamp", help=stamp.HELP)(stamp.stamp_cmd)
 app.command("verify", help=verify.HELP)(verify.verify_cmd)
-app.command("shrink")(shrink.shrink_cmd)
+app.command("shrink", help=shrink.HELP)(shrink.shrink_cmd)
 app.command("explain", help=explain.HELP)(explain.explain_cmd)
-app.command("demo", help=_(demo.HELP))(demo.demo_cmd)
+app.command("demo", help=demo.HELP)(demo.demo_cmd)
 
 
 def _version(value: bool) -> None:

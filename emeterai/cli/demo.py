@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from emeterai.i18n import N_, _, rupiah
+from emeterai.i18n import _, rupiah
 
-HELP = N_(
+HELP = _(
     "The whole flow on the bundled sample letter, in a throwaway home: prints output and verdict."
 )
 

@@ -88,10 +88,6 @@ def shrink_cmd(
         raise typer.Exit(1)
 
 
-# Typer takes a command's help from its docstring when __init__ registers it without help=.
-shrink_cmd.__doc__ = HELP
-
-
 def _done(result: ShrinkResult) -> str:
     """:attr:`ShrinkResult.done` in the reader's words (the JSON keeps the English)."""
     from emeterai.shrink import Outcome

@@ -127,7 +127,7 @@ MaxSize = Annotated[
     ),
 ]
 
-HELP = N_(
+HELP = _(
     "Stamp PDFs: one stamp from the wallet per document, spent only when the output is written."
 )
 
