@@ -18,9 +18,8 @@ import zlib
 from pathlib import Path
 
 import pikepdf
-import pypdf
 import pytest
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
+from PIL import Image, ImageChops, ImageDraw
 
 from emeterai.errors import OutputError, PdfError
 from emeterai.shrink import LEVELS, MAX_INFLATED, Outcome, shrink, shrink_file
@@ -29,48 +28,19 @@ from tests.support.common import corpus_dir, require_tool
 from tests.support.producers import (
     MM,
     deflate_bomb_pdf,
+    jpeg,
     letter_pdf,
-    qpdf_check,
+    photo,
     raw_pdf,
+    scan_pdf,
     signed_pdf,
     tool,
 )
-
-MEAN_DIFF_LIMIT = 4.0  # of 255, per channel, at 72 dpi: JPEG noise, not a changed page
-
+from tests.support.readers import (
+    assert_same_to_a_reader,
+)
 
 # -- inputs from real producers -------------------------------------------------------------------
-
-
-def photo(width: int, height: int, seed: int = 1) -> Image.Image:
-    """A photographic picture: gradients and blurred noise (it does not compress trivially),
-    with dark bars like lines of text."""
-    rng = random.Random(seed)
-    red = Image.linear_gradient("L").resize((width, height))
-    green = Image.effect_noise((width, height), 40).filter(ImageFilter.GaussianBlur(2))
-    blue = Image.linear_gradient("L").rotate(90).resize((width, height))
-    image = Image.merge("RGB", (red, green, blue))
-    draw = ImageDraw.Draw(image)
-    y = height // 20
-    while y < height - height // 10:
-        right = rng.randint(width // 3, width - width // 8)
-        draw.rectangle((width // 16, y, right, y + max(2, height // 180)), fill=(20, 20, 30))
-        y += max(6, height // 50)
-    return image
-
-
-def jpeg(image: Image.Image, quality: int = 92, dpi: int = 300) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, format="JPEG", quality=quality, dpi=(dpi, dpi))
-    return buf.getvalue()
-
-
-def scan_pdf(dpi: int = 300) -> bytes:
-    """An A4 'scan' at ``dpi`` wrapped as PDF by img2pdf, as scanner apps write them."""
-    import img2pdf
-
-    size = (round(210 / 25.4 * dpi), round(297 / 25.4 * dpi))
-    return bytes(img2pdf.convert(jpeg(photo(*size), dpi=dpi)))
 
 
 def letter_with_photo(photo_mm: float = 60.0) -> bytes:
@@ -122,45 +92,6 @@ def libreoffice_letter_with_photo(folder: Path) -> bytes:
 
 
 # -- what a reader sees -----------------------------------------------------------------------
-
-
-def texts(data: bytes) -> list[str]:
-    return [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages]
-
-
-def pdftotext(path: Path) -> str:
-    exe = require_tool("pdftotext")
-    done = subprocess.run([exe, str(path), "-"], capture_output=True, timeout=60, check=True)
-    return done.stdout.decode()
-
-
-def renders(path: Path, dpi: int = 72) -> list[Image.Image]:
-    exe = require_tool("pdftoppm")
-    prefix = path.with_name(path.stem + "-page")
-    subprocess.run([exe, "-r", str(dpi), "-png", str(path), str(prefix)], check=True, timeout=120)
-    pages = sorted(path.parent.glob(f"{prefix.name}-*.png"))
-    return [Image.open(p).convert("RGB") for p in pages]
-
-
-def mean_difference(a: Image.Image, b: Image.Image) -> float:
-    assert a.size == b.size
-    return max(ImageStat.Stat(ImageChops.difference(a, b)).mean)
-
-
-def assert_same_to_a_reader(before: bytes, after: bytes, folder: Path) -> None:
-    """qpdf --check passes, the text is equal (pypdf and poppler), every page looks the same."""
-    folder.mkdir(parents=True, exist_ok=True)
-    old, new = folder / "before.pdf", folder / "after.pdf"
-    old.write_bytes(before)
-    new.write_bytes(after)
-    code, last = qpdf_check(new)
-    assert code == 0, last
-    assert texts(after) == texts(before)
-    assert pdftotext(new) == pdftotext(old)
-    old_pages, new_pages = renders(old), renders(new)
-    assert len(new_pages) == len(old_pages)
-    for a, b in zip(old_pages, new_pages, strict=True):
-        assert mean_difference(a, b) < MEAN_DIFF_LIMIT
 
 
 def image_sizes(data: bytes) -> list[tuple[int, int]]:

@@ -11,9 +11,9 @@ import subprocess
 import sys
 
 from tests.support.cli import _assert_clean_failure
-from tests.support.producers import letter_pdf, signed_pdf
+from tests.support.producers import letter_pdf, scan_pdf, signed_pdf
+from tests.support.readers import assert_same_to_a_reader
 from tests.support.stamping import _sha256, _temp_files
-from tests.test_shrink import assert_same_to_a_reader, scan_pdf
 
 
 def _scan(kit, name: str):

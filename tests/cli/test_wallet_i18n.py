@@ -16,7 +16,7 @@ from emeterai.i18n import moment
 from emeterai.ledger import open_ledger
 from emeterai.trust import TrustStore
 from tests.support.cli import _run
-from tests.test_shrink import scan_pdf
+from tests.support.producers import scan_pdf
 
 
 def _both(runner, *args):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+import random
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from PIL import Image, ImageDraw, ImageFilter
 
 MM = 72 / 25.4
 A4 = (210 * MM, 297 * MM)
@@ -815,3 +818,37 @@ def main() -> None:  # pragma: no cover - manual use: python tests/support/produ
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# -- photographic scans (emeterai shrink's inputs) -------------------------------------------------
+
+
+def photo(width: int, height: int, seed: int = 1) -> Image.Image:
+    """A photographic picture: gradients and blurred noise (it does not compress trivially),
+    with dark bars like lines of text."""
+    rng = random.Random(seed)
+    red = Image.linear_gradient("L").resize((width, height))
+    green = Image.effect_noise((width, height), 40).filter(ImageFilter.GaussianBlur(2))
+    blue = Image.linear_gradient("L").rotate(90).resize((width, height))
+    image = Image.merge("RGB", (red, green, blue))
+    draw = ImageDraw.Draw(image)
+    y = height // 20
+    while y < height - height // 10:
+        right = rng.randint(width // 3, width - width // 8)
+        draw.rectangle((width // 16, y, right, y + max(2, height // 180)), fill=(20, 20, 30))
+        y += max(6, height // 50)
+    return image
+
+
+def jpeg(image: Image.Image, quality: int = 92, dpi: int = 300) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=quality, dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
+def scan_pdf(dpi: int = 300) -> bytes:
+    """An A4 'scan' at ``dpi`` wrapped as PDF by img2pdf, as scanner apps write them."""
+    import img2pdf
+
+    size = (round(210 / 25.4 * dpi), round(297 / 25.4 * dpi))
+    return bytes(img2pdf.convert(jpeg(photo(*size), dpi=dpi)))
