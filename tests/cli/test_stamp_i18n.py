@@ -3,9 +3,6 @@ Indonesian, while the JSON records and the exit codes are the same as in English
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -13,6 +10,7 @@ import pytest
 
 from emeterai.cli import app
 from tests.support import pdfmakers
+from tests.support.cli import help_in
 from tests.support.common import PASSPHRASE
 from tests.support.stamping import _json_lines
 from tests.support.terminal import Terminal, terminal_env
@@ -118,19 +116,9 @@ def test_an_empty_folder_and_no_pdf_are_said_in_indonesian(kit, tmp_path):
     assert "emeterai: kesalahan: tidak ada berkas PDF yang diberikan" in indonesian.stderr
 
 
-def _help(lang_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("EMETERAI_LANG", "LC_ALL", "LC_MESSAGES")
-    }
-    env.update(lang_env)
-    return subprocess.run(
-        [sys.executable, "-m", "emeterai", *args, "--help"], capture_output=True, text=True, env=env
-    )
-
-
 def test_stamp_help_speaks_indonesian_with_an_indonesian_locale_and_no_programmer_words():
-    indonesian = _help({"LANG": "id_ID.UTF-8"}, "stamp")
-    english = _help({"LANG": "C.UTF-8"}, "stamp")
+    indonesian = help_in({"LANG": "id_ID.UTF-8"}, "stamp", check=False)
+    english = help_in({"LANG": "C.UTF-8"}, "stamp", check=False)
 
     assert indonesian.returncode == english.returncode == 0
     assert "Bubuhkan meterai pada berkas PDF" in indonesian.stdout
@@ -147,7 +135,7 @@ def test_stamp_help_speaks_indonesian_with_an_indonesian_locale_and_no_programme
 
 
 def test_demo_help_speaks_indonesian():
-    out = _help({"LANG": "id_ID.UTF-8"}, "demo")
+    out = help_in({"LANG": "id_ID.UTF-8"}, "demo")
     assert out.returncode == 0
     assert "Coba seluruh alur dengan contoh surat lamaran" in out.stdout
 

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +17,7 @@ from emeterai import i18n
 from emeterai.problems import EXPLANATIONS
 from emeterai.verify import Code
 from tests.support import attacks
-from tests.support.cli import json_lines, run, stamp_cli
+from tests.support.cli import help_in, json_lines, run, stamp_cli
 from tests.support.common import PROJECT_ROOT
 
 SAMPLE = PROJECT_ROOT / "samples" / "lamaran.pdf"
@@ -183,21 +180,9 @@ def test_every_explanation_has_its_own_indonesian_words(speaking):
             assert "materai" not in indonesian
 
 
-def help_of(lang_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "EMETERAI_LANG"}
-    env.update(lang_env)
-    return subprocess.run(
-        [sys.executable, "-m", "emeterai", *args, "--help"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-
-
 def test_help_of_verify_and_explain_in_indonesian_with_person_readable_placeholders(tmp_path):
     home = {"EMETERAI_HOME": str(tmp_path)}
-    out = help_of({"LANG": "id_ID.UTF-8", **home}, "verify").stdout
+    out = help_in({"LANG": "id_ID.UTF-8", **home}, "verify").stdout
     assert "emeterai verify [OPTIONS] FILE.pdf..." in out
     assert "Periksa PDF bermeterai tanpa internet" in out
     assert "Tanda tangan digital meterai (PAdES)" in out
@@ -206,10 +191,10 @@ def test_help_of_verify_and_explain_in_indonesian_with_person_readable_placehold
     assert "--jobs N" in out and "--report FILE" in out
     assert "Timpa laporan yang sudah ada." in out
     assert "<" not in out and "{" not in out and "list[" not in out
-    out = help_of({"LANG": "id_ID.UTF-8", **home}, "explain").stdout
+    out = help_in({"LANG": "id_ID.UTF-8", **home}, "explain").stdout
     assert "emeterai explain [OPTIONS] [CODE]" in out
     assert "Arti kode masalah dari pemeriksaan (verify)" in out
-    english = help_of({"LANG": "C.UTF-8", **home}, "verify").stdout
+    english = help_in({"LANG": "C.UTF-8", **home}, "verify").stdout
     assert "Verify stamped PDFs offline" in english and "--trust PEM" in english
     assert "<" not in english and "{" not in english
 

@@ -5,9 +5,6 @@ the exit codes are exactly those of the English run."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -15,7 +12,7 @@ from emeterai import serial
 from emeterai.i18n import moment
 from emeterai.ledger import open_ledger
 from emeterai.trust import TrustStore
-from tests.support.cli import _run
+from tests.support.cli import _run, help_in
 from tests.support.producers import scan_pdf
 
 
@@ -165,23 +162,10 @@ COMMANDS = [
 ]
 
 
-def _help(command: list[str], lang_env: dict[str, str]) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in ("EMETERAI_LANG", "LC_ALL")}
-    env.update(lang_env)
-    done = subprocess.run(
-        [sys.executable, "-m", "emeterai", *command, "--help"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
-
-
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_help_is_indonesian_under_an_indonesian_locale_without_programmer_placeholders(command):
-    indonesian = _help(command, {"LANG": "id_ID.UTF-8"})
-    english = _help(command, {"LANG": "C.UTF-8"})
+    indonesian = help_in({"LANG": "id_ID.UTF-8"}, *command).stdout
+    english = help_in({"LANG": "C.UTF-8"}, *command).stdout
     assert indonesian != english
     for text in (indonesian, english):
         assert "<" not in text and "{" not in text, text
@@ -190,5 +174,5 @@ def test_help_is_indonesian_under_an_indonesian_locale_without_programmer_placeh
 
 
 def test_a_group_lists_its_commands_in_indonesian():
-    text = _help(["wallet"], {"LANG": "id_ID.UTF-8"})
+    text = help_in({"LANG": "id_ID.UTF-8"}, "wallet").stdout
     assert "Dompet meterai" in text and "Perintah:" in text

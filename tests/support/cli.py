@@ -44,3 +44,23 @@ def stamp_cli(runner, src: Path, out: Path, env: dict[str, str] | None = None, *
     assert result.exit_code == 0, (result.stdout, result.stderr)
     (obj,) = json_lines(result)
     return obj
+
+
+def help_in(lang_env: dict[str, str], *args, check: bool = True):
+    """``emeterai ARGS --help`` in a real process whose language comes only from ``lang_env``
+    (e.g. ``{"LANG": "id_ID.UTF-8"}``): help texts are made when the CLI is imported."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("EMETERAI_LANG", "LC_ALL", "LC_MESSAGES")
+    }
+    env.update(lang_env)
+    return subprocess.run(
+        [sys.executable, "-m", "emeterai", *map(str, args), "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=check,
+    )
