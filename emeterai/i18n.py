@@ -15,10 +15,12 @@ passed through the catalog.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import gettext as _gettext
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "ngettext",
     "rupiah",
     "set_language",
+    "speaking",
 ]
 
 LANGUAGES = ("id", "en")
@@ -42,6 +45,10 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 
 _translations: _gettext.NullTranslations = _gettext.NullTranslations()
 _language = "en"
+# A language for one task (a web request), over the process-wide one: None means that one.
+_speaking: contextvars.ContextVar[tuple[str, _gettext.NullTranslations] | None] = (
+    contextvars.ContextVar("emeterai_language", default=None)
+)
 
 
 class _Pseudo(_gettext.NullTranslations):
@@ -93,29 +100,47 @@ def choose(explicit: str | None, environ: Mapping[str, str]) -> str:
     return "en"
 
 
+def _catalog(lang: str) -> _gettext.NullTranslations:
+    if lang == PSEUDO:
+        return _Pseudo()
+    if lang == "en":
+        return _gettext.NullTranslations()
+    return _gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
+
+
 def set_language(lang: str) -> None:
     """Speak ``lang`` from now on (``id``, ``en`` or the pseudo-language ``qps``)."""
     global _translations, _language
-    if lang == PSEUDO:
-        _translations = _Pseudo()
-    elif lang == "en":
-        _translations = _gettext.NullTranslations()
-    else:
-        _translations = _gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
+    _translations = _catalog(lang)
     _language = lang
 
 
+@contextlib.contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """Speak ``lang`` in this context only (one web request, whatever the process speaks):
+    threads and tasks started from it inherit it with their copied context."""
+    token = _speaking.set((lang, _catalog(lang)))
+    try:
+        yield
+    finally:
+        _speaking.reset(token)
+
+
+def _current() -> tuple[str, _gettext.NullTranslations]:
+    return _speaking.get() or (_language, _translations)
+
+
 def language() -> str:
-    return _language
+    return _current()[0]
 
 
 def _(message: str) -> str:
     """``message`` in the current language."""
-    return _translations.gettext(message)
+    return _current()[1].gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return _translations.ngettext(singular, plural, n)
+    return _current()[1].ngettext(singular, plural, n)
 
 
 def N_(message: str) -> str:
@@ -128,7 +153,7 @@ def N_(message: str) -> str:
 def rupiah(value: int) -> str:
     """An amount as people read it: ``Rp10.000`` in Indonesian, ``Rp10,000`` in English."""
     grouped = f"{value:,}"
-    return "Rp" + (grouped.replace(",", ".") if _language == "id" else grouped)
+    return "Rp" + (grouped.replace(",", ".") if language() == "id" else grouped)
 
 
 # Indonesia's three time zones by their UTC offset in hours, as people name them.
@@ -138,7 +163,7 @@ _MONTHS_ID = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Ok
 
 def day(when: dt.date) -> str:
     """A date as people read it: ``2 Des 2027`` in Indonesian, ``2027-12-02`` in English."""
-    if _language == "id":
+    if language() == "id":
         return f"{when.day} {_MONTHS_ID[when.month - 1]} {when.year}"
     return when.isoformat()
 
@@ -158,7 +183,7 @@ def moment(when: dt.datetime | str, tz: dt.tzinfo | None = None) -> str:
     if zone is None:
         name = local.tzname() or ""
         zone = name if name.isalpha() and len(name) <= 5 else _utc_offset(offset)
-    if _language == "id":
+    if language() == "id":
         return f"{day(local.date())} {local:%H.%M} {zone}"
     return f"{local.day} {local:%b %Y %H:%M} {zone}"
 

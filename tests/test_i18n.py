@@ -100,3 +100,24 @@ def test_an_unknown_language_is_a_usage_error(runner):
     result = runner.invoke(app, ["--lang", "fr", "serial", "check", "X"])
     assert result.exit_code == 2
     assert "--lang 'fr': use id or en" in result.stderr
+
+
+def test_one_context_speaks_its_own_language_over_the_process_wide_one():
+    """A web request in Indonesian must not turn another one, or the process, Indonesian:
+    ``speaking`` holds for its context and for threads run with a copy of it."""
+    import concurrent.futures
+    import contextvars
+
+    i18n.set_language("en")
+    with i18n.speaking("id"):
+        assert i18n.language() == "id"
+        assert i18n.rupiah(10000) == "Rp10.000"
+        assert i18n._("stamping") != "stamping"
+        ctx = contextvars.copy_context()
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            in_thread = pool.submit(ctx.run, i18n.language).result()
+            bare_thread = pool.submit(i18n.language).result()
+        assert (in_thread, bare_thread) == ("id", "en")
+    assert i18n.language() == "en"
+    assert i18n.rupiah(10000) == "Rp10,000"
+    assert i18n._("stamping") == "stamping"
