@@ -18,6 +18,8 @@ from typing import Any, Self
 
 __all__ = [
     "AlreadyStamped",
+    "ArchiveError",
+    "ArchiveTooLarge",
     "ConfigError",
     "EmeteraiError",
     "Hint",
@@ -257,3 +259,11 @@ def library_logging(verbose: bool) -> None:
 
 class PlacementOutOfPage(UsageError):
     """The stamp's centre was asked for off the page (exit 2): never clamped silently."""
+
+
+class ArchiveError(EmeteraiError):
+    """An uploaded archive of PDFs cannot be read: not a zip, a member damaged or encrypted."""
+
+
+class ArchiveTooLarge(ArchiveError):
+    """An uploaded archive goes over a limit: too many PDFs, or it expands too far (a bomb)."""

@@ -559,8 +559,12 @@ def stamp_file(
     options: StampOptions,
     serial: str | None = None,
     force: bool = False,
+    label: str | None = None,
 ) -> StampResult:
     """Stamp ``source`` into ``output``, spending one stamp from ``wallet`` only on success.
+
+    ``label`` is what the wallet records as the document the stamp was used on, when
+    ``source`` is only a private copy of it (a file uploaded in the browser).
 
     The stamp is reserved, the output signed and checked (it must verify), the wallet told
     where it is about to appear, the file written atomically, and only then the stamp marked
@@ -580,7 +584,8 @@ def stamp_file(
                                 options, source)  # fmt: skip
         stamped = analysis.data + update
         options.refuse_too_large(len(stamped), source, stamped=True)
-        _write(wallet, reservation, analysis, update, stamped, (source, output, tmp), force)
+        paths = (source, output, tmp)
+        _write(wallet, reservation, analysis, update, stamped, paths, force, label)
         published = True
         sync_folder(output)
         wallet.commit(reservation)
@@ -598,6 +603,7 @@ def _write(
     stamped: bytes,
     paths: tuple[Path, Path, Path],
     force: bool,
+    label: str | None = None,
 ) -> None:
     """Tell the wallet where the output is about to appear (and its digest), write it to its
     temporary name and move it into place: after this the output exists."""
@@ -606,7 +612,8 @@ def _write(
     digest.update(update)
     wallet.mark_written(
         reservation,
-        str(source.absolute()),  # "used on ..." must name the document wherever it is read
+        # "used on ..." must name the document wherever it is read
+        label if label is not None else str(source.absolute()),
         analysis.document_sha256,
         str(output.absolute()),
         str(tmp.absolute()),
