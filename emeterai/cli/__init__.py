@@ -39,6 +39,7 @@ from emeterai.cli import (  # noqa: E402  after the language is known
     issuer,
     ledger,
     serial,
+    serve,
     shrink,
     stamp,
     trust,
@@ -101,6 +102,7 @@ app.command("verify", help=verify.HELP)(verify.verify_cmd)
 app.command("shrink", help=shrink.HELP)(shrink.shrink_cmd)
 app.command("explain", help=explain.HELP)(explain.explain_cmd)
 app.command("demo", help=demo.HELP)(demo.demo_cmd)
+app.command("serve", help=serve.HELP)(serve.serve_cmd)
 
 
 def _version(value: bool) -> None:
@@ -131,7 +133,9 @@ def _root(
     if lang is not None and not i18n.known(lang):
         raise UsageError(N_("--lang {lang!r}: use id or en"), lang=lang)
     _framework.speak(i18n.choose(lang, os.environ))
-    ctx.obj = _common.State(verbose=verbose)
+    ctx.obj = _common.State(
+        verbose=verbose, language_asked=lang or os.environ.get("EMETERAI_LANG") or None
+    )
     library_logging(verbose)
 
 

@@ -80,6 +80,7 @@ class State:
     """The run's state, on ``ctx.obj``: instead of module globals."""
 
     verbose: bool = False
+    language_asked: str | None = None  # --lang or EMETERAI_LANG, not the machine's locale
     live: Progress | None = field(default=None, repr=False)  # the progress bar being drawn
 
     def home(self) -> Path:
