@@ -42,10 +42,7 @@ def page_sizes(data: bytes, source: str, password: str | None = None) -> tuple[P
     try:
         sizes = []
         for i in range(len(pdf)):
-            page = pdf[i]
-            w, h = page.get_size()
-            if page.get_rotation() in (90, 270):
-                w, h = h, w
+            w, h = pdf[i].get_size()  # pdfium's size is the page as shown, rotation applied
             sizes.append(PageSize(w * MM_PER_PT, h * MM_PER_PT))
         return tuple(sizes)
     finally:
