@@ -94,6 +94,99 @@ def test_help_speaks_indonesian_with_an_indonesian_locale(tmp_path):
     assert "Put e-meterai stamps on PDFs" in english.stdout and "Commands" in english.stdout
 
 
+# Typer's parse errors, each as its vendored click writes it in English and in Indonesian:
+# every line of the Indonesian one must be the Indonesian words (the patches in
+# emeterai/cli/_framework.py: this fails when the private names or their English move).
+_PARSE_ERRORS = [
+    (
+        ["stamp", "--x"],
+        "Error: No such option: --x",
+        "Kesalahan: Tidak ada pilihan --x",
+    ),
+    (
+        ["stamp", "--jo", "2", "a.pdf"],
+        "Error: No such option: --jo (Possible options: --jobs, --json)",
+        "Kesalahan: Tidak ada pilihan --jo (mungkin maksud Anda: --jobs, --json)",
+    ),
+    (
+        ["stamp"],
+        "Error: Missing argument 'FILE.pdf...'.",
+        "Kesalahan: Argumen 'FILE.pdf...' belum diberikan.",
+    ),
+    (
+        ["stamp", "--jobs", "0", "a.pdf"],
+        "Error: Invalid value for '--jobs': Input should be greater than or equal to 1",
+        "Kesalahan: Nilai '--jobs' tidak benar: harus 1 atau lebih",
+    ),
+    (
+        ["stamp", "--size", "x", "a.pdf"],
+        "Error: Invalid value for '--size': Input should be a valid number, unable to parse "
+        "string as a number",
+        "Kesalahan: Nilai '--size' tidak benar: harus berupa angka",
+    ),
+    (
+        ["serial", "check", "X", "Y"],
+        "Error: Got unexpected extra argument(s) (Y)",
+        "Kesalahan: Ada argumen yang tidak diharapkan (Y)",
+    ),
+    (
+        ["verify", "--report"],
+        "Error: Option '--report' requires an argument.",
+        "Kesalahan: Pilihan '--report' perlu diberi nilai.",
+    ),
+    (
+        ["stamp", "--dry-run=3", "a.pdf"],
+        "Error: Option '--dry-run' does not take a value.",
+        "Kesalahan: Pilihan '--dry-run' tidak memakai nilai.",
+    ),
+    (
+        ["shrink", "{home}", "-o", "x.pdf"],
+        "Error: Invalid value for 'FILE.pdf': file '{home}' is a directory.",
+        "Kesalahan: Nilai 'FILE.pdf' tidak benar: '{home}' adalah folder, bukan berkas.",
+    ),
+    (
+        ["stmp"],
+        "Error: No such command 'stmp'. Did you mean 'stamp'?",
+        "Kesalahan: Tidak ada perintah 'stmp'. Mungkin maksud Anda 'stamp'?",
+    ),
+]
+
+
+def _cli(tmp_path, lang: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("EMETERAI_LANG", "LC_ALL")}
+    env.update(LANG=lang, EMETERAI_HOME=str(tmp_path), COLUMNS="100")
+    return subprocess.run(
+        [sys.executable, "-m", "emeterai", *args], capture_output=True, text=True, env=env
+    )
+
+
+@pytest.mark.parametrize(("args", "english", "indonesian"), _PARSE_ERRORS)
+def test_typers_parse_errors_speak_indonesian_and_stay_english_in_english(
+    tmp_path, args, english, indonesian
+):
+    args = [a.format(home=tmp_path) for a in args]
+    en = _cli(tmp_path, "en_US.UTF-8", *args)
+    id_ = _cli(tmp_path, "id_ID.UTF-8", *args)
+    assert en.returncode == id_.returncode == 2
+    assert en.stderr.splitlines()[-1] == english.format(home=tmp_path)
+    assert id_.stderr.splitlines()[-1] == indonesian.format(home=tmp_path)
+    if len(en.stderr.splitlines()) > 1:  # with its usage line and help hint
+        usage, hint = id_.stderr.splitlines()[:2]
+        assert usage.startswith("Penggunaan: ") and "[PILIHAN]" in usage
+        assert "[OPTIONS]" in en.stderr.splitlines()[0]
+        assert hint.startswith("Lihat bantuan dengan '") and hint.endswith(" --help'.")
+        assert en.stderr.splitlines()[1].startswith("Try '")
+
+
+def test_usage_placeholders_and_range_hints_speak_indonesian(tmp_path):
+    id_ = _cli(tmp_path, "id_ID.UTF-8", "--help").stdout
+    assert id_.startswith("Penggunaan: ") and "[PILIHAN] PERINTAH [ARGUMEN]..." in id_
+    stamp = " ".join(_cli(tmp_path, "id_ID.UTF-8", "stamp", "--help").stdout.split())
+    assert "[bawaan: 1; paling kecil 1]" in stamp and "x>=" not in stamp
+    english = " ".join(_cli(tmp_path, "en_US.UTF-8", "stamp", "--help").stdout.split())
+    assert "[default: 1; x>=1]" in english and "[OPTIONS] FILE.pdf..." in english
+
+
 def test_an_unknown_language_is_a_usage_error(runner):
     from emeterai.cli import app
 
