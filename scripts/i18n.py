@@ -52,7 +52,8 @@ def _locked() -> Iterator[None]:
 def extract() -> Catalog:
     """Every marked string of the package, with where it is used."""
     catalog = Catalog(project="emeterai", domain="emeterai", charset="utf-8")
-    method_map = [("**.py", "python")]
+    # the web pages' templates too ({{ _("...") }}), with Jinja2's own extractor for Babel
+    method_map = [("**.py", "python"), ("web/templates/**.html", "jinja2.ext:babel_extract")]
     for filename, lineno, message, comments, context in extract_from_dir(
         str(PACKAGE), method_map, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)
     ):
