@@ -13,11 +13,13 @@ this server's. Without CORS headers no other origin can read an answer.
 from __future__ import annotations
 
 import hmac
+import html
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from emeterai.i18n import N_
 from emeterai.web.config import Mode, ServeConfig, is_loopback
 
 __all__ = ["COOKIE", "Guard", "SECURITY_HEADERS"]
@@ -83,7 +85,10 @@ class Guard:
         headers = _headers(scope)
         refusal = self._refusal(scope, headers)
         if refusal is not None:
-            await _answer(send, *refusal)
+            if refusal[0] == 401 and "text/html" in headers.get("accept", ""):
+                await _token_page(send)  # a person who opened the address without its token
+            else:
+                await _answer(send, *refusal)
             return
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         if self.config.token and "token" in query and scope["method"] in SAFE_METHODS:
@@ -157,12 +162,34 @@ class Guard:
 
 async def _answer(send: Send, status: int, code: str, message: str) -> None:
     body = json.dumps({"error": code, "message": message}).encode()
+    await _send(send, status, "application/json", body)
+
+
+async def _token_page(send: Send) -> None:
+    """What a person sees who opens the server without the printed address: in both languages
+    (no language is known yet), what to do."""
+    from emeterai import i18n
+
+    text = N_(
+        "Open the address that 'emeterai serve' printed in its window: it carries the access "
+        "key of this session. Closed that window? Start 'emeterai serve' again."
+    )
+    with i18n.speaking("id"):
+        indonesian = html.escape(i18n._(text))
+    body = (
+        '<!doctype html><html lang="id"><meta charset="utf-8"><title>emeterai</title>'
+        f'<p lang="id">{indonesian}</p><p lang="en">{html.escape(text)}</p></html>'
+    ).encode()
+    await _send(send, 401, "text/html; charset=utf-8", body)
+
+
+async def _send(send: Send, status: int, kind: str, body: bytes) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", kind.encode()),
                 (b"content-length", str(len(body)).encode()),
                 *SECURITY_HEADERS,
             ],

@@ -365,3 +365,11 @@ def test_passphrases_never_reach_the_log(local: Served) -> None:
         client.post("/api/v1/wallet/unlock", data={"passphrase": "wrong-secret-xyz"})
         _unlock(client)
     assert PASSPHRASE not in local.stderr() and "wrong-secret-xyz" not in local.stderr()
+
+
+def test_a_person_without_the_token_is_told_what_to_do_in_both_languages(local: Served) -> None:
+    with local.client(token=False) as browser:
+        page = browser.get("/", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 401
+    assert page.headers["content-type"].startswith("text/html")
+    assert "emeterai serve" in page.text and 'lang="en"' in page.text and 'lang="id"' in page.text
