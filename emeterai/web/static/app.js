@@ -177,7 +177,7 @@ function stampPage() {
     } catch (e) { show(message, e.message, true); return; }
     page = doc.page;
     center = doc.center_mm;
-    $("stamp-size").value = doc.size_mm;
+    $("stamp-size").value = String(Math.round(doc.size_mm * 10) / 10); // 25, not 25.000000001
     const notes = [];
     if (doc.placement === "fallback") notes.push(say("fallback"));
     else if (doc.placeholder_text) notes.push(say("placeholder", { text: doc.placeholder_text, page: doc.page }));
