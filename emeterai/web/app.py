@@ -750,13 +750,12 @@ async def stamped_endpoint(request: Request) -> Response:
 
 
 def _language(request: Request, default: str) -> str:
+    """``?lang=``, else the cookie the language link set, else the server's default (Indonesian
+    unless English was asked for at start). Not Accept-Language: browsers send en-US out of the
+    box, which is not the choice of a person who never opened its settings."""
     asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
     if asked and i18n.known(asked):
         return i18n.normalise(asked) or default
-    header = request.headers.get("accept-language", "")
-    first = header.split(",")[0].strip()
-    if first and i18n.known(first):
-        return i18n.normalise(first) or default
     return default
 
 

@@ -319,11 +319,6 @@ def test_the_english_link_switches_the_pages_and_the_choice_holds(
         assert _lang(browser) == "id" and _words(browser) == indonesian
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emeterai/web/app.py _language() lets the browser's Accept-Language (Chromium's "
-    "default en-US) override the server's Indonesian default",
-)
 def test_a_browser_left_in_english_still_opens_in_indonesian(
     kit: Kit, browser: Browser, tmp_path: Path
 ) -> None:
