@@ -13,12 +13,14 @@ class Said(str):
 
     template: str
     params: dict[str, str]
+    nested: dict[str, Any]  # params that say themselves (another Said: a noun, a reason)
 
     def __new__(cls, template: str, **params: object) -> Said:
         values = {k: str(v) for k, v in params.items()}
         said = super().__new__(cls, template.format(**values) if values else template)
         said.template = template
         said.params = values
+        said.nested = {k: v for k, v in params.items() if callable(getattr(v, "translated", None))}
         return said
 
     def translated(self) -> str:
@@ -26,7 +28,32 @@ class Said(str):
         from emeterai.i18n import _
 
         text = _(self.template)
-        return text.format(**self.params) if self.params else text
+        if not self.params:
+            return text
+        return text.format(**{**self.params, **{k: v.translated() for k, v in self.nested.items()}})
+
+    def parts(self) -> dict[str, object]:
+        """The params to build another sentence from this one's (``Problem.of``)."""
+        return {**self.params, **self.nested}
+
+
+class Joined(str):
+    """Phrases said one after another, ``", "`` between them: English as JSON carries it, each
+    phrase in a person's language when translated (a list inside a sentence)."""
+
+    items: tuple[str, ...]
+    sep: str
+
+    def __new__(cls, items: tuple[str, ...] | list[str], sep: str = ", ") -> Joined:
+        joined = super().__new__(cls, sep.join(items))
+        joined.items = tuple(items)
+        joined.sep = sep
+        return joined
+
+    def translated(self) -> str:
+        return self.sep.join(
+            t() if callable(t := getattr(item, "translated", None)) else item for item in self.items
+        )
 
 
 def ref_key(obj: Any) -> tuple[int, int] | None:

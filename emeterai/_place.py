@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from emeterai._pdfobjects import Said
 from emeterai.errors import Hint, PdfError, UsageError
 from emeterai.i18n import N_
 
@@ -131,7 +132,8 @@ class Placement:
     method: Method
     center_mm: tuple[float, float]  # reader coordinates of the centre, mm from the top-left
     placeholder_text: str | None = None  # the placeholder's text, when placed over one
-    warnings: tuple[str, ...] = ()  # what the user should know: grown, moved, not covering
+    # what the user should know (grown, moved, not covering): Said, read translated
+    warnings: tuple[str, ...] = ()
 
     @property
     def size_mm(self) -> float:
@@ -742,19 +744,35 @@ def _over(geom: PageGeometry, found: Placeholder, size: float) -> tuple[Box, tup
     side = max(size, min(need, MAX_SIZE_MM * MM, b.width, b.height))
     cx, cy = found.centre
     rect = _square(geom, cx, cy, side, margin=PAGE_MARGIN_MM * MM)
-    notes = []
+    notes: list[str] = []
     if side > size + 0.01:
-        notes.append(f"the stamp is {_mm(side)} mm, not {_mm(size)} mm, to cover its placeholder")
+        notes.append(
+            Said(
+                N_("the stamp is {side} mm, not {size} mm, to cover its placeholder"),
+                side=_mm(side),
+                size=_mm(size),
+            )
+        )
     moved = (((rect.x0 + rect.x1) / 2 - cx) ** 2 + ((rect.y0 + rect.y1) / 2 - cy) ** 2) ** 0.5
     if moved > 0.05 * MM:
         notes.append(
-            f"the stamp moved {_mm(moved)} mm inward to stay {PAGE_MARGIN_MM:g} mm inside the page"
+            Said(
+                N_("the stamp moved {moved} mm inward to stay {margin} mm inside the page"),
+                moved=_mm(moved),
+                margin=f"{PAGE_MARGIN_MM:g}",
+            )
         )
     out = max(rect.x0 - box.x0, box.x1 - rect.x1, rect.y0 - box.y0, box.y1 - rect.y1)
     if out > 0.01:
         notes.append(
-            f'the stamp does not cover its placeholder "{found.text}": '
-            f"the placeholder sticks out {_mm(out)} mm"
+            Said(
+                N_(
+                    'the stamp does not cover its placeholder "{text}": '
+                    "the placeholder sticks out {out} mm"
+                ),
+                text=found.text,
+                out=_mm(out),
+            )
         )
     return rect, tuple(notes)
 

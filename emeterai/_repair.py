@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from emeterai._pdfobjects import entry, field_tree_problem
+from emeterai._pdfobjects import Said, entry, field_tree_problem
 from emeterai.errors import PdfError, first_line
 from emeterai.i18n import N_
 
@@ -50,7 +50,7 @@ _OBJ = re.compile(rb"(?<![0-9])(\d{1,10})[ \t\r\n\f\x00]+(\d{1,5})[ \t\r\n\f\x00
 class Repaired:
     data: bytes
     method: RepairMethod
-    reason: str
+    reason: str  # a Said when emeterai words it (a person reads it translated)
 
 
 def structure_problem(data: bytes, walk_pages: bool = True) -> str | None:
@@ -78,7 +78,7 @@ def structure_problem(data: bytes, walk_pages: bool = True) -> str | None:
             for _ in enumerate_sig_fields(writer):
                 pass
     except RecursionError:
-        return "the page tree is nested too deeply"
+        return Said(N_("the page tree is nested too deeply"))
     except Exception as exc:
         return first_line(exc)
     if fields_problem is not None:  # no repair restores a field tree: refused as it is
@@ -114,7 +114,7 @@ def _xref_problem(writer: Any, data: bytes) -> str | None:
     for revision in range(xrefs.total_revisions):
         start = xrefs.get_startxref_for_revision(revision)
         if not (data.startswith(b"xref", start) or _OBJ.match(data, start)):
-            return "a startxref offset does not point at its cross-reference section"
+            return Said(N_("a startxref offset does not point at its cross-reference section"))
         for ref in xrefs.explicit_refs_in_revision(revision):
             loc = xrefs.get_historical_ref(ref, revision)
             if not isinstance(loc, int):
@@ -123,7 +123,9 @@ def _xref_problem(writer: Any, data: bytes) -> str | None:
             if m is None or int(m.group(1)) != ref.idnum or int(m.group(2)) != ref.generation:
                 bad += 1
     if bad:
-        return f"{bad} cross-reference entr{'y' if bad == 1 else 'ies'} point at the wrong place"
+        if bad == 1:
+            return Said(N_("1 cross-reference entry points at the wrong place"))
+        return Said(N_("{count} cross-reference entries point at the wrong place"), count=bad)
     return None
 
 
@@ -325,9 +327,12 @@ def repair(data: bytes, source: str, problem: str | None = None) -> Repaired | N
     if "EOF marker not found" in problem:
         end = data.rfind(b"%%EOF")
         if end < 0:
-            problem = "the file is cut short: no %%EOF marker at its end"
+            problem = Said(N_("the file is cut short: no %%EOF marker at its end"))
         else:
-            problem = f"{len(data) - end - 5} bytes of something else follow its last %%EOF marker"
+            problem = Said(
+                N_("{count} bytes of something else follow its last %%EOF marker"),
+                count=len(data) - end - 5,
+            )
     if _SIGNED.search(data):
         # pyHanko's difference analysis reads each signed revision through its own
         # cross-reference data, so no repair, appended or rewritten, can keep it validating.
@@ -461,9 +466,9 @@ def unparseable_object(
                 # (decrypted data is shorter than /Length: the IV and padding are gone)
                 length = obj.get("/Length")
                 if isinstance(length, int) and len(obj.encoded_data) < length:
-                    return f"object {ref.idnum} is cut short"
+                    return Said(N_("object {num} is cut short"), num=ref.idnum)
     except RecursionError:
-        return "objects nested too deeply"
+        return Said(N_("objects nested too deeply"))
     except Exception as exc:
         return first_line(exc)
     return None

@@ -21,6 +21,9 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from emeterai._pdfobjects import Said
+from emeterai.i18n import N_
+
 MAX_UPDATES = 64  # updates from a stamp's revision on; past it the file is unreadable
 MAX_NESTING = 64
 MAX_OBJECT_STREAM = 4 * 1024 * 1024  # decoded bytes of one xref or object stream
@@ -49,7 +52,12 @@ _SUBSECTION = re.compile(rb"[\x00\t\n\x0c\r ]*(\d+)[ ]+(\d+)(?=[\x00\t\n\x0c\r ]
 
 
 class LayoutError(Exception):
-    """The bytes are not an exact incremental update; the message says what, for the user."""
+    """The bytes are not an exact incremental update; the message (a :class:`Said`, so it
+    reads in a person's language) says what."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        self.said = Said(template, **params)
+        super().__init__(self.said)
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,7 @@ class Layout:
     """The updates read from an offset to the end of the file, or why they are not exact."""
 
     updates: tuple[Update, ...]
-    problem: str | None
+    problem: Said | None
     over_limit: bool = False  # more updates than MAX_UPDATES: nothing past them was read
 
     @property
@@ -98,8 +106,8 @@ class Parser:
                 end = _SPACE.match(self.data, pos, self.end)
                 at = end.end() if end else pos
                 if at >= self.end:
-                    raise LayoutError("an update ends in the middle of an object")
-                raise LayoutError(f"unexpected bytes at offset {at}")
+                    raise LayoutError(N_("an update ends in the middle of an object"))
+                raise LayoutError(N_("unexpected bytes at offset {offset}"), offset=at)
             if m.lastgroup == "comment":
                 pos = m.end()
                 continue
@@ -126,17 +134,25 @@ class Parser:
                 item = text
             elif kind == "arr" and text == b"[" or kind == "dict" and text == b"<<":
                 if len(stack) >= MAX_NESTING:
-                    raise LayoutError("an update nests objects too deeply")
+                    raise LayoutError(N_("an update nests objects too deeply"))
                 stack.append([] if text == b"[" else {})
                 keys.append(None)
                 continue
             elif kind == "arr" or kind == "dict":
                 if not stack:
-                    raise LayoutError(f"unbalanced {text.decode()} at offset {pos - len(text)}")
+                    raise LayoutError(
+                        N_("unbalanced {token} at offset {offset}"),
+                        token=text.decode(),
+                        offset=pos - len(text),
+                    )
                 item = stack.pop()
                 keys.pop()
                 if isinstance(item, dict) != (text == b">>"):
-                    raise LayoutError(f"mismatched {text.decode()} at offset {pos - len(text)}")
+                    raise LayoutError(
+                        N_("mismatched {token} at offset {offset}"),
+                        token=text.decode(),
+                        offset=pos - len(text),
+                    )
             elif kind == "kw":
                 if text in (b"true", b"false"):
                     item = text == b"true"
@@ -144,10 +160,12 @@ class Parser:
                     item = None
                 else:
                     raise LayoutError(
-                        f"unexpected keyword {text[:20]!r} at offset {pos - len(text)}"
+                        N_("unexpected keyword {keyword} at offset {offset}"),
+                        keyword=repr(text[:20]),
+                        offset=pos - len(text),
                     )
             else:  # pragma: no cover - every group is handled above
-                raise LayoutError(f"unexpected bytes at offset {pos}")
+                raise LayoutError(N_("unexpected bytes at offset {offset}"), offset=pos)
             if not stack:
                 return item, pos
             top = stack[-1]
@@ -155,12 +173,16 @@ class Parser:
                 top.append(item)
             elif keys[-1] is None:
                 if not isinstance(item, bytes):
-                    raise LayoutError(f"a dictionary key is not a name, near offset {pos}")
+                    raise LayoutError(
+                        N_("a dictionary key is not a name, near offset {offset}"), offset=pos
+                    )
                 keys[-1] = item
             else:
                 if keys[-1] in top:  # readers disagree on which of the two counts
                     raise LayoutError(
-                        f"a dictionary names {keys[-1].decode('latin-1')} twice, near offset {pos}"
+                        N_("a dictionary names {key} twice, near offset {offset}"),
+                        key=keys[-1].decode("latin-1"),
+                        offset=pos,
                     )
                 top[keys[-1]] = item
                 keys[-1] = None
@@ -171,7 +193,7 @@ class Parser:
         while True:
             m = _PAREN.search(data, pos, self.end)
             if m is None:
-                raise LayoutError("an update holds a string that never ends")
+                raise LayoutError(N_("an update holds a string that never ends"))
             c = m.group()
             pos = m.end()
             if c == b"\\":
@@ -209,16 +231,18 @@ def _object(parser: Parser, pos: int, body: _Body) -> tuple[dict[bytes, Any] | N
     the position just past ``endobj``."""
     m = OBJECT_HEADER.match(parser.data, pos)
     if m is None:
-        raise LayoutError(f"expected an object or an xref section at offset {pos}")
+        raise LayoutError(
+            N_("expected an object or an xref section at offset {offset}"), offset=pos
+        )
     num, gen = int(m.group(1)), int(m.group(2))
     if num in body.offsets:
-        raise LayoutError(f"object {num} is defined twice in one update")
+        raise LayoutError(N_("object {num} is defined twice in one update"), num=num)
     value, end = parser.value(m.end())
     kind, text, after = parser.token(end)
     stream_data = None
     if kind == "kw" and text == b"stream":
         if not isinstance(value, dict):
-            raise LayoutError(f"object {num}'s stream has no dictionary")
+            raise LayoutError(N_("object {num}'s stream has no dictionary"), num=num)
         data = parser.data
         start = after + (2 if data[after : after + 2] == b"\r\n" else 1)
         length = value.get(b"/Length")
@@ -226,12 +250,14 @@ def _object(parser: Parser, pos: int, body: _Body) -> tuple[dict[bytes, Any] | N
             stop = start + length
             tail = ENDSTREAM.match(data, stop)
             if tail is None:
-                raise LayoutError(f"object {num}'s stream is not as long as its /Length says")
+                raise LayoutError(
+                    N_("object {num}'s stream is not as long as its /Length says"), num=num
+                )
             after = tail.end()
         else:
             found = data.find(b"endstream", start)
             if found < 0:
-                raise LayoutError(f"object {num}'s stream never ends")
+                raise LayoutError(N_("object {num}'s stream never ends"), num=num)
             stop = found
             while stop > start and data[stop - 1] in _WS:
                 stop -= 1
@@ -239,7 +265,7 @@ def _object(parser: Parser, pos: int, body: _Body) -> tuple[dict[bytes, Any] | N
         stream_data = data[start:stop]
         kind, text, after = parser.token(after)
     if kind != "kw" or text != b"endobj":
-        raise LayoutError(f"object {num} does not end with endobj")
+        raise LayoutError(N_("object {num} does not end with endobj"), num=num)
     body.offsets[num] = pos
     body.gens[num] = gen
     if stream_data is not None and value.get(b"/Type") in (b"/ObjStm", b"/XRef"):
@@ -247,7 +273,7 @@ def _object(parser: Parser, pos: int, body: _Body) -> tuple[dict[bytes, Any] | N
     return value if isinstance(value, dict) else None, num, after
 
 
-def _decode(dictionary: dict[bytes, Any], raw: bytes, what: str) -> bytes:
+def _decode(dictionary: dict[bytes, Any], raw: bytes, what: Said) -> bytes:
     filters = dictionary.get(b"/Filter")
     if isinstance(filters, bytes):
         filters = [filters]
@@ -258,11 +284,11 @@ def _decode(dictionary: dict[bytes, Any], raw: bytes, what: str) -> bytes:
             d = zlib.decompressobj()
             data = d.decompress(raw, MAX_OBJECT_STREAM)
         except zlib.error as exc:
-            raise LayoutError(f"{what} cannot be decompressed") from exc
+            raise LayoutError(N_("{what} cannot be decompressed"), what=what) from exc
         if d.unconsumed_tail:
-            raise LayoutError(f"{what} is too large")
+            raise LayoutError(N_("{what} is too large"), what=what)
     else:
-        raise LayoutError(f"{what} uses a filter other than FlateDecode")
+        raise LayoutError(N_("{what} uses a filter other than FlateDecode"), what=what)
     params = dictionary.get(b"/DecodeParms")
     if isinstance(params, list):
         params = params[0] if len(params) == 1 else None
@@ -270,19 +296,19 @@ def _decode(dictionary: dict[bytes, Any], raw: bytes, what: str) -> bytes:
     if predictor in (1, None):
         return data
     if not isinstance(predictor, int) or predictor < 10 or not isinstance(params, dict):
-        raise LayoutError(f"{what} uses an unsupported predictor")
+        raise LayoutError(N_("{what} uses an unsupported predictor"), what=what)
     columns = params.get(b"/Columns", 1)
     if not isinstance(columns, int) or columns < 1:
-        raise LayoutError(f"{what} has unusable /Columns")
+        raise LayoutError(N_("{what} has unusable /Columns"), what=what)
     if len(data) > MAX_PREDICTED:
-        raise LayoutError(f"{what} is too large for its predictor")
+        raise LayoutError(N_("{what} is too large for its predictor"), what=what)
     return _png_unpredict(data, columns, what)
 
 
-def _png_unpredict(data: bytes, columns: int, what: str) -> bytes:
+def _png_unpredict(data: bytes, columns: int, what: Said) -> bytes:
     row = columns + 1
     if len(data) % row:
-        raise LayoutError(f"{what} has a partial row")
+        raise LayoutError(N_("{what} has a partial row"), what=what)
     out = bytearray()
     prev = bytearray(columns)
     for i in range(0, len(data), row):
@@ -309,7 +335,7 @@ def _png_unpredict(data: bytes, columns: int, what: str) -> bytes:
                 near = left if pa <= pb and pa <= pc else prev[j] if pb <= pc else corner
                 cur[j] = (cur[j] + near) & 0xFF
         else:
-            raise LayoutError(f"{what} uses an unsupported PNG predictor row")
+            raise LayoutError(N_("{what} uses an unsupported PNG predictor row"), what=what)
         out += cur
         prev = cur
     return bytes(out)
@@ -327,31 +353,31 @@ def _xref_stream_entries(
         or not all(isinstance(w, int) and 0 <= w <= 8 for w in widths)
         or not isinstance(size, int)
     ):
-        raise LayoutError("an xref stream has no usable /W or /Size")
+        raise LayoutError(N_("an xref stream has no usable /W or /Size"))
     index = dictionary.get(b"/Index", [0, size])
     if (
         not isinstance(index, list)
         or len(index) % 2
         or not all(isinstance(v, int) and v >= 0 for v in index)
     ):
-        raise LayoutError("an xref stream has an unusable /Index")
-    data = _decode(dictionary, raw, "an xref stream")
+        raise LayoutError(N_("an xref stream has an unusable /Index"))
+    data = _decode(dictionary, raw, Said(N_("an xref stream")))
     w0, w1, w2 = widths
     width = w0 + w1 + w2
     if width == 0 or sum(index[1::2]) * width > len(data):
-        raise LayoutError("an xref stream is shorter than its /Index says")
+        raise LayoutError(N_("an xref stream is shorter than its /Index says"))
     entries: dict[int, tuple[int, int, int]] = {}
     pos = 0
     for start, count in zip(index[0::2], index[1::2], strict=True):
         for num in range(start, start + count):
             if pos + width > len(data):
-                raise LayoutError("an xref stream is shorter than its /Index says")
+                raise LayoutError(N_("an xref stream is shorter than its /Index says"))
             t = int.from_bytes(data[pos : pos + w0], "big") if w0 else 1
             f2 = int.from_bytes(data[pos + w0 : pos + w0 + w1], "big")
             f3 = int.from_bytes(data[pos + w0 + w1 : pos + width], "big")
             pos += width
             if num in entries:
-                raise LayoutError(f"an xref stream lists object {num} twice")
+                raise LayoutError(N_("an xref stream lists object {num} twice"), num=num)
             entries[num] = (t, f2, f3)
     return entries
 
@@ -369,14 +395,14 @@ def _xref_table(parser: Parser, pos: int) -> tuple[dict[int, tuple[int, int, int
         for num in range(first, first + count):
             e = _XREF_ENTRY.match(data, pos)
             if e is None:
-                raise LayoutError("an xref table has a malformed entry")
+                raise LayoutError(N_("an xref table has a malformed entry"))
             pos = e.end()
             if num in entries:
-                raise LayoutError(f"an xref table lists object {num} twice")
+                raise LayoutError(N_("an xref table lists object {num} twice"), num=num)
             entries[num] = (1 if e.group(3) == b"n" else 0, int(e.group(1)), int(e.group(2)))
     kind, text, pos = parser.token(pos)
     if kind != "kw" or text != b"trailer":
-        raise LayoutError("an xref table is not followed by its trailer")
+        raise LayoutError(N_("an xref table is not followed by its trailer"))
     return entries, pos
 
 
@@ -384,23 +410,27 @@ def _object_stream_members(num: int, dictionary: dict[bytes, Any], raw: bytes) -
     n = dictionary.get(b"/N")
     first = dictionary.get(b"/First")
     if not isinstance(n, int) or not isinstance(first, int) or n < 0 or first < 0:
-        raise LayoutError(f"object stream {num} has no usable /N or /First")
-    data = _decode(dictionary, raw, f"object stream {num}")
+        raise LayoutError(N_("object stream {num} has no usable /N or /First"), num=num)
+    data = _decode(dictionary, raw, Said(N_("object stream {num}"), num=num))
     header = data[:first].split()
     if len(header) < 2 * n or not all(v.isdigit() for v in header[: 2 * n]):
-        raise LayoutError(f"object stream {num} has a malformed header")
+        raise LayoutError(N_("object stream {num} has a malformed header"), num=num)
     members = [int(v) for v in header[0 : 2 * n : 2]]
     if len(set(members)) != len(members):
-        raise LayoutError(f"object stream {num} lists an object twice")
+        raise LayoutError(N_("object stream {num} lists an object twice"), num=num)
     starts = [first + int(v) for v in header[1 : 2 * n : 2]]
     if starts != sorted(starts):
-        raise LayoutError(f"object stream {num} lists its objects out of order")
+        raise LayoutError(N_("object stream {num} lists its objects out of order"), num=num)
     for i, start in enumerate(starts):  # each member one value (no duplicate keys), then space
         stop = starts[i + 1] if i + 1 < len(starts) else len(data)
         parser = Parser(data, stop)
         _, after = parser.value(start)
         if data[after:stop].strip(_WS):
-            raise LayoutError(f"object {members[i]} in object stream {num} is not one value")
+            raise LayoutError(
+                N_("object {member} in object stream {num} is not one value"),
+                member=members[i],
+                num=num,
+            )
     return members
 
 
@@ -416,11 +446,14 @@ def _read_update(parser: Parser, pos: int, expected_prev: int | None) -> Update:
     m = _EOF.match(data, pos)
     if m is None:
         raise LayoutError(
-            f"the xref section at offset {xref_offset} is not followed by startxref and %%EOF"
+            N_("the xref section at offset {offset} is not followed by startxref and %%EOF"),
+            offset=xref_offset,
         )
     if int(m.group(1)) != xref_offset:
         raise LayoutError(
-            f"a startxref says {int(m.group(1))}, but its xref section begins at {xref_offset}"
+            N_("a startxref says {says}, but its xref section begins at {offset}"),
+            says=int(m.group(1)),
+            offset=xref_offset,
         )
     prev = _checked_prev(trailer, entries, start, expected_prev)
     hybrid = trailer.get(b"/XRefStm")
@@ -445,18 +478,18 @@ def _body_and_xref(
             entries, pos = _xref_table(parser, pos + 4)
             value, pos = parser.value(pos)
             if not isinstance(value, dict):
-                raise LayoutError("an update's trailer is not a dictionary")
+                raise LayoutError(N_("an update's trailer is not a dictionary"))
             return xref_offset, None, entries, value, pos
         obj_start = pos
         value, num, pos = _object(parser, pos, body)
         if value is not None and value.get(b"/Type") == b"/XRef" and _EOF.match(data, pos):
             if num not in body.streams:
-                raise LayoutError("an update's /XRef object has no stream")
+                raise LayoutError(N_("an update's /XRef object has no stream"))
             entries = _xref_stream_entries(value, body.streams[num][1])
             return obj_start, num, entries, value, pos
         pos = _SPACE.match(data, pos).end()  # type: ignore[union-attr]
         if pos >= len(data):
-            raise LayoutError("an update's body is not followed by an xref section")
+            raise LayoutError(N_("an update's body is not followed by an xref section"))
 
 
 def _checked_prev(
@@ -468,16 +501,23 @@ def _checked_prev(
     """The trailer's /Prev, once the trailer is shown to name a /Root, to list no object past
     its /Size, and to name ``expected_prev`` (when given): the update before."""
     if not isinstance(trailer.get(b"/Root"), Ref):
-        raise LayoutError(f"the update at offset {start} has no /Root in its trailer")
+        raise LayoutError(
+            N_("the update at offset {offset} has no /Root in its trailer"), offset=start
+        )
     size = trailer.get(b"/Size")
     if not isinstance(size, int) or any(num >= size for num in entries):
-        raise LayoutError(f"the update at offset {start} lists objects beyond its /Size")
+        raise LayoutError(
+            N_("the update at offset {offset} lists objects beyond its /Size"), offset=start
+        )
     prev = trailer.get(b"/Prev")
     if prev is not None and not isinstance(prev, int):
-        raise LayoutError("an update's /Prev is not a whole number")
+        raise LayoutError(N_("an update's /Prev is not a whole number"))
     if expected_prev is not None and prev != expected_prev:
         raise LayoutError(
-            f"the update at offset {start} names /Prev {prev}, not the xref at {expected_prev}"
+            N_("the update at offset {offset} names /Prev {prev}, not the xref at {expected}"),
+            offset=start,
+            prev=prev,
+            expected=expected_prev,
         )
     return prev
 
@@ -491,7 +531,7 @@ def _add_hybrid_entries(body: _Body, hybrid: Any, entries: dict[int, tuple[int, 
         or stream_num not in body.streams
         or body.streams[stream_num][0].get(b"/Type") != b"/XRef"
     ):
-        raise LayoutError("an update's /XRefStm does not point at an xref stream in it")
+        raise LayoutError(N_("an update's /XRefStm does not point at an xref stream in it"))
     for num, entry in _xref_stream_entries(*body.streams[stream_num]).items():
         entries.setdefault(num, entry)
     return stream_num
@@ -506,10 +546,15 @@ def _check_listing(
         if entry is None or entry[0] != 1:
             if num == xref_num:
                 continue
-            raise LayoutError(f"object {num} of an update is not listed in that update's xref")
+            raise LayoutError(
+                N_("object {num} of an update is not listed in that update's xref"), num=num
+            )
         if entry[1] != offset or entry[2] != body.gens[num]:
             raise LayoutError(
-                f"the xref gives object {num} offset {entry[1]}, but it begins at {offset}"
+                N_("the xref gives object {num} offset {given}, but it begins at {offset}"),
+                num=num,
+                given=entry[1],
+                offset=offset,
             )
     members: dict[int, set[int]] = {}
     for num, (dictionary, raw) in body.streams.items():
@@ -518,22 +563,34 @@ def _check_listing(
             seen = set()
             for member in listed:
                 if member in seen or member in body.offsets:
-                    raise LayoutError(f"object {member} is defined twice in one update")
+                    raise LayoutError(N_("object {num} is defined twice in one update"), num=member)
                 seen.add(member)
             members[num] = seen
     for num, (kind, f2, _f3) in entries.items():
         if kind == 1 and body.offsets.get(num) != f2:
-            raise LayoutError(f"the xref lists object {num} at offset {f2}, outside its update")
+            raise LayoutError(
+                N_("the xref lists object {num} at offset {offset}, outside its update"),
+                num=num,
+                offset=f2,
+            )
         if kind == 2 and num not in members.get(f2, ()):
             raise LayoutError(
-                f"the xref puts object {num} in object stream {f2}, which does not hold it here"
+                N_(
+                    "the xref puts object {num} in object stream {stream}, which does not hold it here"
+                ),
+                num=num,
+                stream=f2,
             )
     for stream, held in members.items():
         for member in held:
             entry = entries.get(member)
             if entry is None or entry[0] != 2 or entry[1] != stream:
                 raise LayoutError(
-                    f"object {member} in object stream {stream} is not listed in its update's xref"
+                    N_(
+                        "object {member} in object stream {stream} is not listed in its update's xref"
+                    ),
+                    member=member,
+                    stream=stream,
                 )
 
 
@@ -556,24 +613,25 @@ def read_updates(data: bytes, start: int, first_prev: int | None = None) -> Layo
             if rest >= len(data):
                 break
             if len(updates) > MAX_UPDATES:
-                return Layout(
-                    tuple(updates), f"more than {MAX_UPDATES} updates after a stamp", True
-                )
+                too_many = Said(N_("more than {count} updates after a stamp"), count=MAX_UPDATES)
+                return Layout(tuple(updates), too_many, True)
             if updates and data.startswith(b"%", rest):
-                raise LayoutError(f"data after the %%EOF at offset {pos}")
+                raise LayoutError(N_("data after the %%EOF at offset {offset}"), offset=pos)
             update = _read_update(parser, rest, expected)
             updates.append(update)
             expected = update.xref_offset
             pos = update.end
     except LayoutError as exc:
-        what = str(exc)
+        what = exc.said
         if updates:
-            what = f"{what} (after the %%EOF at offset {pos})"
+            what = Said(N_("{what} (after the %%EOF at offset {offset})"), what=what, offset=pos)
         return Layout(tuple(updates), what)
     except (RecursionError, MemoryError, OverflowError, ValueError) as exc:
-        return Layout(tuple(updates), f"an update cannot be read ({type(exc).__name__})")
+        return Layout(
+            tuple(updates), Said(N_("an update cannot be read ({kind})"), kind=type(exc).__name__)
+        )
     if not updates:
-        return Layout((), "no update follows the stamped document")
+        return Layout((), Said(N_("no update follows the stamped document")))
     return Layout(tuple(updates), None)
 
 

@@ -61,10 +61,24 @@ _EOL = (b"\r", b"\n")
 
 Key = tuple[int, int]
 
+# What the sentences below name, each a noun phrase of its own for the catalog.
+_INFO = N_("the document information")
+_CATALOG = N_("the catalog")
+_FORM_DICT = N_("the form dictionary")
+_FORM = N_("the form")
+_FIELD_LIST = N_("the form's field list")
+_PAGE = N_("the stamp's page")
+_ANNOTS = N_("the page's annotation list")
+_XMP = N_("the XMP metadata")
+
 
 class Uncomparable(Exception):
     """The bound document or the stamp's revision cannot be read with certainty, or not within
-    the check's limits (the message says why)."""
+    the check's limits (the message, a :class:`Said`, says why)."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        self.said = Said(template, **params)
+        super().__init__(self.said)
 
 
 def problems(
@@ -234,14 +248,14 @@ class _Check:
             elif key == form_key:  # (some files use one dictionary as form and information)
                 self._form(old, now, also=_INFO_KEYS if key == info_key else frozenset())
             elif key == info_key:
-                self._keys(old, now, _INFO_KEYS, "the document information", strings=True)
+                self._keys(old, now, _INFO_KEYS, Said(_INFO), strings=True)
             elif key == fields_key:
-                self._appends(old, now, self.field_key, "the form's field list")
+                self._appends(old, now, self.field_key, Said(_FIELD_LIST))
                 watched[key[0]] = form_holder
             elif key == self.page_key:
                 self._page(old, now)
             elif key == annots_key and self.page_key is not None:
-                self._appends(old, now, self.widget_key, "the page's annotation list")
+                self._appends(old, now, self.widget_key, Said(_ANNOTS))
                 watched[key[0]] = {self.page_key[0]}
             elif key == meta_key and root_key is not None:
                 self._metadata(old, now)
@@ -257,7 +271,7 @@ class _Check:
         return watched
 
     def _keys(
-        self, old: Any, now: Any, allowed: frozenset[str], what: str, strings: bool = False
+        self, old: Any, now: Any, allowed: frozenset[str], what: Said, strings: bool = False
     ) -> set[str]:
         """Reports keys changed outside ``allowed``; returns the changed keys."""
         stream = isinstance(old, generic.StreamObject)
@@ -294,10 +308,10 @@ class _Check:
         return diff
 
     def _catalog(self, old: Any, now: Any) -> None:
-        diff = self._keys(old, now, _CATALOG_KEYS, "the catalog")
+        diff = self._keys(old, now, _CATALOG_KEYS, Said(_CATALOG))
         if "/AcroForm" in diff:
             self._entry(
-                old, now, "/AcroForm", "the form dictionary", generic.DictionaryObject(), self._form
+                old, now, "/AcroForm", Said(_FORM_DICT), generic.DictionaryObject(), self._form
             )
         if "/Metadata" in diff:
             meta = _raw(now, "/Metadata")
@@ -316,9 +330,9 @@ class _Check:
             )
 
     def _form(self, old: Any, now: Any, also: frozenset[str] = frozenset()) -> None:
-        diff = self._keys(old, now, _FORM_KEYS | also, "the form")
+        diff = self._keys(old, now, _FORM_KEYS | also, Said(_FORM))
         if "/Fields" in diff:
-            self._list_entry(old, now, "/Fields", self.field_key, "the form's field list")
+            self._list_entry(old, now, "/Fields", self.field_key, Said(_FIELD_LIST))
         if "/NeedAppearances" in diff and _raw(now, "/NeedAppearances") not in (None, False):
             self._say(
                 N_("the stamp's revision sets the form's /NeedAppearances, beyond adding the stamp")
@@ -331,11 +345,11 @@ class _Check:
             )
 
     def _page(self, old: Any, now: Any) -> None:
-        diff = self._keys(old, now, frozenset({"/Annots"}), "the stamp's page")
+        diff = self._keys(old, now, frozenset({"/Annots"}), Said(_PAGE))
         if "/Annots" in diff:
-            self._list_entry(old, now, "/Annots", self.widget_key, "the page's annotation list")
+            self._list_entry(old, now, "/Annots", self.widget_key, Said(_ANNOTS))
 
-    def _list_entry(self, old: Any, now: Any, key: str, item: Key | None, what: str) -> None:
+    def _list_entry(self, old: Any, now: Any, key: str, item: Key | None, what: Said) -> None:
         """``now[key]`` must be ``old[key]`` with ``item`` appended."""
 
         def appends(before: HistoricalResolver, after: Any) -> None:
@@ -348,7 +362,7 @@ class _Check:
         old: Any,
         now: Any,
         key: str,
-        what: str,
+        what: Said,
         empty: Any,
         judge: Callable[[Any, Any], None],
     ) -> None:
@@ -366,7 +380,7 @@ class _Check:
             judge(before if before is not None else empty, after.get_object())
 
     def _metadata(self, old: Any, now: Any) -> None:
-        self._keys(old, now, _METADATA_KEYS, "the XMP metadata")
+        self._keys(old, now, _METADATA_KEYS, Said(_XMP))
         if _get(now, "/Type") != "/Metadata" or _get(now, "/Subtype") != "/XML":
             self._say(
                 N_(
@@ -374,7 +388,7 @@ class _Check:
                 )
             )
 
-    def _appends(self, old: Any, now: Any, item: Key | None, what: str) -> None:
+    def _appends(self, old: Any, now: Any, item: Key | None, what: Said) -> None:
         """``now`` must be ``old`` with ``item`` appended (and nothing else)."""
         if not isinstance(old, generic.ArrayObject) or not isinstance(now, generic.ArrayObject):
             self._say(
@@ -411,7 +425,8 @@ def _referrers(
         slow[0] += 1
         if slow[0] > MAX_SLOW_READS:
             raise Uncomparable(
-                f"more than {MAX_SLOW_READS} objects are not where the cross-reference table says"
+                N_("more than {count} objects are not where the cross-reference table says"),
+                count=MAX_SLOW_READS,
             )
         return _pyhanko_refs(before, key)
 
@@ -443,8 +458,12 @@ def _referrers(
         for key, index in members:
             if index not in table or table[index][0] != key[0]:
                 raise Uncomparable(
-                    f"object stream {stream_num} does not hold object {key[0]} where the "
-                    "cross-reference table says"
+                    N_(
+                        "object stream {stream} does not hold object {num} where the "
+                        "cross-reference table says"
+                    ),
+                    stream=stream_num,
+                    num=key[0],
                 )
             _, body, start, end = table[index]
             if watch.search(body, start, end):
@@ -485,7 +504,7 @@ def _exact_refs(data: bytes, start: int, end: int, key: Key, in_stream: bool) ->
         value, after = parser.value(start)
         if in_stream:
             if data[after:end].strip(b"\x00\t\n\x0c\r "):
-                raise revisions.LayoutError("more than one value")
+                raise revisions.LayoutError(N_("more than one value"))
         else:
             kind, text, _ = parser.token(after)
             if (
@@ -493,10 +512,13 @@ def _exact_refs(data: bytes, start: int, end: int, key: Key, in_stream: bool) ->
                 or text not in (b"endobj", b"stream")
                 or (text == b"stream" and not isinstance(value, dict))
             ):
-                raise revisions.LayoutError("more than one value")
+                raise revisions.LayoutError(N_("more than one value"))
     except (revisions.LayoutError, RecursionError, ValueError) as exc:
+        reason = exc.said if isinstance(exc, revisions.LayoutError) else type(exc).__name__
         raise Uncomparable(
-            f"object {key[0]} of the document cannot be read exactly ({exc})"
+            N_("object {num} of the document cannot be read exactly ({reason})"),
+            num=key[0],
+            reason=reason,
         ) from exc
     out: list[int] = []
     stack = [value]
@@ -517,7 +539,7 @@ def _pyhanko_refs(before: HistoricalResolver, key: Key) -> list[int]:
     try:
         value = before.get_object(generic.Reference(*key))
     except Exception as exc:
-        raise Uncomparable(f"object {key[0]} of the document cannot be read") from exc
+        raise Uncomparable(N_("object {num} of the document cannot be read"), num=key[0]) from exc
     out: list[int] = []
     stack = [value]
     while stack:
@@ -539,7 +561,9 @@ def _object_stream(
     raises :class:`Uncomparable` otherwise."""
     where = live.get((num, 0))
     if not isinstance(where, int) or not _length_is_exact(data, where, live):
-        raise Uncomparable(f"object stream {num}'s /Length does not end at its endstream")
+        raise Uncomparable(
+            N_("object stream {num}'s /Length does not end at its endstream"), num=num
+        )
     try:
         stream = before.get_object(generic.Reference(num, 0))
         body = stream.data
@@ -549,9 +573,9 @@ def _object_stream(
         numbers = [int(head[2 * i]) for i in range(count)]
         offsets = [first + int(head[2 * i + 1]) for i in range(count)]
     except Exception as exc:
-        raise Uncomparable(f"object stream {num} cannot be read") from exc
+        raise Uncomparable(N_("object stream {num} cannot be read"), num=num) from exc
     if len(set(numbers)) != count or offsets != sorted(offsets) or len(set(offsets)) != count:
-        raise Uncomparable(f"object stream {num} lists an object twice or out of order")
+        raise Uncomparable(N_("object stream {num} lists an object twice or out of order"), num=num)
     ends = [*offsets[1:], len(body)]
     return {i: (numbers[i], body, offsets[i], ends[i]) for i in range(count)}
 
@@ -604,19 +628,21 @@ def _raw(d: Any, key: str) -> Any:
         return None
 
 
-def _kind(obj: Any) -> str:
+def _kind(obj: Any) -> Said:
+    """What an object is, as a noun: "a /Page dictionary", "a stream", "a array"."""
     kind = _get(obj, "/Type") if isinstance(obj, generic.DictionaryObject) else None
     if isinstance(obj, generic.StreamObject):
-        return f"a {kind} stream" if kind else "a stream"
+        return Said(N_("a {type} stream"), type=kind) if kind else Said(N_("a stream"))
     if kind:
-        return f"a {kind} dictionary"
-    return f"a {type(obj).__name__.removesuffix('Object').lower() or 'value'}"
+        return Said(N_("a {type} dictionary"), type=kind)
+    # TRANSLATORS: {name} is pyHanko's name of a PDF value: array, name, numeric, boolean...
+    return Said(N_("a {name}"), name=type(obj).__name__.removesuffix("Object").lower() or "value")
 
 
 def _canon(value: Any, depth: int = 0) -> Any:
     """A comparable form of a value without following references (a stream by its raw data)."""
     if depth > MAX_DEPTH:
-        raise Uncomparable("an object of the stamp's revision is nested too deeply")
+        raise Uncomparable(N_("an object of the stamp's revision is nested too deeply"))
     if isinstance(value, generic.IndirectObject):
         return ("R", int(value.idnum), int(value.generation))
     if isinstance(value, generic.StreamObject):

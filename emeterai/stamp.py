@@ -25,6 +25,7 @@ from emeterai._files import (
     temp_path_for,
     write_temp,
 )
+from emeterai._pdfobjects import Said
 from emeterai._render import DEFAULT_SIZE_MM, MAX_SIZE_MM, MIN_SIZE_MM
 from emeterai._repair import unparseable_object
 from emeterai._x509util import stamp_info
@@ -473,13 +474,19 @@ def _describe_repair(repaired: Repaired | None) -> str | None:
     if repaired is None:
         return None
     if repaired.method == APPENDED:
-        return (
-            f"repaired ({repaired.reason}) by appending a rebuilt cross-reference section; "
-            "the original bytes are kept as a prefix"
+        return Said(
+            N_(
+                "repaired ({reason}) by appending a rebuilt cross-reference section; "
+                "the original bytes are kept as a prefix"
+            ),
+            reason=repaired.reason,
         )
-    return (
-        f"repaired ({repaired.reason}) by rewriting the whole file: the output does not keep "
-        "the original bytes as a prefix; the stamp still binds to the original's digest"
+    return Said(
+        N_(
+            "repaired ({reason}) by rewriting the whole file: the output does not keep "
+            "the original bytes as a prefix; the stamp still binds to the original's digest"
+        ),
+        reason=repaired.reason,
     )
 
 

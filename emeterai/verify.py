@@ -550,7 +550,7 @@ def _problem(code: Code, text: str) -> Problem:
     """A problem from a sentence another check wrote: readable translated when it is a
     :class:`Said`."""
     if isinstance(text, Said):
-        return Problem.of(code, text.template, **text.params)
+        return Problem.of(code, text.template, **text.parts())
     return Problem(code, text)
 
 
@@ -656,7 +656,9 @@ def _own_revision_problems(
                     "the stamp's revision cannot be compared with the document ({reason}), "
                     "beyond adding the stamp"
                 ),
-                reason=first_line(exc),
+                reason=exc.said
+                if isinstance(exc, stamp_revision.Uncomparable)
+                else first_line(exc),
             ),
         )
     return [_problem(SIGNATURE_INVALID, detail) for detail in found]
@@ -700,7 +702,7 @@ def _collect_signatures(reader: PdfFileReader) -> tuple[list[EmbeddedPdfSignatur
 
     problem = field_tree_problem(entry(entry(reader.root, "/AcroForm", {}), "/Fields"))
     if problem is not None:
-        raise PdfError(problem.template, None, None, **problem.params)
+        raise PdfError(problem.template, None, None, **problem.parts())
     found = []
     broken = []
     for name, sig_obj, sig_field in enumerate_sig_fields(reader, filled_status=True):

@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from emeterai import serial as serials
 from emeterai._files import ATOMIC_METHODS, discard
+from emeterai._pdfobjects import Joined, Said
 from emeterai._x509util import StampCertInfo, stamp_info
 from emeterai.errors import (
     EmeteraiError,
@@ -1121,13 +1122,13 @@ def _nothing_usable(totals: WalletTotals) -> NoStampAvailable:
             count=total,
         )
     counted = (
-        (totals.expired, "expired"),
-        (totals.not_valid_yet, "not valid yet"),
-        (totals.reserved, "being used by another emeterai process"),
-        (totals.unsure, "possibly used"),
-        (totals.used, "used"),
+        (totals.expired, N_("{count} expired")),
+        (totals.not_valid_yet, N_("{count} not valid yet")),
+        (totals.reserved, N_("{count} being used by another emeterai process")),
+        (totals.unsure, N_("{count} possibly used")),
+        (totals.used, N_("{count} used")),
     )
-    parts = ", ".join(f"{n} {words}" for n, words in counted if n)
+    parts = Joined([Said(words, count=n) for n, words in counted if n])
     if total == 1:
         return NoStampAvailable(
             N_(

@@ -394,7 +394,7 @@ def test_the_stamp_covers_every_word_of_a_libreoffice_placeholder(letters, name,
     )
 
 
-def test_a_placeholder_wider_than_the_stamp_grows_it_and_says_so(letters):
+def test_a_placeholder_wider_than_the_stamp_grows_it_and_says_so(letters, indonesian):
     pages = _pages_of(letters["centred"])
     words = word_boxes(letters["centred"], ["Meterai", "Rp10.000"])
     width_mm = (words[-1].x1 - words[0].x0) / MM
@@ -402,6 +402,9 @@ def test_a_placeholder_wider_than_the_stamp_grows_it_and_says_so(letters):
     p = place.choose(pages, 25.0)
     assert width_mm < p.size_mm <= 60
     assert p.warnings == (f"the stamp is {p.size_mm:.1f} mm, not 25 mm, to cover its placeholder",)
+    assert p.warnings[0].translated() == (  # type: ignore[attr-defined]
+        f"meterai dibuat {p.size_mm:.1f} mm, bukan 25 mm, agar menutupi teks tempat meterai"
+    )
 
 
 def test_the_word_inside_a_sentence_is_not_a_placeholder(letters):
@@ -484,7 +487,7 @@ def test_the_amount_on_the_line_below_belongs_to_the_placeholder(tmp_path):
     assert found.box.y0 < below - 1.5  # the second line's descent is inside
 
 
-def test_a_placeholder_near_the_edge_moves_inward_10_mm_and_says_so(tmp_path):
+def test_a_placeholder_near_the_edge_moves_inward_10_mm_and_says_so(tmp_path, indonesian):
     path = pdfmakers.placeholder_letter_pdf(
         tmp_path / "edge.pdf", "Meterai", (208.0, 290.0), 10, "right"
     )
@@ -496,9 +499,15 @@ def test_a_placeholder_near_the_edge_moves_inward_10_mm_and_says_so(tmp_path):
     assert moved.startswith("the stamp moved ") and moved.endswith(
         " mm inward to stay 10 mm inside the page"
     )
+    mm = moved.removeprefix("the stamp moved ").split(" ")[0]
+    assert moved.translated() == (  # type: ignore[attr-defined]
+        f"meterai digeser {mm} mm ke dalam agar tetap 10 mm dari tepi halaman"
+    )
 
 
-def test_a_placeholder_wider_than_the_largest_stamp_is_stamped_and_the_gap_said(tmp_path):
+def test_a_placeholder_wider_than_the_largest_stamp_is_stamped_and_the_gap_said(
+    tmp_path, indonesian
+):
     text = "Meterai Rp 10.000"
     path = pdfmakers.placeholder_letter_pdf(tmp_path / "w.pdf", text, (105.0, 150.0), 36)
     p = place.choose(_pages_of(path), 25.0)
@@ -509,6 +518,10 @@ def test_a_placeholder_wider_than_the_largest_stamp_is_stamped_and_the_gap_said(
     assert p.warnings[-1] == (
         f'the stamp does not cover its placeholder "{text}": '
         f"the placeholder sticks out {round(out_mm, 1):g} mm"
+    )
+    assert p.warnings[-1].translated() == (  # type: ignore[attr-defined]
+        f'meterai tidak menutupi teks tempat meterai "{text}": '
+        f"teks itu menonjol {round(out_mm, 1):g} mm"
     )
 
 

@@ -51,3 +51,28 @@ def test_a_rebuilt_table_for_one_far_object_number_is_refused_not_allocated():
     near = far.replace(b"5000000 0 obj", b"3 0 obj")
     rebuilt = append_rebuilt_xref(near)
     assert rebuilt.startswith(near) and b"xref\n0 4\n" in rebuilt
+
+
+def test_what_a_repair_found_reads_indonesian_and_stays_english_for_json(indonesian):
+    """structure_problem's own sentences keep their template: the stamp record's repair (and
+    the error that quotes it) read in a person's language, JSON keeps the English."""
+    from emeterai._repair import APPENDED, repair, structure_problem
+
+    sloppy = producers.sloppy_xref(producers.letter_pdf(1))
+    problem = structure_problem(sloppy)
+    assert problem == "1 cross-reference entry points at the wrong place"
+    assert problem.translated() == "1 entri referensi silang menunjuk ke tempat yang salah"  # type: ignore[union-attr]
+    repaired = repair(sloppy, "sloppy.pdf")
+    assert repaired is not None and repaired.method == APPENDED
+    assert repaired.reason.translated() == problem.translated()  # type: ignore[attr-defined]
+    letter = producers.letter_pdf(1)
+    cut = repair(letter[: letter.rfind(b"%%EOF")], "cut.pdf")  # no %%EOF at all
+    assert cut is not None and cut.reason == "the file is cut short: no %%EOF marker at its end"
+    assert cut.reason.translated() == "berkas terpotong: tidak ada penanda %%EOF di akhirnya"  # type: ignore[attr-defined]
+    tail = repair(letter + b"\n" + b"x" * 3000, "tail.pdf")
+    extra = len(letter) - letter.rfind(b"%%EOF") - 5 + 3001
+    assert tail is not None
+    assert tail.reason == f"{extra} bytes of something else follow its last %%EOF marker"
+    assert tail.reason.translated() == (  # type: ignore[attr-defined]
+        f"ada {extra} byte data lain setelah penanda %%EOF terakhirnya"
+    )

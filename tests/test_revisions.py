@@ -27,6 +27,7 @@ from emeterai.verify import (
     SIGNATURE_INVALID,
     SIGNING_TIME_INVALID,
     UNREADABLE,
+    Problem,
     Verifier,
     VerifyResult,
 )
@@ -484,3 +485,39 @@ def test_an_xref_object_without_a_stream_is_a_layout_problem_not_a_crash():
     layout = revisions.read_updates(data, len(base))
     assert not layout.exact
     assert layout.problem and "no stream" in layout.problem, layout.problem
+
+
+def test_a_layout_problem_reads_indonesian_inside_its_sentence_and_stays_english(indonesian):
+    """The reason is a template with its data: English for JSON, translated for a person, also
+    when it names a part in words of its own (an xref stream) or follows an earlier update."""
+    from emeterai._pdfobjects import Said
+    from emeterai.i18n import N_
+
+    data = b"%PDF-1.7\n1 0 obj\n" + b"(" * 100 + b"\nendobj\n"
+    layout = revisions.read_updates(data, 9)
+    problem = Problem.of(
+        MODIFIED_AFTER_STAMP,
+        N_("not an exact incremental update: {reason}"),
+        reason=layout.problem,
+    )
+    assert (
+        problem.detail
+        == "not an exact incremental update: an update holds a string that never ends"
+    )
+    assert problem.translated() == (
+        "bukan pembaruan bertahap yang tepat: ada pembaruan berisi string yang tidak pernah berakhir"
+    )
+    with pytest.raises(revisions.LayoutError) as caught:
+        revisions._decode({b"/Filter": b"/LZWDecode"}, b"", Said(N_("object stream {num}"), num=7))
+    assert str(caught.value) == "object stream 7 uses a filter other than FlateDecode"
+    assert caught.value.said.translated() == "stream objek 7 memakai filter selain FlateDecode"
+    after = Said(
+        N_("{what} (after the %%EOF at offset {offset})"), what=caught.value.said, offset=99
+    )
+    assert (
+        after
+        == "object stream 7 uses a filter other than FlateDecode (after the %%EOF at offset 99)"
+    )
+    assert after.translated() == (
+        "stream objek 7 memakai filter selain FlateDecode (setelah %%EOF di posisi 99)"
+    )

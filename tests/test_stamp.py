@@ -563,3 +563,27 @@ def test_a_second_stamp_on_fields_without_names_keeps_both_valid(kit):
     verdict = kit.verifier().verify(output.read_bytes(), str(output))
     assert verdict.valid, verdict.problems
     assert [s.serial for s in verdict.stamps] == [first, records[0]["serial"]]
+
+
+def test_a_repair_in_the_stamp_record_reads_indonesian_and_stays_english(indonesian):
+    """The record's repair (shown on stderr) is a template holding the repair's own reason."""
+    from emeterai._pdfobjects import Said
+    from emeterai._repair import APPENDED, REWRITTEN, Repaired
+    from emeterai.i18n import N_
+    from emeterai.stamp import _describe_repair
+
+    reason = Said(N_("object {num} is cut short"), num=4)
+    appended = _describe_repair(Repaired(b"", APPENDED, reason))
+    assert appended == (
+        "repaired (object 4 is cut short) by appending a rebuilt cross-reference section; "
+        "the original bytes are kept as a prefix"
+    )
+    assert appended.translated().startswith("diperbaiki (objek 4 terpotong) dengan menambahkan")  # type: ignore[union-attr]
+    rewritten = _describe_repair(Repaired(b"", REWRITTEN, "pypdf's own words"))
+    assert rewritten is not None and rewritten.startswith(
+        "repaired (pypdf's own words) by rewriting"
+    )
+    assert rewritten.translated().startswith(  # type: ignore[attr-defined]
+        "diperbaiki (pypdf's own words) dengan menulis ulang seluruh berkas"
+    )
+    assert _describe_repair(None) is None

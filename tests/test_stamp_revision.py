@@ -338,3 +338,28 @@ def test_objects_that_each_open_a_string_are_read_in_linear_time(key, verifier):
     result = verifier.verify(stamped, "strings.pdf")
     assert time.perf_counter() - started < 2.0  # was 431 s: each object read to the file's end
     assert result.stamps and result.stamps[0].serial == key.serial
+
+
+@pytest.mark.parametrize(
+    ("edit", "english", "indonesian_words"),
+    [
+        (
+            attacks.replace_page_tree,
+            "changes /Pages in the catalog,",
+            "Revisi meterai mengubah /Pages di katalog dokumen,",
+        ),
+        (attacks.add_free_text, "changes the page's annotation list", "daftar anotasi halaman"),
+        (attacks.rewrite_content_in_place, "of the document (a stream)", "(sebuah stream)"),
+    ],
+    ids=["catalog", "annotations", "kind"],
+)
+def test_what_the_stamps_revision_changes_reads_indonesian_with_its_nouns(
+    letter, key, verifier, indonesian, edit, english, indonesian_words
+):
+    """The sentence and the nouns inside it (the catalog, the annotation list, the kind of
+    object) are translated for a person; the detail JSON carries stays English."""
+    result = verifier.verify(attacks.stamp_with_own_edit(letter, key, edit), "edited.pdf")
+    (problem,) = [p for p in result.problems if english in p.detail]
+    assert indonesian_words in problem.translated()
+    for word in ("catalog", "annotation list", "a stream", "beyond adding"):
+        assert word not in problem.translated()

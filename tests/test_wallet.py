@@ -645,6 +645,20 @@ def test_an_unusable_wallet_says_why_the_same_way_before_and_at_reserve(
     assert str(reserving.value) == str(checked.value)
 
 
+def test_the_states_of_an_unusable_wallet_read_indonesian_in_its_sentence(
+    wallet, wallet_with_stamps, tmp_path, indonesian
+):
+    """The list of states inside "none usable (...)" is translated with its sentence; the
+    English message (JSON) keeps the English list."""
+    moment = _dry("mixed", wallet, wallet_with_stamps, tmp_path)
+    with pytest.raises(NoStampAvailable) as checked:
+        wallet.require_usable(now=moment)
+    assert "(1 expired, 1 being used by another emeterai process, 2 used)" in str(checked.value)
+    assert "(1 kedaluwarsa, 1 sedang dipakai proses emeterai lain, 2 terpakai)" in (
+        checked.value.translated()
+    )
+
+
 def test_a_serial_that_cannot_be_spent_is_named_with_the_reason(wallet_with_stamps, tmp_path):
     wallet = wallet_with_stamps(2, valid_days=3)
     used = _spend(wallet, tmp_path, "surat.pdf")

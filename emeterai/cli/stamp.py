@@ -18,6 +18,7 @@ from emeterai.cli._common import (
     parse_at,
     parse_page,
     pdf_files,
+    said,
     secret_given,
     state,
     stop_on_ctrl_c,
@@ -321,7 +322,7 @@ def _report(
         return
     path = outcome.file
     if outcome.repair:
-        st.err(f"{path}: {outcome.repair}")
+        st.err(f"{path}: {said(outcome.repair)}")
     if outcome.placement == "fallback":
         st.err(
             _(
@@ -336,7 +337,7 @@ def _report(
             )
         )
     for warning in outcome.warnings:
-        st.err(f"{path}: {warning}")
+        st.err(f"{path}: {said(warning)}")
     moved = outcome.moved_mm(options.at_mm)
     if options.at_mm is not None and moved > 1.0:
         st.err(
@@ -398,7 +399,8 @@ def _report_failure(st: State, failure: StampFailure, json_out: bool) -> None:
 
 def _report_dry_run(st: State, outcome: DryRun, preview: Path | None, json_out: bool) -> None:
     if outcome.repair:
-        st.err(_("{path}: would be {repair}").format(path=outcome.file, repair=outcome.repair))
+        repair = said(outcome.repair)
+        st.err(_("{path}: would be {repair}").format(path=outcome.file, repair=repair))
     if preview is not None and outcome.preview_png is not None:
         write_new_file(preview, outcome.preview_png, force=True)
         st.err(_("wrote preview {path}").format(path=preview))
@@ -420,6 +422,6 @@ def _report_dry_run(st: State, outcome: DryRun, preview: Path | None, json_out: 
         )
     )
     for warning in outcome.warnings:
-        st.err(f"{outcome.file}: {warning}")
+        st.err(f"{outcome.file}: {said(warning)}")
     if json_out:
         emit_json(outcome.to_json())

@@ -126,8 +126,9 @@ def test_stamp_help_speaks_indonesian_with_an_indonesian_locale_and_no_programme
         "Kata sandi PDF" in indonesian.stdout and "Folder untuk berkas hasil." in indonesian.stdout
     )
     assert "Stamp PDFs: one stamp from the wallet" in english.stdout
+    assert " stamp [PILIHAN] FILE.pdf...\n" in indonesian.stdout
+    assert " stamp [OPTIONS] FILE.pdf...\n" in english.stdout
     for out in (indonesian.stdout, english.stdout):
-        assert " stamp [OPTIONS] FILE.pdf...\n" in out
         for word in ("--serial SERIAL", "--page PAGE", "--at X,Y", "--size MM", "--jobs N"):
             assert word in out
         assert "--passphrase-file FILE" in out and "--out-dir FOLDER" in out

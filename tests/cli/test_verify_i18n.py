@@ -183,7 +183,7 @@ def test_every_explanation_has_its_own_indonesian_words(speaking):
 def test_help_of_verify_and_explain_in_indonesian_with_person_readable_placeholders(tmp_path):
     home = {"EMETERAI_HOME": str(tmp_path)}
     out = help_in({"LANG": "id_ID.UTF-8", **home}, "verify").stdout
-    assert "emeterai verify [OPTIONS] FILE.pdf..." in out
+    assert "emeterai verify [PILIHAN] FILE.pdf..." in out
     assert "Periksa PDF bermeterai tanpa internet" in out
     assert "Tanda tangan digital meterai (PAdES)" in out
     for shown in ("--trust PEM", "--crl FILE", "--ledger FILE|URL", "--password PASSWORD"):
@@ -192,7 +192,7 @@ def test_help_of_verify_and_explain_in_indonesian_with_person_readable_placehold
     assert "Timpa laporan yang sudah ada." in out
     assert "<" not in out and "{" not in out and "list[" not in out
     out = help_in({"LANG": "id_ID.UTF-8", **home}, "explain").stdout
-    assert "emeterai explain [OPTIONS] [CODE]" in out
+    assert "emeterai explain [PILIHAN] [CODE]" in out
     assert "Arti kode masalah dari pemeriksaan (verify)" in out
     english = help_in({"LANG": "C.UTF-8", **home}, "verify").stdout
     assert "Verify stamped PDFs offline" in english and "--trust PEM" in english
