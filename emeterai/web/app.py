@@ -175,10 +175,10 @@ class Server:
         if self.config.mode is Mode.LOCAL:
             if not wanted:
                 return None
-            location = location or str(self.config.home_path() / "ledger" / "ledger.db")
-            Path(location).parent.mkdir(
-                parents=True, exist_ok=True
-            ) if "://" not in location else None
+            if location is None:
+                folder = self.config.home_path() / "ledger"
+                folder.mkdir(parents=True, exist_ok=True)
+                location = str(folder / "ledger.db")
         if location is None:
             return None
         if self._ledger is None:
@@ -640,16 +640,15 @@ def _stamp(desk: Desk, upload: Upload, fields: dict[str, str]) -> tuple[StampedF
     from emeterai.stamp import stamp_file
 
     options = _options(fields)
-    passphrase = fields.get("passphrase")
-    if passphrase:
-        desk.unlock(passphrase)
-    key = desk.key()
-    out_id, output = desk.new_output()
     wallet = desk.wallet()
     with tempfile.TemporaryDirectory(prefix="emeterai-upload-") as folder:
-        source = Path(folder) / "document.pdf"
-        source.write_bytes(upload.data)
         try:
+            passphrase = fields.get("passphrase")
+            # a passphrase sent with the request opens the wallet for this request only
+            key = wallet.unlock(passphrase) if passphrase else desk.key()
+            out_id, output = desk.new_output()
+            source = Path(folder) / "document.pdf"
+            source.write_bytes(upload.data)
             result = stamp_file(
                 source,
                 output,

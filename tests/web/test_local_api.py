@@ -373,3 +373,23 @@ def test_a_person_without_the_token_is_told_what_to_do_in_both_languages(local: 
     assert page.status_code == 401
     assert page.headers["content-type"].startswith("text/html")
     assert "emeterai serve" in page.text and 'lang="en"' in page.text and 'lang="id"' in page.text
+
+
+def test_a_passphrase_sent_with_a_stamp_request_opens_the_wallet_for_that_request_only(
+    kit: Kit, local: Served
+) -> None:
+    with local.client() as client:
+        client.post("/api/v1/wallet/lock")
+        answer = client.post(
+            "/api/v1/stamp",
+            files={"file": ("script.pdf", LETTER.read_bytes())},
+            data={"passphrase": PASSPHRASE},
+        )
+        assert answer.status_code == 200, answer.text
+        assert client.get("/api/v1/wallet").json()["unlocked"] is False
+        wrong = client.post(
+            "/api/v1/stamp",
+            files={"file": ("script.pdf", LETTER.read_bytes())},
+            data={"passphrase": "not it"},
+        )
+        assert wrong.status_code == 403
