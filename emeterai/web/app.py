@@ -513,6 +513,7 @@ async def trust_list_endpoint(request: Request) -> Response:
 
 def _options(fields: dict[str, str]) -> Any:
     from emeterai.cli._common import parse_at, parse_page
+    from emeterai.sizes import parse_size
     from emeterai.stamp import StampOptions
 
     try:
@@ -526,6 +527,7 @@ def _options(fields: dict[str, str]) -> Any:
         at_mm=parse_at(fields.get("at") or None),
         size_mm=size,
         password=fields.get("password") or None,
+        max_size=parse_size(fields["max_size"]) if fields.get("max_size") else None,
     )
     options.check()
     return options

@@ -393,3 +393,17 @@ def test_a_passphrase_sent_with_a_stamp_request_opens_the_wallet_for_that_reques
             data={"passphrase": "not it"},
         )
         assert wrong.status_code == 403
+
+
+def test_a_stamped_file_over_the_portals_size_limit_spends_nothing(kit: Kit, local: Served) -> None:
+    before = _states(kit)
+    with local.client() as client:
+        _unlock(client)
+        answer = client.post(
+            "/api/v1/stamp",
+            files={"file": ("lamaran.pdf", LETTER.read_bytes())},
+            data={"max_size": "10K"},
+        )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"] == "output-too-large"
+    assert _states(kit) == before

@@ -159,6 +159,8 @@ function stampPage() {
     f.append("page", String(page));
     f.append("at", center[0].toFixed(1) + "," + center[1].toFixed(1));
     f.append("size", String(size()));
+    const maxSize = $("max-size").value.trim();
+    if (maxSize) f.append("max_size", maxSize);
     return f;
   }
 
