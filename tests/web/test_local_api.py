@@ -407,3 +407,21 @@ def test_a_stamped_file_over_the_portals_size_limit_spends_nothing(kit: Kit, loc
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"] == "output-too-large"
     assert _states(kit) == before
+
+
+def test_uploads_leave_nothing_behind_in_the_temporary_folder(kit: Kit, tmp_path: Path) -> None:
+    """Held documents, spooled uploads and stamping copies all live under TMPDIR: once the
+    server stops, nothing of what was sent is left there."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    big = LETTER.read_bytes() + b"%" + b"x" * (2 * 1024 * 1024) + b"\n"  # spooled to disk
+    env = {"EMETERAI_HOME": str(kit.home), "TMPDIR": str(tmp)}
+    with serving(env=env, log=tmp_path / "log.txt") as served, served.client() as client:
+        _unlock(client)
+        held = client.post("/api/v1/documents", files={"file": ("held.pdf", LETTER.read_bytes())})
+        assert held.status_code == 200
+        assert client.post("/api/v1/verify", files={"file": ("big.pdf", big)}).status_code == 200
+        assert client.post("/api/v1/stamp", files={"file": ("s.pdf", big)}).status_code == 200
+        during = [p for p in tmp.rglob("*") if p.is_file()]
+        assert [p.name for p in during] == ["document.pdf"]  # only the held one, until the end
+    assert list(tmp.rglob("*")) == []
