@@ -11,7 +11,7 @@ import re
 from emeterai.errors import UsageError
 from emeterai.i18n import N_
 
-__all__ = ["format_size", "parse_size"]
+__all__ = ["Size", "format_size", "parse_size"]
 
 _UNITS = {
     "": 1,
@@ -42,10 +42,21 @@ def parse_size(text: str) -> int:
     return size
 
 
-def format_size(size: int) -> str:
-    """``size`` bytes as a person reads it: ``812 KB``, ``1.4 MB``, ``950 B``."""
+class Size(str):
+    """A size as :func:`format_size` writes it: English (``2.4 MB``) as JSON and logs carry it,
+    :meth:`translated` in the reader's language (``2,4 MB`` in Indonesian, a decimal comma)."""
+
+    def translated(self) -> str:
+        from emeterai.i18n import language
+
+        return self.replace(".", ",") if language() == "id" else str(self)
+
+
+def format_size(size: int) -> Size:
+    """``size`` bytes as a person reads it: ``812 KB``, ``1.4 MB``, ``950 B``; an error that
+    holds it as a param shows it translated (:class:`Size`)."""
     if size < 1000:
-        return f"{size} B"
+        return Size(f"{size} B")
     if size < 1000**2:
-        return f"{size / 1000:.0f} KB"
-    return f"{size / 1000**2:.1f} MB"
+        return Size(f"{size / 1000:.0f} KB")
+    return Size(f"{size / 1000**2:.1f} MB")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from emeterai.cli._common import JsonFlag, emit_json
+from emeterai.cli._common import JsonFlag, echo, emit_json, said
 from emeterai.i18n import _, ngettext
 from emeterai.sizes import format_size, parse_size
 
@@ -61,27 +61,27 @@ def shrink_cmd(
     if json_out:
         emit_json(result.to_json())
     else:
-        typer.echo(
+        echo(
             _("{file}: {before} -> {after} ({done}): {output}").format(
                 file=result.file,
-                before=format_size(result.size_before),
-                after=format_size(result.size_after),
+                before=said(format_size(result.size_before)),
+                after=said(format_size(result.size_after)),
                 done=_done(result),
                 output=output,
             )
         )
     if not result.fits:
         assert cap is not None
-        typer.echo(
+        echo(
             _(
                 "emeterai: error: {output}: {size} is still {over} over --max-size {cap} at the "
                 "strongest step that keeps text readable; written anyway (split the document or "
                 "scan it again at a lower resolution)"
             ).format(
                 output=output,
-                size=format_size(result.size_after),
-                over=format_size(result.over_by),
-                cap=format_size(cap),
+                size=said(format_size(result.size_after)),
+                over=said(format_size(result.over_by)),
+                cap=said(format_size(cap)),
             ),
             err=True,
         )
