@@ -104,17 +104,17 @@ class State:
     def err(self, text: str) -> None:
         """One line on stderr, above the progress bar while one is drawn (never through it);
         names that are not UTF-8 shown as in the reports (:func:`emeterai.names.shown`)."""
-        from emeterai.names import shown
-
-        text = shown(text)
         if self.live is not None:
+            from emeterai.names import shown
+
+            text = shown(text)
             # A Text is printed as it is; markup=False here would also reach the bar drawn
             # under the line, which then showed its own markup ("[progress.description]").
             from rich.text import Text
 
             self.live.console.print(Text(text), highlight=False, soft_wrap=True)
         else:
-            typer.echo(text, err=True)
+            echo(text, err=True)
 
     def start_progress(self, total: int, label: str | None = None, json_out: bool = False) -> None:
         """A progress bar on stderr when it is a terminal and there is more than one file;
@@ -144,6 +144,14 @@ class State:
         if self.live is not None:
             self.live.stop()
         self.live = None
+
+
+def echo(text: str, err: bool = False) -> None:
+    """One line on stdout (``err``: stderr) with names that are not UTF-8 shown as in the
+    reports (:func:`emeterai.names.shown`): every command writes its lines through this."""
+    from emeterai.names import shown
+
+    typer.echo(shown(text), err=err)
 
 
 def said(text: str) -> str:
@@ -305,7 +313,7 @@ def with_retries(
             line = ngettext(
                 "emeterai: {message}; {n} try left", "emeterai: {message}; {n} tries left", left
             )
-            typer.echo(line.format(message=exc.translated(), n=left), err=True)
+            echo(line.format(message=exc.translated(), n=left), err=True)
     raise AssertionError("unreachable")  # the last attempt returns or raises
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from emeterai.cli._common import echo
 from emeterai.i18n import _, rupiah
 
 HELP = _(
@@ -16,14 +17,14 @@ def demo_cmd() -> None:
     verdict (the help is HELP, in the reader's language)."""
     from emeterai.demo import DEMO_PASSPHRASE, run_demo
 
-    result = run_demo(log=lambda line: typer.echo(line, err=True))
-    typer.echo(_("stamped: {path}").format(path=result.output))
+    result = run_demo(log=lambda line: echo(line, err=True))
+    echo(_("stamped: {path}").format(path=result.output))
     verdict = _("VALID") if result.verify.valid else _("INVALID")
     stamp = result.verify.stamps[0] if result.verify.stamps else None
     if stamp is None:
-        typer.echo(_("verdict: {verdict}").format(verdict=verdict))
+        echo(_("verdict: {verdict}").format(verdict=verdict))
     else:
-        typer.echo(
+        echo(
             _("verdict: {verdict} ({serial}, {amount}, {issuer}, SPESIMEN)").format(
                 verdict=verdict,
                 serial=stamp.serial,
@@ -46,6 +47,6 @@ def demo_cmd() -> None:
             "  emeterai stamp YOUR-LETTER.pdf --dry-run --preview preview.png  (see it before spending)"
         ),
     ):
-        typer.echo(line, err=True)
+        echo(line, err=True)
     if not result.verify.valid:
         raise typer.Exit(1)

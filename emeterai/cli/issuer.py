@@ -11,6 +11,7 @@ import typer
 from emeterai.cli._common import (
     PassphraseFile,
     StampPassphraseFile,
+    echo,
     passphrase,
     stamp_files_passphrase,
     state,
@@ -68,8 +69,8 @@ def issuer_init(
         if info.specimen
         else _("created issuer {name!r}, serial prefix {prefix}, root fingerprint {fingerprint}")
     )
-    typer.echo(created.format(name=info.name, prefix=info.prefix, fingerprint=info.fingerprint))
-    typer.echo(_("give verifiers its root: emeterai issuer root -o issuer-root.pem"), err=True)
+    echo(created.format(name=info.name, prefix=info.prefix, fingerprint=info.fingerprint))
+    echo(_("give verifiers its root: emeterai issuer root -o issuer-root.pem"), err=True)
 
 
 @app.command(
@@ -91,7 +92,7 @@ def issuer_root(
         sys.stdout.write(pem.decode())
     else:
         write_new_file(output, pem, force=True)
-        typer.echo(_("wrote {output}").format(output=output), err=True)
+        echo(_("wrote {output}").format(output=output), err=True)
 
 
 @app.command(
@@ -141,8 +142,8 @@ def issuer_issue(
     out.mkdir(parents=True, exist_ok=True)
     for stamp in stamps:
         write_new_file(out / f"{stamp.serial}.p12", stamp.p12, force=False, mode=0o600)
-        typer.echo(stamp.serial)
-    typer.echo(
+        echo(stamp.serial)
+    echo(
         ngettext(
             "issued {n} stamp of {value} into {folder}",
             "issued {n} stamps of {value} into {folder}",
@@ -173,7 +174,7 @@ def issuer_revoke(
         passphrase_file, _("the issuer key"), lambda secret: issuer.revoke(wanted, secret)
     )[1]
     for serial in revoked:
-        typer.echo(_("revoked {serial}").format(serial=serial))
+        echo(_("revoked {serial}").format(serial=serial))
 
 
 @app.command(
@@ -193,4 +194,4 @@ def issuer_crl(
     """Writes the current CRL, signed with the issuer key."""
     crl = with_retries(passphrase_file, _("the issuer key"), _issuer(ctx).crl)[1]
     write_new_file(output, crl, force=True)
-    typer.echo(_("wrote {output}").format(output=output), err=True)
+    echo(_("wrote {output}").format(output=output), err=True)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from emeterai.cli._common import JsonFlag, emit_json
+from emeterai.cli._common import JsonFlag, echo, emit_json
 from emeterai.i18n import _, moment, ngettext
 
 app = typer.Typer(
@@ -34,15 +34,15 @@ def ledger_reused(ledger: LedgerOpt, json_out: JsonFlag = False) -> None:
         if json_out:
             emit_json(group.to_json())
         else:
-            typer.echo(
+            echo(
                 ngettext(
                     "{serial} on {n} document:", "{serial} on {n} documents:", len(group)
                 ).format(serial=group.serial, n=len(group))
             )
             for s in group:
-                typer.echo(f"  {moment(s.first_seen)}  sha256:{s.document_sha256}  {s.file}")
+                echo(f"  {moment(s.first_seen)}  sha256:{s.document_sha256}  {s.file}")
     if not json_out:
-        typer.echo(
+        echo(
             ngettext("{n} reused serial", "{n} reused serials", len(groups)).format(n=len(groups)),
             err=True,
         )
@@ -57,7 +57,7 @@ def ledger_stats(ledger: LedgerOpt, json_out: JsonFlag = False) -> None:
     if json_out:
         emit_json(stats.to_json())
     else:
-        typer.echo(
+        echo(
             _("{serials} serial(s), {documents} document(s), {reused} reused serial(s)").format(
                 serials=stats.serials, documents=stats.documents, reused=stats.reused_serials
             )

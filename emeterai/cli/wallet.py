@@ -13,6 +13,7 @@ from emeterai.cli._common import (
     PassphraseFile,
     StampPassphraseFile,
     describe,
+    echo,
     emit_json,
     passphrase,
     read_file,
@@ -117,18 +118,18 @@ def _report_import(outcomes: list[ImportOutcome]) -> None:
         counts[outcome.status] += 1
         if outcome.error is not None:
             message = describe(outcome.error)
-            typer.echo(_("emeterai: error: {message}").format(message=message), err=True)
+            echo(_("emeterai: error: {message}").format(message=message), err=True)
         elif outcome.status == ImportStatus.DUPLICATE:
-            typer.echo(
+            echo(
                 _("{source}: {serial} already in the wallet, unchanged").format(
                     source=outcome.source, serial=outcome.serial
                 ),
                 err=True,
             )
         else:
-            typer.echo(_("imported {serial}").format(serial=outcome.serial))
+            echo(_("imported {serial}").format(serial=outcome.serial))
     imported, duplicate, refused = (counts[s] for s in ImportStatus)
-    typer.echo(
+    echo(
         _("{imported} imported, {duplicate} already present, {refused} refused").format(
             imported=imported, duplicate=duplicate, refused=refused
         ),
@@ -179,9 +180,9 @@ def wallet_list(
         if json_out:
             emit_json(entry.to_json())
         else:
-            typer.echo(_line(entry))
+            echo(_line(entry))
     if not json_out:
-        typer.echo(_totals(wallet.totals(), len(shown) if wanted else None), err=True)
+        echo(_totals(wallet.totals(), len(shown) if wanted else None), err=True)
 
 
 # The states as people read them (the JSON keeps the English codes).
@@ -271,7 +272,7 @@ def wallet_passphrase(
         file_option="--new-passphrase-file",
     )
     wallet.change_passphrase(old, new)
-    typer.echo(_("the wallet's passphrase is changed"), err=True)
+    echo(_("the wallet's passphrase is changed"), err=True)
 
 
 @app.command(
@@ -297,7 +298,7 @@ def wallet_export(
     data = wallet.export_bytes()
     write_new_file(output, data, force=force, mode=0o600)
     count = wallet.totals().total
-    typer.echo(
+    echo(
         ngettext(
             "wrote {output}: {n} stamp; it opens with today's passphrase",
             "wrote {output}: {n} stamps; it opens with today's passphrase",
@@ -371,7 +372,7 @@ def wallet_restore(
         report = with_retries(passphrase_file, _("the backup"), restore)[1]
     if json_out:
         emit_json(report.to_json())
-    typer.echo(
+    echo(
         _(
             "restored {backup}: {added} added, {spent} marked used or possibly used, "
             "{unchanged} unchanged"
@@ -384,7 +385,7 @@ def wallet_restore(
         err=True,
     )
     if report.warning is not None:  # the JSON keeps the library's English sentence
-        typer.echo(_restore_warning(report), err=True)
+        echo(_restore_warning(report), err=True)
 
 
 def _restore_warning(report: RestoreReport) -> str:

@@ -111,3 +111,22 @@ def test_such_a_file_is_stamped_and_the_wallet_keeps_its_exact_name(home, letter
     )
     (entry,) = [json.loads(ln) for ln in listed.stdout.decode("utf-8").splitlines()]
     assert entry["output"].endswith("surat-\\xe9.emeterai.pdf")
+
+
+def test_shrink_shows_names_that_are_not_utf8_escaped_in_indonesian(home, tmp_path):
+    """shrink's size line goes through the shared echo helper: stdout stays valid UTF-8 with
+    the bad byte as ``\\xe9`` (sizes with a decimal comma: tests/test_sizes.py)."""
+    source = tmp_path / os.fsdecode(b"besar-\xe9.pdf")
+    shutil.copyfile(SAMPLE, source)
+    output = tmp_path / os.fsdecode(b"kecil-\xe9.pdf")
+    env = {k: v for k, v in os.environ.items() if k not in ("EMETERAI_LANG", "LC_ALL")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "emeterai", "shrink", str(source), "-o", str(output)],
+        capture_output=True,
+        env={**env, "EMETERAI_HOME": str(home), "LANG": "id_ID.UTF-8"},
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.decode("utf-8")
+    assert "besar-\\xe9.pdf" in out and "kecil-\\xe9.pdf" in out and "\\udc" not in out
+    assert out.startswith(str(source).replace(os.fsdecode(b"\xe9"), "\\xe9") + ": "), out
