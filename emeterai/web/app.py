@@ -16,8 +16,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import (
     Response,
@@ -52,7 +50,6 @@ from emeterai.web.server import (
     TooSlow,
     _plain_error,
     error_response,
-    server_of,
 )
 from emeterai.web.stamping import (
     documents_endpoint,
@@ -105,56 +102,70 @@ def _routes(config: ServeConfig) -> list[BaseRoute]:
     return routes
 
 
-def _route_name(request: Request) -> str:
-    route = request.scope.get("route")
-    return getattr(route, "path", "other")
+class _Around:
+    """Around every request (plain ASGI: no extra task per request, the GIL is the verifier's):
+    its language, its clock, its place under the in-flight cap, and its metrics."""
+
+    def __init__(self, app: Any, server: Server) -> None:
+        self.app = app
+        self.server = server
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        server = self.server
+        started = time.perf_counter()
+        status = 500
+        api = scope["path"].startswith("/api/")
+
+        async def send_noting_status(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = message.setdefault("headers", [])
+                if api and not any(k.lower() == b"cache-control" for k, _v in headers):
+                    headers.append((b"cache-control", b"no-store"))
+            await send(message)
+
+        with i18n.speaking(_language(Request(scope), server.config.language)):
+            server.start_clock()
+            try:
+                if scope["path"] in UNCAPPED:
+                    await self.app(scope, receive, send_noting_status)
+                else:
+                    with server.place():
+                        await self.app(scope, receive, send_noting_status)
+            except Busy:
+                busy = _plain_error(
+                    503, "busy", "the server is busy: try again in a moment", **{"retry-after": "1"}
+                )
+                await busy(scope, receive, send_noting_status)
+        route = getattr(scope.get("route"), "path", "other")
+        server.metrics.requests.labels(route, scope["method"], str(status)).inc()
+        server.metrics.latency.labels(route).observe(time.perf_counter() - started)
 
 
 def create_app(config: ServeConfig) -> Any:
     """The ASGI app for ``config``, behind its guard."""
     server = Server(config)
 
-    async def around(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        started = time.perf_counter()
-        with i18n.speaking(_language(request, config.language)):
-            server.start_clock()
-            try:
-                if request.url.path in UNCAPPED:
-                    response: Response = await _answer(request, call_next)
-                else:
-                    with server.place():
-                        response = await _answer(request, call_next)
-            except Busy:
-                response = _plain_error(
-                    503, "busy", "the server is busy: try again in a moment", **{"retry-after": "1"}
-                )
-        route = _route_name(request)
-        server.metrics.requests.labels(route, request.method, str(response.status_code)).inc()
-        server.metrics.latency.labels(route).observe(time.perf_counter() - started)
-        if request.url.path.startswith("/api/"):
-            response.headers.setdefault("cache-control", "no-store")
-        return response
+    async def library_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, EmeteraiError)
+        return error_response(exc)
+
+    async def too_slow(request: Request, exc: Exception) -> Response:
+        seconds = config.limits.request_seconds
+        return _plain_error(504, "too-slow", f"the request took longer than {seconds:g} s")
 
     app = Starlette(
         routes=_routes(config),
         lifespan=_lifespan(server),
-        middleware=[Middleware(BaseHTTPMiddleware, dispatch=around)],
+        exception_handlers={EmeteraiError: library_error, TooSlow: too_slow},
     )
     app.state.server = server
     app.state.templates = _templates()
-    return Guard(app, config)
-
-
-async def _answer(request: Request, call_next: Callable[[Request], Any]) -> Response:
-    """The route's answer; the library's errors and the limits as JSON answers."""
-    try:
-        response: Response = await call_next(request)
-        return response
-    except EmeteraiError as exc:
-        return error_response(exc)
-    except TooSlow:
-        seconds = server_of(request).config.limits.request_seconds
-        return _plain_error(504, "too-slow", f"the request took longer than {seconds:g} s")
+    return Guard(_Around(app, server), config)
 
 
 def _lifespan(server: Server) -> Callable[[Any], Any]:
