@@ -34,6 +34,7 @@ __all__ = [
     "moment",
     "ngettext",
     "rupiah",
+    "said",
     "set_language",
     "speaking",
 ]
@@ -148,6 +149,13 @@ def N_(message: str) -> str:
     :func:`_`) where it is shown, e.g. a help text or an error message kept in English for
     JSON."""
     return message
+
+
+def said(text: str) -> str:
+    """A text the library wrote, in the reader's language when it can say itself there (a
+    ``Said``: a placement warning, a repair); plain text (a library's own words) as it is."""
+    translated = getattr(text, "translated", None)
+    return translated() if callable(translated) else text
 
 
 def rupiah(value: int) -> str:

@@ -154,13 +154,6 @@ def echo(text: str, err: bool = False) -> None:
     typer.echo(shown(text), err=err)
 
 
-def said(text: str) -> str:
-    """A text the library wrote, in the reader's language when it can say itself there (a
-    ``Said``: a placement warning, a repair); plain text (a library's own words) as it is."""
-    translated = getattr(text, "translated", None)
-    return translated() if callable(translated) else text
-
-
 def state(ctx: typer.Context) -> State:
     obj = ctx.find_root().obj
     if not isinstance(obj, State):

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from emeterai.cli._common import JsonFlag, echo, emit_json, said
-from emeterai.i18n import _, ngettext
+from emeterai.cli._common import JsonFlag, echo, emit_json
+from emeterai.i18n import _, ngettext, said
 from emeterai.sizes import format_size, parse_size
 
 if TYPE_CHECKING:

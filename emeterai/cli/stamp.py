@@ -18,7 +18,6 @@ from emeterai.cli._common import (
     parse_at,
     parse_page,
     pdf_files,
-    said,
     secret_given,
     state,
     stop_on_ctrl_c,
@@ -26,7 +25,7 @@ from emeterai.cli._common import (
     write_new_file,
 )
 from emeterai.errors import UsageError
-from emeterai.i18n import N_, _
+from emeterai.i18n import N_, _, said
 
 if TYPE_CHECKING:
     from emeterai.stamp import DryRun, StampFailure, StampOptions, StampResult

@@ -76,8 +76,8 @@ def _hold(desk: Desk, upload: Upload, fields: dict[str, str]) -> dict[str, Any]:
         "size_mm": p.size_mm,
         "placement": str(p.method),
         "placeholder_text": p.placeholder_text,
-        "warnings": list(p.warnings),
-        "repair": analysis.repair,
+        "warnings": [i18n.said(w) for w in p.warnings],
+        "repair": i18n.said(analysis.repair) if analysis.repair else None,
         "download_name": download_name(doc.name),
     }
 
