@@ -191,6 +191,19 @@ _ALL = (
         ),
     ),
     Explanation(
+        Code.UNTRUSTED_TIMESTAMP,
+        95,
+        N_(
+            "a timestamp on the stamp (its own, or a seal's document timestamp) comes from a "
+            "timestamp authority this verifier does not trust, so it proves no time"
+        ),
+        N_("a seal made with another timestamp authority, or a timestamp forged to back-date"),
+        N_(
+            "if the timestamp authority is a genuine one, trust it (emeterai trust add --tsa, or "
+            "--tsa-trust) and verify again; otherwise refuse the document"
+        ),
+    ),
+    Explanation(
         Code.LEDGER_UNAVAILABLE,
         120,
         N_("the ledger asked for with --ledger could not be consulted, so reuse was not ruled out"),

@@ -766,6 +766,17 @@ def _verifier_for(stamp: StampKey) -> Verifier:
     return _verifiers[key]
 
 
+def _without(result: Any, code: Any) -> Any:
+    """``result`` with the problems of ``code`` left out."""
+    from dataclasses import replace
+
+    stamps = tuple(
+        replace(st, problems=tuple(p for p in st.problems if p.code != code))
+        for st in result.stamps
+    )
+    return replace(result, stamps=stamps)
+
+
 def self_check(
     given: bytes, stamped: bytes, source: str, stamp: StampKey, password: str | None
 ) -> None:
@@ -780,10 +791,14 @@ def self_check(
         raise SelfCheckFailed(
             N_("cannot check the output: the stamp has no issuer chain"), path=source
         )
+    from emeterai.verify import UNTRUSTED_TIMESTAMP
+
     verifier = _verifier_for(stamp)
-    before = verifier.verify(given, source, password)
+    # Whether a timestamp authority is trusted is the verifier's decision, as the issuer's
+    # is: the stamp's own check cannot make it, so an untrusted timestamp does not fail it.
+    before = _without(verifier.verify(given, source, password), UNTRUSTED_TIMESTAMP)
     valid_before = {s.serial for s in before.stamps if s.serial and not s.problems}
-    after = verifier.verify(stamped, source, password)
+    after = _without(verifier.verify(stamped, source, password), UNTRUSTED_TIMESTAMP)
     # (what failed: "file", "new" or "earlier"; its serial; the problem, None if not found)
     failures: list[tuple[str, str | None, Problem | None]] = [
         ("file", None, p) for p in after.file_problems

@@ -73,13 +73,46 @@ def parse_root(data: bytes, source: str) -> x509.Certificate:
     return cert
 
 
+def parse_tsa_root(data: bytes, source: str) -> x509.Certificate:
+    """The one certificate a timestamp authority is trusted by: a CA, or the TSA's own
+    self-signed certificate for timestamping; TrustError naming ``source`` otherwise."""
+    try:
+        certs = load_certificates(data)
+    except ValueError as exc:
+        raise TrustError(N_("not a PEM or DER certificate"), path=source) from exc
+    if len(certs) != 1:
+        raise TrustError(
+            N_("expected one certificate, found {count}"), path=source, count=len(certs)
+        )
+    cert = certs[0]
+    try:
+        ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        ca = False
+    try:
+        usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        stamps_time = x509.oid.ExtendedKeyUsageOID.TIME_STAMPING in usages
+    except x509.ExtensionNotFound:
+        stamps_time = False
+    if not ca and not (stamps_time and cert.subject == cert.issuer):
+        raise TrustError(
+            N_("not a CA nor a self-signed timestamping certificate (a TSA root is needed)"),
+            path=source,
+        )
+    return cert
+
+
 class TrustStore:
-    def __init__(self, directory: Path) -> None:
+    """Trusted roots in a folder, one PEM file each: the issuers' (``trust``), or the timestamp
+    authorities' (``trust/tsa``, with ``tsa=True``)."""
+
+    def __init__(self, directory: Path, tsa: bool = False) -> None:
         self.directory = directory
+        self.tsa = tsa
 
     def add(self, data: bytes, source: str) -> tuple[TrustedRoot, bool]:
         """Trust the root in ``data``; returns it and whether it was new."""
-        cert = parse_root(data, source)
+        cert = parse_tsa_root(data, source) if self.tsa else parse_root(data, source)
         root = _describe(cert)
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{root.fingerprint}.pem"

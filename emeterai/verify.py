@@ -63,6 +63,7 @@ class Code(enum.StrEnum):
     MODIFIED_AFTER_STAMP = "modified-after-stamp"
     SERIAL_REUSED = "serial-reused"
     LEDGER_UNAVAILABLE = "ledger-unavailable"
+    UNTRUSTED_TIMESTAMP = "untrusted-timestamp"
 
 
 UNREADABLE = Code.UNREADABLE
@@ -78,6 +79,7 @@ STAMP_NOT_SHOWN = Code.STAMP_NOT_SHOWN
 MODIFIED_AFTER_STAMP = Code.MODIFIED_AFTER_STAMP
 SERIAL_REUSED = Code.SERIAL_REUSED
 LEDGER_UNAVAILABLE = Code.LEDGER_UNAVAILABLE
+UNTRUSTED_TIMESTAMP = Code.UNTRUSTED_TIMESTAMP
 
 CLOCK_SKEW = dt.timedelta(minutes=5)
 MM = 72 / 25.4
@@ -143,6 +145,11 @@ class StampReport:
     genuine: bool = False  # signature intact and trusted: may be recorded in a ledger
     bound_sha256: str | None = None  # digest of the pre-stamp document the stamp provably binds
     later_signatures: tuple[LaterSignature, ...] = ()  # visible signatures added after it
+    level: str = "B-B"  # PAdES baseline level as the file shows it (emeterai._proof)
+    signing_time_source: str = "claimed"  # "timestamp": a trusted signature timestamp
+    proven_by: str | None = None  # the best proof of time (ISO 8601), or None
+    notes: tuple[str, ...] = ()  # facts that leave it valid (revoked after its proof): shown to
+    # people (verdict line, reports), not in the JSON, whose keys SPEC §3 fixes
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -154,6 +161,9 @@ class StampReport:
             "document_sha256": self.document_sha256,
             "page": self.page,
             "problems": [p.to_json() for p in self.problems],
+            "level": self.level,
+            "signing_time_source": self.signing_time_source,
+            "proven_by": self.proven_by,
         }
 
 
@@ -237,7 +247,16 @@ def _diff_policy() -> StandardDiffPolicy:
 @dataclass(frozen=True)
 class _Crl:
     issuer: x509.Name
-    revoked: frozenset[int]
+    revoked: dict[int, dt.datetime]  # serial number -> revocation date (UTC)
+    this_update: dt.datetime
+
+
+@dataclass(frozen=True)
+class _Document:
+    """What every stamp of one document is judged with: its timestamps and the CRLs in use."""
+
+    timestamps: tuple[Any, ...]
+    crls: tuple[_Crl, ...]
 
 
 @dataclass(frozen=True)
@@ -249,6 +268,7 @@ class _Signature:
     unchecked: bool  # over the limit, or a byte range that is not a stamp's
     prefix_sha256: str | None
     timestamp: dt.datetime | None  # a valid RFC 3161 timestamp's time
+    timestamp_trusted: bool = False  # ... from a trusted timestamp authority
 
 
 class Verifier:
@@ -259,8 +279,10 @@ class Verifier:
         trust_roots: list[x509.Certificate],
         crl: bytes | None = None,
         now: dt.datetime | None = None,
+        tsa_roots: list[x509.Certificate] | None = None,
     ) -> None:
-        """``now`` is the verification time (default: the clock when each document is checked)."""
+        """``now`` is the verification time (default: the clock when each document is checked);
+        ``tsa_roots`` are the trusted timestamp authorities (their timestamps prove time)."""
         from asn1crypto import x509 as ax509
         from cryptography.hazmat.primitives import serialization
 
@@ -269,6 +291,11 @@ class Verifier:
         self._now = now
         self._roots_asn1 = [
             ax509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in trust_roots
+        ]
+        self.tsa_roots = list(tsa_roots or [])
+        self._tsa_asn1 = [
+            ax509.Certificate.load(c.public_bytes(serialization.Encoding.DER))
+            for c in self.tsa_roots
         ]
         self._policy = _diff_policy()
         self._crls = self._load_crl(crl) if crl is not None else []
@@ -281,10 +308,43 @@ class Verifier:
                 crl = x509.load_der_x509_crl(data)
         except ValueError as exc:
             raise ConfigError(N_("not an X.509 CRL (PEM or DER)")) from exc
-        signers = [r for r in self.trust_roots if r.subject == crl.issuer]
-        if not any(crl.is_signature_valid(r.public_key()) for r in signers):  # type: ignore[arg-type]
+        if not self._trusted_crl(crl):
             raise ConfigError(N_("the CRL is not signed by a trusted issuer root"))
-        return [_Crl(crl.issuer, frozenset(r.serial_number for r in crl))]
+        return [_crl_of(crl)]
+
+    def _trusted_crl(self, crl: x509.CertificateRevocationList) -> bool:
+        signers = [r for r in self.trust_roots if r.subject == crl.issuer]
+        return any(crl.is_signature_valid(r.public_key()) for r in signers)  # type: ignore[arg-type]
+
+    def _embedded_crls(self, reader: PdfFileReader) -> list[_Crl]:
+        """The DSS's CRLs that a trusted issuer root signed (others prove nothing)."""
+        from emeterai._proof import dss_crls
+
+        found = []
+        for raw in dss_crls(reader.root):
+            try:
+                crl = x509.load_der_x509_crl(raw)
+            except ValueError:
+                continue
+            if self._trusted_crl(crl):
+                found.append(_crl_of(crl))
+        return found
+
+    def _crls_for(self, reader: PdfFileReader) -> tuple[_Crl, ...]:
+        """Per issuer, the newest CRL of those given (``--crl``) and those the file embeds."""
+        newest: dict[x509.Name, _Crl] = {}
+        for crl in [*self._crls, *self._embedded_crls(reader)]:
+            known = newest.get(crl.issuer)
+            if known is None or crl.this_update > known.this_update:
+                newest[crl.issuer] = crl
+        return tuple(newest.values())
+
+    def _tsa_context(self) -> ValidationContext:
+        from pyhanko_certvalidator import ValidationContext
+
+        return ValidationContext(
+            trust_roots=self._tsa_asn1, allow_fetching=False, revocation_mode="soft-fail"
+        )
 
     def _context(self, moment: dt.datetime) -> ValidationContext:
         from pyhanko_certvalidator import ValidationContext
@@ -317,11 +377,12 @@ class Verifier:
             _broken_stamp(Said(N_("a stamp signature is malformed ({reason})"), reason=detail))
             for detail in broken
         ]
+        document = self._document(reader, embedded)
         for emb in embedded:
             if not _looks_like_stamp(emb):
                 continue
             try:
-                stamps.append(self._check_stamp(reader, emb, data))
+                stamps.append(self._check_stamp(reader, emb, data, document))
             except Exception as exc:  # a hostile structure in one signature
                 log.debug("stamp check failed", exc_info=True)
                 stamps.append(
@@ -345,8 +406,26 @@ class Verifier:
 
     # -- one stamp ------------------------------------------------------------------------
 
+    def _document(self, reader: PdfFileReader, embedded: list[EmbeddedPdfSignature]) -> _Document:
+        from emeterai._proof import document_timestamps
+
+        has_timestamps = any(_get(e.sig_object, "/Type") == "/DocTimeStamp" for e in embedded)
+        try:
+            stamps = (
+                tuple(document_timestamps(reader, self._tsa_context())) if has_timestamps else ()
+            )
+            crls = self._crls_for(reader)
+        except Exception:  # a hostile DSS or timestamp: judged with what was given
+            log.debug("timestamps or DSS unreadable", exc_info=True)
+            stamps, crls = (), tuple(self._crls)
+        return _Document(stamps, crls)
+
     def _check_stamp(
-        self, reader: PdfFileReader, emb: EmbeddedPdfSignature, data: bytes
+        self,
+        reader: PdfFileReader,
+        emb: EmbeddedPdfSignature,
+        data: bytes,
+        document: _Document | None = None,
     ) -> StampReport:
         """Every check of one stamp signature, its problems in a stable order: the certificate
         and time, the signature, the serial, the binding, the picture and what came after."""
@@ -363,22 +442,52 @@ class Verifier:
                     reason=exc,
                 )
             )
-        stamped_at, moment = self._moment(emb, info, problems)
+        from emeterai._proof import claimed_signature_timestamp, signature_end
+
+        document = document or _Document((), tuple(self._crls))
+        end = signature_end(emb)
+        covering = [t for t in document.timestamps if t.covers_to > end]
+        cover = min((t.time for t in covering if t.trusted and t.time), default=None)
+        provisional = claimed_signature_timestamp(emb) or cover
+        _claimed, moment = self._moment(emb, info, [], provisional)
+        before_signature = len(problems)
         sig = self._signature(emb, data, info, cert, moment, problems)
-        stamped_at = sig.timestamp or stamped_at
+        proof = sig.timestamp if sig.timestamp and sig.timestamp_trusted else cover
+        time_problems: list[Problem] = []
+        stamped_at, _moment = self._moment(emb, info, time_problems, proof)
+        problems[before_signature:before_signature] = time_problems  # the time before the signature
+        if sig.timestamp is not None and sig.timestamp_trusted:
+            stamped_at = sig.timestamp
+        problems.extend(_timestamp_problems(sig, covering))
+        notes: list[str] = []
         cert_serial = info.serial if info else None
         if cert_serial is not None:
             try:
                 cert_serial = serials.parse(cert_serial)
             except EmeteraiError as exc:
                 problems.append(Problem.of(SERIAL_MALFORMED, exc.template, **exc.params))
-        for crl in self._crls:
-            if cert.issuer == crl.issuer and cert.serial_number in crl.revoked:
-                problems.append(
-                    Problem.of(
-                        REVOKED, N_("serial {serial} is revoked by its issuer"), serial=cert_serial
+        for crl in document.crls:
+            if cert.issuer != crl.issuer or cert.serial_number not in crl.revoked:
+                continue
+            revoked_at = crl.revoked[cert.serial_number]
+            if proof is not None and proof < revoked_at:
+                # a thief's clock proves nothing, a trusted timestamp does (EN 319 102-1)
+                notes.append(
+                    Said(
+                        N_(
+                            "revoked on {revoked} UTC, after its proof of time {proof} UTC: "
+                            "still valid"
+                        ),
+                        revoked=f"{revoked_at:%Y-%m-%d %H:%M}",
+                        proof=f"{proof:%Y-%m-%d %H:%M}",
                     )
                 )
+                continue
+            problems.append(
+                Problem.of(
+                    REVOKED, N_("serial {serial} is revoked by its issuer"), serial=cert_serial
+                )
+            )
         digest = _document_digest(emb)
         bound, why = _bound_digest(emb, data, digest, sig.prefix_sha256)
         if bound is None:
@@ -410,15 +519,28 @@ class Verifier:
             and not any(p.code == SERIAL_MALFORMED for p in problems),
             bound_sha256=bound,
             later_signatures=changed.later_signatures,
+            level=_level(reader, cert, proof, covering, end),
+            signing_time_source="timestamp"
+            if sig.timestamp and sig.timestamp_trusted
+            else "claimed",
+            proven_by=proof.isoformat() if proof else None,
+            notes=tuple(notes),
         )
 
     def _moment(
-        self, emb: EmbeddedPdfSignature, info: StampCertInfo | None, problems: list[Problem]
+        self,
+        emb: EmbeddedPdfSignature,
+        info: StampCertInfo | None,
+        problems: list[Problem],
+        proof: dt.datetime | None = None,
     ) -> tuple[dt.datetime | None, dt.datetime]:
-        """The claimed signing time, and the moment the chain is validated at: the claim, kept
-        within the verification time and the stamp's validity (each excess a problem)."""
+        """The claimed signing time, and the moment the chain is validated at: the best proof
+        of time when there is one, else the claim; kept within the verification time and the
+        stamp's validity (each excess a problem)."""
         now = self._now or dt.datetime.now(dt.UTC)
         stamped_at = _signing_time(emb)
+        if proof is not None:
+            return stamped_at, self._proven_moment(stamped_at, proof, info, problems)
         moment = stamped_at or now
         if stamped_at is not None and stamped_at > now + CLOCK_SKEW:
             problems.append(
@@ -445,6 +567,55 @@ class Verifier:
             )
             moment = min(max(moment, info.not_before), info.not_after)
         return stamped_at, moment
+
+    def _proven_moment(
+        self,
+        claimed: dt.datetime | None,
+        proof: dt.datetime,
+        info: StampCertInfo | None,
+        problems: list[Problem],
+    ) -> dt.datetime:
+        """The validity period judged at the proof of time: a stamp proven inside it stays
+        valid after it ends; a claim inside it proves nothing when the first proof is after."""
+        if claimed is not None and claimed > proof + CLOCK_SKEW:
+            problems.append(
+                Problem.of(
+                    SIGNING_TIME_INVALID,
+                    N_(
+                        "the stamp claims to be made at {stamped_at} UTC, after the timestamp "
+                        "that proves it existed at {proof} UTC"
+                    ),
+                    stamped_at=f"{claimed:%Y-%m-%d %H:%M}",
+                    proof=f"{proof:%Y-%m-%d %H:%M}",
+                )
+            )
+        if info is None or info.not_before <= proof <= info.not_after:
+            return proof
+        inside = claimed is not None and info.not_before <= claimed <= info.not_after
+        if inside and proof > info.not_after:
+            problems.append(
+                Problem.of(
+                    STAMP_EXPIRED,
+                    N_(
+                        "claimed to be stamped at {claimed} UTC, inside the stamp's validity, "
+                        "but its first proof of time is {proof} UTC, after it ended on {end}"
+                    ),
+                    claimed=f"{claimed:%Y-%m-%d %H:%M}",
+                    proof=f"{proof:%Y-%m-%d %H:%M}",
+                    end=f"{info.not_after:%Y-%m-%d %H:%M}",
+                )
+            )
+        else:
+            problems.append(
+                Problem.of(
+                    STAMP_EXPIRED,
+                    N_("stamped at {moment} UTC, outside the stamp's validity {start} to {end}"),
+                    moment=f"{proof:%Y-%m-%d %H:%M}",
+                    start=f"{info.not_before:%Y-%m-%d}",
+                    end=f"{info.not_after:%Y-%m-%d}",
+                )
+            )
+        return min(max(proof, info.not_before), info.not_after)
 
     def _signature(
         self,
@@ -497,10 +668,11 @@ class Verifier:
             and bool(status.intact and status.valid and status.trusted)
         )
         tst = getattr(status, "timestamp_validity", None)
-        timestamp = None
+        timestamp, trusted = None, False
         if tst is not None and getattr(tst, "intact", False) and getattr(tst, "valid", False):
-            timestamp = tst.timestamp
-        return _Signature(genuine, over_limit, unchecked, prefix_sha256, timestamp)
+            timestamp = tst.timestamp.astimezone(dt.UTC)
+            trusted = bool(getattr(tst, "trusted", False))
+        return _Signature(genuine, over_limit, unchecked, prefix_sha256, timestamp, trusted)
 
     def _validate(
         self, emb: EmbeddedPdfSignature, moment: dt.datetime
@@ -509,11 +681,81 @@ class Verifier:
 
         try:
             return validate_pdf_signature(
-                emb, signer_validation_context=self._context(moment), diff_policy=self._policy
+                emb,
+                signer_validation_context=self._context(moment),
+                ts_validation_context=self._tsa_context(),
+                diff_policy=self._policy,
             )
         except Exception:
             log.debug("pyHanko validation failed", exc_info=True)
             return None
+
+
+def _crl_of(crl: x509.CertificateRevocationList) -> _Crl:
+    return _Crl(
+        crl.issuer,
+        {r.serial_number: r.revocation_date_utc for r in crl},
+        crl.last_update_utc,
+    )
+
+
+def _timestamp_problems(sig: _Signature, covering: list[Any]) -> list[Problem]:
+    """A timestamp that proves nothing says so: not from a trusted TSA, or not matching."""
+    problems = []
+    if sig.timestamp is not None and not sig.timestamp_trusted:
+        problems.append(
+            Problem.of(
+                UNTRUSTED_TIMESTAMP,
+                N_(
+                    "the stamp's signature timestamp is not from a trusted timestamp authority "
+                    "(emeterai trust add --tsa)"
+                ),
+            )
+        )
+    for t in covering:
+        if not t.intact:
+            problems.append(
+                Problem.of(
+                    SIGNATURE_INVALID,
+                    N_("a document timestamp over this stamp does not match the signed bytes"),
+                )
+            )
+        elif not t.trusted:
+            problems.append(
+                Problem.of(
+                    UNTRUSTED_TIMESTAMP,
+                    N_(
+                        "the document timestamp by {tsa} is not from a trusted timestamp "
+                        "authority (emeterai trust add --tsa)"
+                    ),
+                    tsa=t.tsa,
+                )
+            )
+    return problems
+
+
+def _level(
+    reader: PdfFileReader,
+    cert: x509.Certificate,
+    proof: dt.datetime | None,
+    covering: list[Any],
+    end: int,
+) -> str:
+    """B-B, B-T, B-LT or B-LTA, as emeterai._proof defines them."""
+    from emeterai._proof import Level, dss_holds, historical_root
+
+    if proof is None:
+        return Level.B_B
+    try:
+        if not dss_holds(reader.root, cert):
+            return Level.B_T
+        for t in covering:
+            if t.trusted and dss_holds(historical_root(reader, t.revision), cert):
+                return Level.B_LTA
+    except Exception:
+        log.debug("DSS unreadable", exc_info=True)
+        return Level.B_T
+    return Level.B_LT
 
 
 def _open(

@@ -331,8 +331,10 @@ def test_validation_data_and_a_document_timestamp_after_the_stamp_stay_valid(sta
     from pyhanko.sign.timestamps import HTTPTimeStamper
     from pyhanko.sign.validation.dss import DocumentSecurityStore
 
-    from tests.support.tsaserver import running_tsa
+    from emeterai.verify import UNTRUSTED_TIMESTAMP, Verifier
+    from tests.support.tsaserver import running_tsa, tsa_certificate, tsa_identity
 
+    identity = tsa_identity()
     emb = PdfFileReader(io.BytesIO(stamped)).embedded_signatures[0]
     with_dss = io.BytesIO(stamped)
     DocumentSecurityStore.add_dss(
@@ -342,7 +344,7 @@ def test_validation_data_and_a_document_timestamp_after_the_stamp_stay_valid(sta
     )
     dss = with_dss.getvalue()
     assert len(dss) > len(stamped) and dss.startswith(stamped)
-    with running_tsa() as (url, _requests):
+    with running_tsa(identity=identity) as (url, _requests):
         out = io.BytesIO()
         signers.PdfTimeStamper(HTTPTimeStamper(url)).timestamp_pdf(
             IncrementalPdfFileWriter(io.BytesIO(dss)), md_algorithm="sha256", output=out
@@ -352,8 +354,14 @@ def test_validation_data_and_a_document_timestamp_after_the_stamp_stay_valid(sta
     layout = revisions.read_updates(sealed, attacks._recorded_base_length(stamped))
     assert layout.exact, layout.problem
     assert len(layout.updates) == 3  # the stamp, the DSS, the document timestamp
-    result = verifier.verify(sealed, "sealed.pdf")
+    trusting = Verifier(verifier.trust_roots, tsa_roots=[tsa_certificate(identity)])
+    result = trusting.verify(sealed, "sealed.pdf")
     assert result.valid, [p.to_json() for p in result.problems]
+    assert result.stamps[0].proven_by is not None
+    # a timestamp authority nobody trusts proves nothing, and says so
+    untrusted = verifier.verify(sealed, "sealed.pdf")
+    assert [p.code for p in untrusted.problems] == [UNTRUSTED_TIMESTAMP]
+    assert untrusted.stamps[0].proven_by is None
 
 
 # -- found by an attacker's review of the checks above ------------------------------------------

@@ -58,14 +58,19 @@ def test_tsa_adds_an_rfc3161_timestamp_that_verify_reports_as_the_stamping_time(
 
     from pyhanko.pdf_utils.reader import PdfFileReader
 
+    from cryptography.hazmat.primitives.serialization import Encoding
+
     from emeterai.cli import app
-    from tests.support.tsaserver import running_tsa
+    from tests.support.tsaserver import running_tsa, tsa_certificate, tsa_identity
 
     wallet_with_stamps(1)
     src = tmp_path / "letter.pdf"
     src.write_bytes(_letter())
     token_time = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).replace(microsecond=0)
-    with running_tsa(fixed_time=token_time) as (url, answered):
+    identity = tsa_identity()
+    tsa_pem = tmp_path / "tsa.pem"
+    tsa_pem.write_bytes(tsa_certificate(identity).public_bytes(Encoding.PEM))
+    with running_tsa(fixed_time=token_time, identity=identity) as (url, answered):
         result = runner.invoke(app, ["stamp", str(src), "--tsa", url, "--json"])
     assert result.exit_code == 0, result.stderr
     assert answered == [1]
@@ -75,11 +80,17 @@ def test_tsa_adds_an_rfc3161_timestamp_that_verify_reports_as_the_stamping_time(
         unsigned = emb.signer_info["unsigned_attrs"]
         assert [a["type"].native for a in unsigned] == ["signature_time_stamp_token"]
 
-    result = runner.invoke(app, ["verify", str(out), "--json"])
+    result = runner.invoke(app, ["verify", str(out), "--json", "--tsa-trust", str(tsa_pem)])
     assert result.exit_code == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["valid"] is True
     assert dt.datetime.fromisoformat(report["stamped_at"]) == token_time
+    assert report["stamps"][0]["signing_time_source"] == "timestamp"
+    assert report["stamps"][0]["level"] == "B-T"
+    # a TSA nobody trusts proves nothing: the claimed time stands, and the problem says why
+    untrusted = json.loads(runner.invoke(app, ["verify", str(out), "--json"]).stdout)
+    assert [p["code"] for p in untrusted["problems"]] == ["untrusted-timestamp"]
+    assert untrusted["stamps"][0]["signing_time_source"] == "claimed"
 
 
 def test_an_unreachable_tsa_is_a_clear_error_and_spends_nothing(

@@ -96,10 +96,12 @@ class State:
 
         return Wallet(self.home() / "wallet" / "wallet.db")
 
-    def trust_store(self) -> TrustStore:
+    def trust_store(self, tsa: bool = False) -> TrustStore:
+        """The trusted issuers, or with ``tsa`` the trusted timestamp authorities."""
         from emeterai.trust import TrustStore
 
-        return TrustStore(self.home() / "trust")
+        folder = self.home() / "trust"
+        return TrustStore(folder / "tsa", tsa=True) if tsa else TrustStore(folder)
 
     def err(self, text: str) -> None:
         """One line on stderr, above the progress bar while one is drawn (never through it);

@@ -10,6 +10,16 @@ import typer
 from emeterai.cli._common import JsonFlag, emit_json, read_file, state
 from emeterai.i18n import _, day
 
+TsaFlag = Annotated[
+    bool,
+    typer.Option(
+        "--tsa",
+        help=_(
+            "Timestamp authorities instead of issuers: their timestamps prove when stamps existed."
+        ),
+    ),
+]
+
 app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -24,9 +34,10 @@ def trust_add(
         list[Path],
         typer.Argument(metavar="PEM...", help=_("Issuers' root certificates (PEM or DER files).")),
     ],
+    tsa: TsaFlag = False,
 ) -> None:
-    """Trusts issuer roots."""
-    store = state(ctx).trust_store()
+    """Trusts issuer roots (or timestamp authorities)."""
+    store = state(ctx).trust_store(tsa=tsa)
     for pem in pems:
         root, new = store.add(read_file(pem), str(pem))
         if new:
@@ -45,9 +56,9 @@ def trust_add(
 
 
 @app.command("list", help=_("The trusted issuers' root certificates."))
-def trust_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
-    """The trusted issuer roots."""
-    for root in state(ctx).trust_store().roots():
+def trust_list(ctx: typer.Context, json_out: JsonFlag = False, tsa: TsaFlag = False) -> None:
+    """The trusted issuer roots (or timestamp authorities)."""
+    for root in state(ctx).trust_store(tsa=tsa).roots():
         if json_out:
             emit_json(root.to_json())
         else:
@@ -70,9 +81,10 @@ def trust_remove(
             help=_("A fingerprint (or its first 8 or more characters) or an issuer's name."),
         ),
     ],
+    tsa: TsaFlag = False,
 ) -> None:
-    """Stops trusting issuer roots."""
-    store = state(ctx).trust_store()
+    """Stops trusting issuer roots (or timestamp authorities)."""
+    store = state(ctx).trust_store(tsa=tsa)
     for key in keys:
         root = store.remove(key)
         typer.echo(

@@ -25,7 +25,7 @@ from emeterai.cli._common import (
     stop_on_ctrl_c,
     write_new_file,
 )
-from emeterai.i18n import _, moment, ngettext, rupiah
+from emeterai.i18n import _, moment, ngettext, rupiah, said
 
 if TYPE_CHECKING:
     from emeterai.verify import StampReport, Verifier, VerifyResult
@@ -53,6 +53,14 @@ def verify_cmd(
         typer.Option(
             metavar="FILE",
             help=_("The issuer's revocation list (CRL): revoked serials are invalid."),
+        ),
+    ] = None,
+    tsa_trust: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--tsa-trust",
+            metavar="PEM",
+            help=_("Also trust this timestamp authority (its root or own certificate, PEM)."),
         ),
     ] = None,
     ledger: Annotated[
@@ -98,7 +106,7 @@ def verify_cmd(
     fmt = check_destination(report, force) if report is not None else None
     files = pdf_files(st, pdfs)
     the_ledger = open_ledger(ledger) if ledger else None
-    verifier = _verifier(st, trust or [], crl)
+    verifier = _verifier(st, trust or [], crl, tsa_trust or [])
     colour = _colour()
     results: list[VerifyResult] = []
     order = InvalidFirst()
@@ -154,14 +162,17 @@ def _colour() -> bool:
     return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
 
 
-def _verifier(st: State, trust: list[Path], crl: Path | None) -> Verifier:
-    """The trust store's roots plus ``--trust`` ones, and the CRL (a bad one names its file)."""
+def _verifier(st: State, trust: list[Path], crl: Path | None, tsa: list[Path]) -> Verifier:
+    """The trust store's roots plus ``--trust`` ones, the trusted timestamp authorities plus
+    ``--tsa-trust`` ones, and the CRL (a bad one names its file)."""
     from emeterai.errors import ConfigError
-    from emeterai.trust import parse_root
+    from emeterai.trust import parse_root, parse_tsa_root
     from emeterai.verify import Verifier
 
     roots = list(st.trust_store().certificates())
     roots.extend(parse_root(read_file(pem), str(pem)) for pem in trust)
+    tsa_roots = list(st.trust_store(tsa=True).certificates())
+    tsa_roots.extend(parse_tsa_root(read_file(pem), str(pem)) for pem in tsa)
     if not roots:
         st.err(
             _(
@@ -171,7 +182,7 @@ def _verifier(st: State, trust: list[Path], crl: Path | None) -> Verifier:
         )
     crl_data = read_file(crl) if crl is not None else None
     try:
-        return Verifier(roots, crl_data)
+        return Verifier(roots, crl_data, tsa_roots=tsa_roots)
     except ConfigError as exc:
         raise exc.at(crl) if crl is not None else exc from None
 
@@ -196,6 +207,9 @@ def _print_verdict(st: State, result: VerifyResult, colour: bool) -> None:
         st.err(f"{word}{pad}{result.file}: {main.code}: {main.translated()}")
         for p in rest:
             st.err(indent + _("also {code}: {detail}").format(code=p.code, detail=p.translated()))
+    for stamp in result.stamps:
+        for note in stamp.notes:
+            st.err(indent + said(note))
     for sig in result.later_signatures:
         rect = ", ".join(f"{v:.0f}" for v in sig.rect_pt)
         st.err(
@@ -214,4 +228,11 @@ def _stamp_words(s: StampReport) -> str:
         text = _("{serial} ({value}, {issuer}, SPESIMEN, stamped {when})")
     else:
         text = _("{serial} ({value}, {issuer}, stamped {when})")
-    return text.format(serial=s.serial, value=value, issuer=s.issuer, when=when)
+    words = text.format(serial=s.serial, value=value, issuer=s.issuer, when=when)
+    if s.proven_by and s.signing_time_source != "timestamp":
+        words += " " + _("[{level}, proven by a timestamp at {when}]").format(
+            level=s.level, when=moment(s.proven_by)
+        )
+    elif s.level != "B-B":
+        words += f" [{s.level}]"
+    return words

@@ -129,7 +129,8 @@ class Server:
                 for pem in self.config.trust:
                     roots.append(parse_root(Path(pem).read_bytes(), pem))
                 crl = Path(self.config.crl).read_bytes() if self.config.crl else None
-                self._verifier = Verifier(roots, crl)
+                tsa = TrustStore(self.config.home_path() / "trust" / "tsa", tsa=True)
+                self._verifier = Verifier(roots, crl, tsa_roots=tsa.certificates())
             return self._verifier
 
     def forget_verifier(self) -> None:

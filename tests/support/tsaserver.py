@@ -46,12 +46,25 @@ def _tsa_identity() -> tuple[ax509.Certificate, keys.PrivateKeyInfo]:
     )
 
 
+def tsa_identity() -> tuple[ax509.Certificate, keys.PrivateKeyInfo]:
+    """A fresh TSA certificate and key (the certificate is what a verifier trusts)."""
+    return _tsa_identity()
+
+
+def tsa_certificate(identity: tuple[ax509.Certificate, keys.PrivateKeyInfo]) -> x509.Certificate:
+    return x509.load_der_x509_certificate(identity[0].dump())
+
+
 @contextmanager
-def running_tsa(fixed_time: dt.datetime | None = None) -> Iterator[tuple[str, list[int]]]:
-    """Yields the TSA's URL and a list counting the requests it answered."""
+def running_tsa(
+    fixed_time: dt.datetime | None = None,
+    identity: tuple[ax509.Certificate, keys.PrivateKeyInfo] | None = None,
+) -> Iterator[tuple[str, list[int]]]:
+    """Yields the TSA's URL and a list counting the requests it answered; ``identity`` (from
+    :func:`tsa_identity`) when the test must trust the TSA's certificate."""
     from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
-    cert, key = _tsa_identity()
+    cert, key = identity or _tsa_identity()
     stamper = DummyTimeStamper(tsa_cert=cert, tsa_key=key, fixed_dt=fixed_time)
     answered: list[int] = []
 
