@@ -131,3 +131,16 @@ def refuse_stamped(reader: pypdf.PdfReader, data: bytes, source: str, password: 
             serial=found[0].serial,
             problem=found[0].problem,
         )
+
+
+def verify_trusting_embedded_roots(data: bytes, source: str, password: str | None = None) -> Any:
+    """The full verifier's result for ``data``, trusting the roots its stamps carry: what a
+    change to the file (sealing) must keep valid, whoever trusts the issuer."""
+    import io
+
+    import pypdf
+
+    from emeterai.verify import Verifier
+
+    reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+    return Verifier(_embedded_roots(_signed_fields(reader))).verify(data, source, password)

@@ -38,6 +38,7 @@ from emeterai.cli import (  # noqa: E402  after the language is known
     explain,
     issuer,
     ledger,
+    seal,
     serial,
     serve,
     shrink,
@@ -103,6 +104,7 @@ app.command("shrink", help=shrink.HELP)(shrink.shrink_cmd)
 app.command("explain", help=explain.HELP)(explain.explain_cmd)
 app.command("demo", help=demo.HELP)(demo.demo_cmd)
 app.command("serve", help=serve.HELP)(serve.serve_cmd)
+app.command("seal", help=seal.HELP)(seal.seal_cmd)
 
 
 def _version(value: bool) -> None:
