@@ -30,7 +30,6 @@ WORDS = {
     "trusted": N_("Issuer trusted: {name}"),
     "no_files": N_("Choose at least one file."),
     "failed": N_("Something went wrong: {message}"),
-    "stamp_value": N_("stamp"),
     "available": N_("available"),
     "used": N_("used"),
     "expired": N_("expired"),
