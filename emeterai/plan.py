@@ -16,6 +16,7 @@ from emeterai.batch import StampJob
 from emeterai.errors import EmeteraiError, OutputError, PdfError, UsageError
 from emeterai.i18n import N_
 from emeterai.stamp import (
+    Analysis,
     DryRun,
     StampFailure,
     StampOptions,
@@ -204,12 +205,29 @@ def preview_stamp(wallet: Wallet, serial: str | None = None) -> PreviewStamp:
     return PreviewStamp(shown, entry.value, entry.issuer, entry.specimen)
 
 
+def preview_page(
+    data: bytes, analysis: Analysis, shown: PreviewStamp, options: StampOptions, dpi: int = 100
+) -> bytes:
+    """PNG of the page as it would be stamped with ``shown``'s picture: nothing signed."""
+    from emeterai.stamp import picture_for, preview_png
+
+    picture = picture_for(
+        analysis,
+        shown.serial,
+        shown.value,
+        shown.issuer,
+        shown.specimen,
+        analysis.placement.size_mm,
+    )
+    return preview_png(data, analysis, picture, dpi=dpi, password=options.password)
+
+
 def dry_run(
     files: Sequence[Path], options: StampOptions, shown: PreviewStamp, preview: bool = False
 ) -> Iterator[DryRun | StampFailure]:
     """Where each file would be stamped (and, with ``preview``, a PNG of that page with the
     picture on it); nothing is signed or spent."""
-    from emeterai.stamp import analyse, picture_for, preview_png, read_input
+    from emeterai.stamp import analyse, read_input
 
     for path in files:
         try:
@@ -217,15 +235,7 @@ def dry_run(
             analysis = analyse(data, str(path), options)
             png = None
             if preview:
-                picture = picture_for(
-                    analysis,
-                    shown.serial,
-                    shown.value,
-                    shown.issuer,
-                    shown.specimen,
-                    analysis.placement.size_mm,
-                )
-                png = preview_png(data, analysis, picture, password=options.password)
+                png = preview_page(data, analysis, shown, options)
         except EmeteraiError as exc:
             yield StampFailure(str(path), exc.at(path))
             continue

@@ -53,8 +53,7 @@ def _describe(cert: x509.Certificate) -> TrustedRoot:
     )
 
 
-def parse_root(data: bytes, source: str) -> x509.Certificate:
-    """The one CA certificate in ``data``; TrustError naming ``source`` otherwise."""
+def _one_certificate(data: bytes, source: str) -> x509.Certificate:
     try:
         certs = load_certificates(data)
     except ValueError as exc:
@@ -63,7 +62,12 @@ def parse_root(data: bytes, source: str) -> x509.Certificate:
         raise TrustError(
             N_("expected one certificate, found {count}"), path=source, count=len(certs)
         )
-    cert = certs[0]
+    return certs[0]
+
+
+def parse_root(data: bytes, source: str) -> x509.Certificate:
+    """The one CA certificate in ``data``; TrustError naming ``source`` otherwise."""
+    cert = _one_certificate(data, source)
     try:
         ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
@@ -76,15 +80,7 @@ def parse_root(data: bytes, source: str) -> x509.Certificate:
 def parse_tsa_root(data: bytes, source: str) -> x509.Certificate:
     """The one certificate a timestamp authority is trusted by: a CA, or the TSA's own
     self-signed certificate for timestamping; TrustError naming ``source`` otherwise."""
-    try:
-        certs = load_certificates(data)
-    except ValueError as exc:
-        raise TrustError(N_("not a PEM or DER certificate"), path=source) from exc
-    if len(certs) != 1:
-        raise TrustError(
-            N_("expected one certificate, found {count}"), path=source, count=len(certs)
-        )
-    cert = certs[0]
+    cert = _one_certificate(data, source)
     try:
         ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:

@@ -214,18 +214,10 @@ def test_apply_marks_the_second_document_as_serial_reused_naming_the_first(
     ledger_location, home, issuer, stamp_files, tmp_path
 ):
     """One stamp file imported into two wallets (two applicants' machines)."""
-    from emeterai.wallet import Wallet
 
     (p12,) = stamp_files(1)
     roots = TrustStore(home / "trust").certificates()
-    outputs = []
-    for name in ("first", "second"):
-        wallet = Wallet(tmp_path / name / "wallet.db")
-        wallet.import_stamps([(str(p12), p12.read_bytes())], PASSPHRASE, roots)
-        src = attacks.make_letter(tmp_path / f"{name}.pdf", [f"Surat lamaran {name}"])
-        out = tmp_path / f"{name}.emeterai.pdf"
-        stamp_file(src, out, wallet, wallet.unlock(PASSPHRASE), StampOptions())
-        outputs.append(out)
+    outputs = attacks.one_stamp_on_two_letters(p12, roots, tmp_path)
     verifier = Verifier(roots)
     ledger = open_ledger(ledger_location)
     first = apply(verifier.verify(outputs[0].read_bytes(), str(outputs[0])), ledger)

@@ -121,8 +121,8 @@ async def page_endpoint(request: Request) -> Response:
 
 
 def _preview(desk: Desk, doc_id: str, fields: dict[str, str]) -> bytes:
-    from emeterai.plan import preview_stamp
-    from emeterai.stamp import analyse, picture_for, preview_png
+    from emeterai.plan import preview_page, preview_stamp
+    from emeterai.stamp import analyse
 
     doc = desk.held(doc_id)
     data = doc.path.read_bytes()
@@ -133,15 +133,7 @@ def _preview(desk: Desk, doc_id: str, fields: dict[str, str]) -> bytes:
         shown = preview_stamp(wallet)
     finally:
         wallet.close()
-    picture = picture_for(
-        analysis,
-        shown.serial,
-        shown.value,
-        shown.issuer,
-        shown.specimen,
-        analysis.placement.size_mm,
-    )
-    return preview_png(data, analysis, picture, dpi=PREVIEW_DPI, password=options.password)
+    return preview_page(data, analysis, shown, options, dpi=PREVIEW_DPI)
 
 
 async def preview_endpoint(request: Request) -> Response:

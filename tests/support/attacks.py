@@ -1792,3 +1792,21 @@ def unterminated_strings_letter(count: int) -> bytes:
         out += b"%010d 00000 n \n" % offsets[num]
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, xref_at)
     return bytes(out)
+
+
+def one_stamp_on_two_letters(p12: Path, roots: list[Any], folder: Path) -> list[Path]:
+    """One stamp file imported into two wallets (two applicants' machines) and spent on two
+    different letters: the serial reuse a ledger must catch. The two stamped letters."""
+    from emeterai.stamp import StampOptions, stamp_file
+    from emeterai.wallet import Wallet
+    from tests.support.common import PASSPHRASE
+
+    outputs = []
+    for name in ("first", "second"):
+        wallet = Wallet(folder / name / "wallet.db")
+        wallet.import_stamps([(str(p12), p12.read_bytes())], PASSPHRASE, roots)
+        src = make_letter(folder / f"{name}.pdf", [f"Surat lamaran {name}"])
+        out = folder / f"{name}.emeterai.pdf"
+        stamp_file(src, out, wallet, wallet.unlock(PASSPHRASE), StampOptions())
+        outputs.append(out)
+    return outputs

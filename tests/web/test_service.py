@@ -182,14 +182,7 @@ def test_two_instances_sharing_one_postgres_ledger_record_a_serial_once(
     same = stamped_letters(3)
     (p12,) = stamp_files(1)
     roots = TrustStore(home / "trust").certificates()
-    twins = []
-    for name in ("first", "second"):
-        wallet = Wallet(tmp_path / name / "wallet.db")
-        wallet.import_stamps([(str(p12), p12.read_bytes())], PASSPHRASE, roots)
-        src = attacks.make_letter(tmp_path / f"{name}.pdf", [f"Surat lamaran {name}"])
-        out = tmp_path / f"{name}.emeterai.pdf"
-        stamp_file(src, out, wallet, wallet.unlock(PASSPHRASE), StampOptions())
-        twins.append(out.read_bytes())
+    twins = [p.read_bytes() for p in attacks.one_stamp_on_two_letters(p12, roots, tmp_path)]
     with (
         serving("--verify-only", "--ledger", ledger, env={"EMETERAI_HOME": str(home)},
                 log=tmp_path / "a.txt") as a,
