@@ -56,9 +56,8 @@ def test_tsa_adds_an_rfc3161_timestamp_that_verify_reports_as_the_stamping_time(
     import datetime as dt
     import json
 
-    from pyhanko.pdf_utils.reader import PdfFileReader
-
     from cryptography.hazmat.primitives.serialization import Encoding
+    from pyhanko.pdf_utils.reader import PdfFileReader
 
     from emeterai.cli import app
     from tests.support.tsaserver import running_tsa, tsa_certificate, tsa_identity
