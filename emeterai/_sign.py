@@ -313,6 +313,7 @@ def sign_update(
         base_length = len(data)
     with _pyhanko.patched():
         writer = _writer(data, options)
+        _embed_validation_data(writer, stamp)
         timestamper = None
         if options.tsa_url:
             from pyhanko.sign.timestamps import HTTPTimeStamper
@@ -349,6 +350,26 @@ def sign_update(
         except PrefixChanged as exc:
             raise SigningError(PREFIX_CHANGED) from exc
     return bytes(out.tail)
+
+
+def _embed_validation_data(writer: _pyhanko.StampWriter, stamp: StampKey) -> None:
+    """The stamp's chain and its issuer's CRL in a new DSS of the stamp's own revision, so the
+    output carries what a verifier needs offline. A document that already has a DSS (an
+    earlier party's) keeps it unchanged: the stamp's revision never rewrites an object of it."""
+    if stamp.crl is None or "/DSS" in writer.root:
+        return
+    from asn1crypto import crl as acrl
+    from asn1crypto import x509 as ax509
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    certs = [
+        ax509.Certificate.load(c.public_bytes(Encoding.DER))
+        for c in (stamp.certificate, *stamp.chain)
+    ]
+    DocumentSecurityStore.supply_dss_in_writer(
+        writer, None, certs=certs, crls=[acrl.CertificateList.load(stamp.crl)]
+    )
 
 
 def _writer(data: bytes, options: SignOptions) -> _pyhanko.StampWriter:

@@ -11,7 +11,8 @@ bound document's, and only what emeterai's signer (pyHanko) writes is accepted:
 - new objects: the signature field, its widget, signature dictionary and appearance, a form
   dictionary where there was none, XMP metadata, cross-reference and object streams; none of them
   may be named by the bound document;
-- the catalog: only ``/AcroForm``, ``/Metadata``, ``/Version`` and ``/Extensions``;
+- the catalog: only ``/AcroForm``, ``/Metadata``, ``/Version``, ``/Extensions`` and a new
+  ``/DSS`` holding only arrays of streams (the stamp's chain and its issuer's CRL);
 - the form: ``/Fields`` gaining this field at its end, ``/SigFlags``, and ``/NeedAppearances``
   cleared (a signed form must not ask readers to redraw its fields);
 - the stamp's page: ``/Annots`` gaining the widget at its end;
@@ -49,7 +50,8 @@ if TYPE_CHECKING:
     from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
     from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
-_CATALOG_KEYS = frozenset({"/AcroForm", "/Metadata", "/Version", "/Extensions"})
+_CATALOG_KEYS = frozenset({"/AcroForm", "/Metadata", "/Version", "/Extensions", "/DSS"})
+_DSS_KEYS = frozenset({"/Type", "/Certs", "/CRLs", "/OCSPs"})
 _FORM_KEYS = frozenset({"/Fields", "/SigFlags", "/NeedAppearances"})
 _INFO_KEYS = frozenset({"/ModDate", "/Producer"})
 _METADATA_KEYS = frozenset({"/Length", "/Filter", "/DecodeParms", "/Type", "/Subtype"})
@@ -309,6 +311,8 @@ class _Check:
 
     def _catalog(self, old: Any, now: Any) -> None:
         diff = self._keys(old, now, _CATALOG_KEYS, Said(_CATALOG))
+        if "/DSS" in diff:
+            self._dss(old, now)
         if "/AcroForm" in diff:
             self._entry(
                 old, now, "/AcroForm", Said(_FORM_DICT), generic.DictionaryObject(), self._form
@@ -328,6 +332,37 @@ class _Check:
                     "the stamp's revision sets the catalog's /Version to something other than a name, beyond adding the stamp"
                 )
             )
+
+    def _dss(self, old: Any, now: Any) -> None:
+        """A DSS the stamp's revision brings (its chain and CRL) is new and holds only arrays
+        of streams: never one the document had, never anything a reader draws."""
+        bad = N_(
+            "the stamp's revision sets the catalog's /DSS to something other than new "
+            "validation data, beyond adding the stamp"
+        )
+        if _raw(old, "/DSS") is not None:
+            self._say(bad)
+            return
+        dss = _raw(now, "/DSS")
+        dss = dss.get_object() if dss is not None else None
+        if not isinstance(dss, generic.DictionaryObject) or isinstance(dss, generic.StreamObject):
+            self._say(bad)
+            return
+        if {str(k) for k in dss} - _DSS_KEYS:
+            self._say(bad)
+            return
+        for key in ("/Certs", "/CRLs", "/OCSPs"):
+            items = _raw(dss, key)
+            items = items.get_object() if items is not None else []
+            if not isinstance(items, list):
+                self._say(bad)
+                return
+            for item in items:
+                if not isinstance(item, generic.IndirectObject) or not isinstance(
+                    item.get_object(), generic.StreamObject
+                ):
+                    self._say(bad)
+                    return
 
     def _form(self, old: Any, now: Any, also: frozenset[str] = frozenset()) -> None:
         diff = self._keys(old, now, _FORM_KEYS | also, Said(_FORM))

@@ -51,6 +51,7 @@ from emeterai.errors import (
     StampAlreadyUsed,
     StampFileError,
     StampPossiblyUsed,
+    TrustError,
     UntrustedStampError,
     WalletError,
 )
@@ -58,6 +59,8 @@ from emeterai.i18n import N_
 
 __all__ = [
     "AVAILABLE",
+    "CrlImport",
+    "is_crl",
     "EXPIRED",
     "ImportOutcome",
     "ImportStatus",
@@ -100,6 +103,7 @@ CREATE TABLE IF NOT EXISTS stamps (
     publish_method TEXT
 );
 CREATE INDEX IF NOT EXISTS stamps_by_expiry ON stamps (state, not_after, serial);
+CREATE TABLE IF NOT EXISTS crls (issuer BLOB PRIMARY KEY, this_update TEXT NOT NULL, der BLOB NOT NULL);
 """
 
 
@@ -256,6 +260,37 @@ class StampKey:
     key: ec.EllipticCurvePrivateKey
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...]
+    crl: bytes | None = None  # the issuer's latest CRL the wallet holds (DER): embedded in the DSS
+
+
+@dataclass(frozen=True)
+class CrlImport:
+    """A revocation list given to the wallet: its issuer, its date, and whether it replaced an
+    older one (an older or equal one than the wallet's is kept out)."""
+
+    source: str
+    issuer: str
+    this_update: dt.datetime
+    kept: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.source,
+            "issuer": self.issuer,
+            "this_update": self.this_update.isoformat(),
+            "kept": self.kept,
+        }
+
+
+def is_crl(data: bytes) -> bool:
+    """Does ``data`` look like an X.509 CRL (PEM, or DER that parses as one)?"""
+    if b"-----BEGIN X509 CRL-----" in data[:4096]:
+        return True
+    try:
+        x509.load_der_x509_crl(data)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -899,7 +934,43 @@ class Wallet:
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         cert = x509.load_der_x509_certificate(row[0])
         chain = tuple(x509.load_pem_x509_certificates(row[1])) if row[1] else ()
-        return StampKey(serial, key, cert, chain)
+        return StampKey(serial, key, cert, chain, self.crl_for(cert.issuer))
+
+    # -- the issuers' revocation lists ----------------------------------------------------
+
+    def import_crl(
+        self, data: bytes, source: str, trust_roots: Sequence[x509.Certificate]
+    ) -> CrlImport:
+        """Keep an issuer's CRL, checked against the trusted roots, if it is newer than the one
+        the wallet holds. Needs no passphrase: a CRL is public."""
+        try:
+            pem = b"-----BEGIN X509 CRL-----" in data[:4096]
+            crl = x509.load_pem_x509_crl(data) if pem else x509.load_der_x509_crl(data)
+        except ValueError:
+            raise TrustError(N_("not an X.509 CRL (PEM or DER)"), path=source) from None
+        signers = [r for r in trust_roots if r.subject == crl.issuer]
+        if not any(crl.is_signature_valid(r.public_key()) for r in signers):  # type: ignore[arg-type]
+            raise TrustError(N_("the CRL is not signed by a trusted issuer root"), path=source)
+        issuer = crl.issuer.public_bytes()
+        this_update = crl.last_update_utc
+        with self._tx(durable=True) as db:
+            row = db.execute("SELECT this_update FROM crls WHERE issuer = ?", (issuer,)).fetchone()
+            kept = row is None or dt.datetime.fromisoformat(row[0]) < this_update
+            if kept:
+                db.execute(
+                    "INSERT OR REPLACE INTO crls VALUES (?, ?, ?)",
+                    (issuer, this_update.isoformat(), crl.public_bytes(serialization.Encoding.DER)),
+                )
+        return CrlImport(source, crl.issuer.rfc4514_string(), this_update, kept)
+
+    def crl_for(self, issuer: x509.Name) -> bytes | None:
+        """The issuer's latest CRL the wallet holds (DER), or None."""
+        row = (
+            self._conn()
+            .execute("SELECT der FROM crls WHERE issuer = ?", (issuer.public_bytes(),))
+            .fetchone()
+        )
+        return bytes(row[0]) if row else None
 
     def _update_reserved(
         self,

@@ -40,7 +40,9 @@ def _stamp_files(paths: list[Path]) -> list[tuple[str, bytes]]:
     files: list[tuple[str, bytes]] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in (".p12", ".pfx"))
+            found = sorted(
+                p for p in path.iterdir() if p.suffix.lower() in (".p12", ".pfx", ".crl")
+            )
             if not found:
                 raise UsageError(N_("no .p12 stamp files in this folder"), path=path)
             files.extend((str(p), p.read_bytes()) for p in found)
@@ -64,7 +66,8 @@ def wallet_import(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            metavar="FILE.p12...", help=_("Stamp files (.p12), or folders that hold them.")
+            metavar="FILE.p12...",
+            help=_("Stamp files (.p12) and issuers' revocation lists (.crl), or folders of them."),
         ),
     ],
     allow_untrusted: Annotated[
@@ -74,9 +77,23 @@ def wallet_import(
     passphrase_file: PassphraseFile = None,
     stamp_passphrase_file: StampPassphraseFile = None,
 ) -> None:
-    """Checks purchased stamps and adds them to the wallet."""
+    """Checks purchased stamps (and issuers' CRLs) and adds them to the wallet."""
+    from emeterai.wallet import is_crl
+
     files = _stamp_files(paths)
     wallet, roots = state(ctx).wallet(), state(ctx).trust_store().certificates()
+    crls = [f for f in files if is_crl(f[1])]
+    for source, data in crls:
+        got = wallet.import_crl(data, source, roots)
+        line = (
+            _("revocation list of {issuer} from {when}: kept, stamps embed it from now on")
+            if got.kept
+            else _("revocation list of {issuer} from {when}: the wallet has a newer one")
+        )
+        echo(line.format(issuer=got.issuer, when=day(got.this_update.date())))
+    files = [f for f in files if f not in crls]
+    if not files:
+        return
     given = secret_given(stamp_passphrase_file, "EMETERAI_STAMP_PASSPHRASE")
     for_files = stamp_files_passphrase(stamp_passphrase_file) if given else None
     what = _("the wallet") if for_files else _("the stamp files and the wallet")
