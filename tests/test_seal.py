@@ -186,7 +186,15 @@ def test_levels_b_b_b_t_b_lt_and_b_lta_as_pyhanko_sees_their_pieces(
     ts_ctx = ValidationContext(
         trust_roots=[ax509.Certificate.load(tsa_root.public_bytes(Encoding.DER))]
     )
-    status = validate_pdf_signature(emb, ts_validation_context=ts_ctx)
+    issuer_roots = [
+        ax509.Certificate.load(c.public_bytes(Encoding.DER))
+        for c in TrustStore(home / "trust").certificates()
+    ]
+    status = validate_pdf_signature(
+        emb,
+        signer_validation_context=ValidationContext(trust_roots=issuer_roots),
+        ts_validation_context=ts_ctx,
+    )
     assert status.timestamp_validity is not None and status.timestamp_validity.trusted
     assert DocumentSecurityStore.read_dss(PdfFileReader(io.BytesIO(lt.getvalue()))).crls
 
