@@ -25,6 +25,8 @@ _PUBLIC = {
     "TrustStore": "emeterai.trust",
     "Issuer": "emeterai.issuer",
     "open_ledger": "emeterai.ledger",
+    "seal": "emeterai.seal",
+    "SealResult": "emeterai.seal",
     "EmeteraiError": "emeterai.errors",
 }
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "EmeteraiError",
     "Issuer",
     "Problem",
+    "SealResult",
     "StampFailure",
     "StampOptions",
     "StampResult",
@@ -41,6 +44,7 @@ __all__ = [
     "Wallet",
     "__version__",
     "open_ledger",
+    "seal",
     "stamp_file",
 ]
 
@@ -48,6 +52,7 @@ if TYPE_CHECKING:
     from emeterai.errors import EmeteraiError
     from emeterai.issuer import Issuer
     from emeterai.ledger import open_ledger
+    from emeterai.seal import SealResult, seal
     from emeterai.stamp import StampFailure, StampOptions, StampResult, stamp_file
     from emeterai.trust import TrustStore
     from emeterai.verify import Code, Problem, Verifier, VerifyResult
