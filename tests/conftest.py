@@ -195,3 +195,20 @@ def ledger_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "ledger.db")
     return fresh_database(request.getfixturevalue("postgres_server"))
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """An independent timestamp authority's PKI (OpenSSL's ``ts``): a test CA and its TSA."""
+    from tests.support.openssl_tsa import make_tsa_ca
+
+    return make_tsa_ca(tmp_path_factory.mktemp("tsa-pki"))
+
+
+@pytest.fixture(scope="session")
+def tsa(pki: Any) -> Iterator[str]:
+    """The URL of ``openssl ts -reply`` behind a loopback HTTP handler, for the whole run."""
+    from tests.support.openssl_tsa import running_openssl_tsa
+
+    with running_openssl_tsa(pki) as (url, _answered):
+        yield url

@@ -5,7 +5,7 @@ sees their DSS, and rejects a copy with one signed byte changed."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,15 +17,7 @@ from emeterai.trust import TrustStore
 from emeterai.wallet import Wallet
 from tests.support import attacks
 from tests.support.common import PASSPHRASE
-from tests.support.openssl_tsa import make_tsa_ca, running_openssl_tsa
 from tests.support.pdfbox import pdfbox_check
-
-
-@pytest.fixture(scope="module")
-def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    pki = make_tsa_ca(tmp_path_factory.mktemp("tsa-pki"))
-    with running_openssl_tsa(pki) as (url, _answered):
-        yield url
 
 
 def _pyhanko_view(data: bytes) -> tuple[list[str], tuple[int, int] | None]:

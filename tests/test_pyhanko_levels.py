@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +40,7 @@ from emeterai.verify import Verifier
 from emeterai.wallet import Wallet
 from tests.support import attacks
 from tests.support.common import PASSPHRASE
-from tests.support.openssl_tsa import TsaPki, make_tsa_ca, running_openssl_tsa
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> TsaPki:
-    return make_tsa_ca(tmp_path_factory.mktemp("tsa-pki"))
-
-
-@pytest.fixture(scope="module")
-def tsa(pki: TsaPki) -> Iterator[str]:
-    with running_openssl_tsa(pki) as (url, _answered):
-        yield url
+from tests.support.openssl_tsa import TsaPki
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +26,9 @@ from tests.support import attacks
 from tests.support.common import PASSPHRASE, PROJECT_ROOT, require_tool
 from tests.support.openssl_tsa import (
     TsaPki,
-    make_tsa_ca,
-    running_openssl_tsa,
     timestamp_tokens_in_pdf,
     verify_token_with_openssl,
 )
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> TsaPki:
-    return make_tsa_ca(tmp_path_factory.mktemp("tsa-pki"))
-
-
-@pytest.fixture(scope="module")
-def tsa(pki: TsaPki) -> Iterator[str]:
-    with running_openssl_tsa(pki) as (url, _answered):
-        yield url
 
 
 @pytest.fixture(scope="module")

@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.cli import json_lines, run, stamp_cli
 from tests.support.common import PASSPHRASE, PROJECT_ROOT
-from tests.support.openssl_tsa import TsaPki, make_tsa_ca, running_openssl_tsa
 
 SAMPLE = PROJECT_ROOT / "samples" / "lamaran.pdf"
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> TsaPki:
-    return make_tsa_ca(tmp_path_factory.mktemp("tsa"))
-
-
-@pytest.fixture(scope="module")
-def tsa(pki: TsaPki) -> Iterator[str]:
-    with running_openssl_tsa(pki) as (url, _answered):
-        yield url
 
 
 @pytest.fixture
