@@ -32,11 +32,10 @@ def sample_letter() -> bytes:
 
 
 def run_demo(log: Callable[[str], None], workdir: Path | None = None) -> DemoResult:
+    from emeterai import home as layout
     from emeterai.issuer import Issuer
     from emeterai.stamp import StampOptions, stamp_file
-    from emeterai.trust import TrustStore
     from emeterai.verify import Verifier
-    from emeterai.wallet import Wallet
 
     home = workdir or Path(tempfile.mkdtemp(prefix="emeterai-demo-"))
     issuer = Issuer.create(
@@ -49,9 +48,9 @@ def run_demo(log: Callable[[str], None], workdir: Path | None = None) -> DemoRes
     )
     stamps = issuer.issue(3, DEMO_PASSPHRASE)
     log(_("2. bought 3 stamps: {serials}").format(serials=", ".join(s.serial for s in stamps)))
-    trust = TrustStore(home / "trust")
+    trust = layout.trust_store(home)
     trust.add(issuer.root_pem(), "demo issuer root")
-    wallet = Wallet(home / "wallet" / "wallet.db")
+    wallet = layout.wallet(home)
     wallet.import_stamps([(s.serial, s.p12) for s in stamps], DEMO_PASSPHRASE, trust.certificates())
     log(_("3. stamps imported into the wallet (chain checked against the trusted issuer root)"))
     letter = home / "lamaran.pdf"

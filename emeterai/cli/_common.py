@@ -92,16 +92,15 @@ class State:
         return Path(platformdirs.user_data_dir("emeterai", appauthor=False))
 
     def wallet(self) -> Wallet:
-        from emeterai.wallet import Wallet
+        from emeterai import home
 
-        return Wallet(self.home() / "wallet" / "wallet.db")
+        return home.wallet(self.home())
 
     def trust_store(self, tsa: bool = False) -> TrustStore:
         """The trusted issuers, or with ``tsa`` the trusted timestamp authorities."""
-        from emeterai.trust import TrustStore
+        from emeterai import home
 
-        folder = self.home() / "trust"
-        return TrustStore(folder / "tsa", tsa=True) if tsa else TrustStore(folder)
+        return home.trust_store(self.home(), tsa)
 
     def err(self, text: str) -> None:
         """One line on stderr, above the progress bar while one is drawn (never through it);

@@ -116,7 +116,7 @@ def serve_cmd(
     ] = 16,
 ) -> None:
     """Run the server until Ctrl-C (help: :data:`HELP`)."""
-    from emeterai import i18n
+    from emeterai import home, i18n
     from emeterai.sizes import parse_size
     from emeterai.trust import parse_root
     from emeterai.web.config import Limits, Mode, ServeConfig, is_loopback, new_token
@@ -175,7 +175,7 @@ def serve_cmd(
     url = f"http://{shown_host}:{real_port}/"
     if mode is Mode.LOCAL:
         url += f"?token={token}"
-        out = Path(config.out_dir) if config.out_dir else Path(config.home) / "stamped"
+        out = Path(config.out_dir) if config.out_dir else home.stamped_folder(st.home())
         st.err(_("emeterai serve: open this address in your browser (Ctrl-C stops):"))
         typer.echo(url)
         st.err(_("stamped files are kept in {folder}").format(folder=out))

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from emeterai import home as layout
 from emeterai.errors import EmeteraiError, PdfError
 from emeterai.i18n import N_
 from emeterai.trust import TrustStore
@@ -83,10 +84,10 @@ class Desk:
     # -- wallet -----------------------------------------------------------------------------
 
     def wallet(self) -> Wallet:
-        return Wallet(self.home / "wallet" / "wallet.db")
+        return layout.wallet(self.home)
 
     def trust_store(self) -> TrustStore:
-        return TrustStore(self.home / "trust")
+        return layout.trust_store(self.home)
 
     def unlock(self, passphrase: str) -> None:
         key = self.wallet().unlock(passphrase)

@@ -19,6 +19,7 @@ from starlette.responses import (
     JSONResponse,
 )
 
+from emeterai import home as layout
 from emeterai.errors import (
     AlreadyStamped,
     ArchiveTooLarge,
@@ -110,7 +111,7 @@ class Server:
         self.desk: Desk | None = None
         if config.mode is Mode.LOCAL:
             home = config.home_path()
-            out_dir = Path(config.out_dir) if config.out_dir else home / "stamped"
+            out_dir = Path(config.out_dir) if config.out_dir else layout.stamped_folder(home)
             self.desk = Desk(home, out_dir, config.lock_after_seconds)
         self._verifier: Any = None
         self._verifier_lock = threading.Lock()
@@ -120,17 +121,18 @@ class Server:
     # -- shared pieces ----------------------------------------------------------------------
 
     def verifier(self) -> Any:
-        from emeterai.trust import TrustStore, parse_root
+        from emeterai.trust import parse_root
         from emeterai.verify import Verifier
 
+        home = self.config.home_path()
         with self._verifier_lock:
             if self._verifier is None:
-                roots = list(TrustStore(self.config.home_path() / "trust").certificates())
+                roots = list(layout.trust_store(home).certificates())
                 for pem in self.config.trust:
                     roots.append(parse_root(Path(pem).read_bytes(), pem))
                 crl = Path(self.config.crl).read_bytes() if self.config.crl else None
-                tsa = TrustStore(self.config.home_path() / "trust" / "tsa", tsa=True)
-                self._verifier = Verifier(roots, crl, tsa_roots=tsa.certificates())
+                tsa = layout.trust_store(home, tsa=True).certificates()
+                self._verifier = Verifier(roots, crl, tsa_roots=tsa)
             return self._verifier
 
     def forget_verifier(self) -> None:
@@ -148,9 +150,9 @@ class Server:
             if not wanted:
                 return None
             if location is None:
-                folder = self.config.home_path() / "ledger"
-                folder.mkdir(parents=True, exist_ok=True)
-                location = str(folder / "ledger.db")
+                path = layout.default_ledger(self.config.home_path())
+                path.parent.mkdir(parents=True, exist_ok=True)
+                location = str(path)
         if location is None:
             return None
         if self._ledger is None:
