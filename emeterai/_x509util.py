@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -108,6 +109,26 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
     if b"-----BEGIN" in data:
         return x509.load_pem_x509_certificates(data)
     return [x509.load_der_x509_certificate(data)]
+
+
+def load_crl(data: bytes) -> x509.CertificateRevocationList:
+    """The CRL in PEM or DER ``data``; ValueError when it is neither."""
+    if b"-----BEGIN" in data:
+        return x509.load_pem_x509_crl(data)
+    return x509.load_der_x509_crl(data)
+
+
+def crl_signed_by(crl: x509.CertificateRevocationList, certs: Iterable[x509.Certificate]) -> bool:
+    """Is ``crl`` signed by one of ``certs`` (one whose subject is the CRL's issuer)?"""
+    for cert in certs:
+        if cert.subject != crl.issuer:
+            continue
+        try:
+            if crl.is_signature_valid(cert.public_key()):  # type: ignore[arg-type]
+                return True
+        except (TypeError, ValueError):  # a key type a CRL cannot be signed with
+            continue
+    return False
 
 
 def to_pem(cert: x509.Certificate) -> bytes:

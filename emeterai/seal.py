@@ -78,34 +78,25 @@ def _certificates(signed_data: Any) -> list[Any]:
     return found
 
 
-def _crl(data: bytes, source: str) -> Any:
+def _crl_from_an_issuer(data: bytes, source: str, file: str, certs: Sequence[Any]) -> Any:
+    """The CRL in ``data`` (for the DSS), if the issuer of a certificate in ``file`` signed
+    it; ConfigError naming ``source`` otherwise."""
     from asn1crypto import crl as acrl
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
+    from emeterai._x509util import crl_signed_by, load_crl
+
     try:
-        parsed = (
-            x509.load_pem_x509_crl(data) if b"-----BEGIN" in data else x509.load_der_x509_crl(data)
-        )
+        crl = load_crl(data)
     except ValueError:
         raise ConfigError(N_("not an X.509 CRL (PEM or DER)"), path=source) from None
-    return parsed, acrl.CertificateList.load(parsed.public_bytes(serialization.Encoding.DER))
-
-
-def _issued_by_one_of(crl: Any, certs: Sequence[Any]) -> bool:
-    """Is the CRL signed by the issuer of a certificate in the file (a stamp's issuer)?"""
-    from cryptography import x509
-
-    for cert in certs:
-        issuer = x509.load_der_x509_certificate(cert.dump())
-        if issuer.subject != crl.issuer:
-            continue
-        try:
-            if crl.is_signature_valid(issuer.public_key()):
-                return True
-        except Exception:
-            continue
-    return False
+    issuers = [x509.load_der_x509_certificate(c.dump()) for c in certs]
+    if not crl_signed_by(crl, issuers):
+        raise ConfigError(
+            N_("this CRL is not from the issuer of any stamp in {file}"), path=source, file=file
+        )
+    return acrl.CertificateList.load(crl.public_bytes(serialization.Encoding.DER))
 
 
 def seal(
@@ -143,16 +134,9 @@ def seal(
         for emb in embedded:
             for cert in _certificates(emb.signed_data):
                 certs[cert.dump()] = cert
-        crl_objects = []
-        for name, raw in crls:
-            parsed, asn1 = _crl(raw, name)
-            if not _issued_by_one_of(parsed, list(certs.values())):
-                raise ConfigError(
-                    N_("this CRL is not from the issuer of any stamp in {file}"),
-                    path=name,
-                    file=source,
-                )
-            crl_objects.append(asn1)
+        crl_objects = [
+            _crl_from_an_issuer(raw, name, source, list(certs.values())) for name, raw in crls
+        ]
 
         buffer = io.BytesIO(data)
         DocumentSecurityStore.add_dss(

@@ -30,6 +30,8 @@ from emeterai._x509util import (
     OID_BASE_LENGTH,
     OID_DOCUMENT_DIGEST,
     StampCertInfo,
+    crl_signed_by,
+    load_crl,
     stamp_info,
 )
 from emeterai.errors import ConfigError, EmeteraiError, PdfError, first_line
@@ -302,19 +304,12 @@ class Verifier:
 
     def _load_crl(self, data: bytes) -> list[_Crl]:
         try:
-            if b"-----BEGIN" in data:
-                crl = x509.load_pem_x509_crl(data)
-            else:
-                crl = x509.load_der_x509_crl(data)
+            crl = load_crl(data)
         except ValueError as exc:
             raise ConfigError(N_("not an X.509 CRL (PEM or DER)")) from exc
-        if not self._trusted_crl(crl):
+        if not crl_signed_by(crl, self.trust_roots):
             raise ConfigError(N_("the CRL is not signed by a trusted issuer root"))
         return [_crl_of(crl)]
-
-    def _trusted_crl(self, crl: x509.CertificateRevocationList) -> bool:
-        signers = [r for r in self.trust_roots if r.subject == crl.issuer]
-        return any(crl.is_signature_valid(r.public_key()) for r in signers)  # type: ignore[arg-type]
 
     def _embedded_crls(self, reader: PdfFileReader) -> list[_Crl]:
         """The DSS's CRLs that a trusted issuer root signed (others prove nothing)."""
@@ -326,7 +321,7 @@ class Verifier:
                 crl = x509.load_der_x509_crl(raw)
             except ValueError:
                 continue
-            if self._trusted_crl(crl):
+            if crl_signed_by(crl, self.trust_roots):
                 found.append(_crl_of(crl))
         return found
 

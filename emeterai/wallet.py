@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from emeterai import serial as serials
 from emeterai._files import ATOMIC_METHODS, discard
 from emeterai._pdfobjects import Joined, Said
-from emeterai._x509util import StampCertInfo, stamp_info
+from emeterai._x509util import StampCertInfo, crl_signed_by, load_crl, stamp_info
 from emeterai.errors import (
     EmeteraiError,
     Hint,
@@ -283,11 +283,9 @@ class CrlImport:
 
 
 def is_crl(data: bytes) -> bool:
-    """Does ``data`` look like an X.509 CRL (PEM, or DER that parses as one)?"""
-    if b"-----BEGIN X509 CRL-----" in data[:4096]:
-        return True
+    """Is ``data`` an X.509 CRL (PEM or DER)?"""
     try:
-        x509.load_der_x509_crl(data)
+        load_crl(data)
     except ValueError:
         return False
     return True
@@ -944,12 +942,10 @@ class Wallet:
         """Keep an issuer's CRL, checked against the trusted roots, if it is newer than the one
         the wallet holds. Needs no passphrase: a CRL is public."""
         try:
-            pem = b"-----BEGIN X509 CRL-----" in data[:4096]
-            crl = x509.load_pem_x509_crl(data) if pem else x509.load_der_x509_crl(data)
+            crl = load_crl(data)
         except ValueError:
             raise TrustError(N_("not an X.509 CRL (PEM or DER)"), path=source) from None
-        signers = [r for r in trust_roots if r.subject == crl.issuer]
-        if not any(crl.is_signature_valid(r.public_key()) for r in signers):  # type: ignore[arg-type]
+        if not crl_signed_by(crl, trust_roots):
             raise TrustError(N_("the CRL is not signed by a trusted issuer root"), path=source)
         issuer = crl.issuer.public_bytes()
         this_update = crl.last_update_utc
