@@ -21,12 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from emeterai._proof import SIGNATURE_TIMESTAMP_OID
 from emeterai.errors import ConfigError, PdfError, SigningError, first_line
 from emeterai.i18n import N_
 
 __all__ = ["SealResult", "default_output", "seal"]
-
-SIGNATURE_TIMESTAMP_OID = "1.2.840.113549.1.9.16.2.14"
 
 
 @dataclass(frozen=True)
@@ -159,9 +158,9 @@ def seal(
         sealed = out.getvalue()
         if not sealed.startswith(data):
             raise PdfError(N_("internal check failed: sealing changed earlier bytes"), path=source)
-        dss = DocumentSecurityStore.read_dss(PdfFileReader(io.BytesIO(sealed), strict=False))
-        ts_reader = PdfFileReader(io.BytesIO(sealed), strict=False)
-        latest = ts_reader.embedded_timestamp_signatures[-1]
+        sealed_reader = PdfFileReader(io.BytesIO(sealed), strict=False)
+        dss = DocumentSecurityStore.read_dss(sealed_reader)
+        latest = sealed_reader.embedded_timestamp_signatures[-1]
         when = latest.signed_data["encap_content_info"]["content"].parsed["gen_time"].native
     _still_valid(data, sealed, source)
     result = SealResult(
