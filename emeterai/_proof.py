@@ -16,6 +16,7 @@ Levels (PAdES baseline, as a verifier can tell them from the file):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -75,13 +76,14 @@ def _tsa_name(signed_data: Any) -> str:
 
 
 def document_timestamps(
-    reader: PdfFileReader, context: ValidationContext
+    signatures: Iterable[EmbeddedPdfSignature], context: ValidationContext
 ) -> list[DocumentTimestamp]:
-    """Every document timestamp, validated against the trusted TSA roots in ``context``."""
+    """The document timestamps among ``signatures``, validated against the trusted TSA roots
+    in ``context``."""
     from pyhanko.sign.validation import validate_pdf_timestamp
 
     found = []
-    for emb in reader.embedded_timestamp_signatures:
+    for emb in signatures:
         try:
             status = validate_pdf_timestamp(emb, validation_context=context, skip_diff=True)
             intact = bool(status.intact and status.valid)

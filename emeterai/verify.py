@@ -272,6 +272,11 @@ class _Signature:
     timestamp: dt.datetime | None  # a valid RFC 3161 timestamp's time
     timestamp_trusted: bool = False  # ... from a trusted timestamp authority
 
+    @property
+    def proven(self) -> dt.datetime | None:
+        """The signature timestamp's time when it proves it: valid and from a trusted TSA."""
+        return self.timestamp if self.timestamp_trusted else None
+
 
 class Verifier:
     """Checks documents against trusted issuer roots (and optionally a CRL)."""
@@ -404,11 +409,9 @@ class Verifier:
     def _document(self, reader: PdfFileReader, embedded: list[EmbeddedPdfSignature]) -> _Document:
         from emeterai._proof import document_timestamps
 
-        has_timestamps = any(_get(e.sig_object, "/Type") == "/DocTimeStamp" for e in embedded)
+        timestamps = [e for e in embedded if _get(e.sig_object, "/Type") == "/DocTimeStamp"]
         try:
-            stamps = (
-                tuple(document_timestamps(reader, self._tsa_context())) if has_timestamps else ()
-            )
+            stamps = tuple(document_timestamps(timestamps, self._tsa_context()))
             crls = self._crls_for(reader)
         except Exception:  # a hostile DSS or timestamp: judged with what was given
             log.debug("timestamps or DSS unreadable", exc_info=True)
@@ -420,7 +423,7 @@ class Verifier:
         reader: PdfFileReader,
         emb: EmbeddedPdfSignature,
         data: bytes,
-        document: _Document | None = None,
+        document: _Document,
     ) -> StampReport:
         """Every check of one stamp signature, its problems in a stable order: the certificate
         and time, the signature, the serial, the binding, the picture and what came after."""
@@ -439,7 +442,6 @@ class Verifier:
             )
         from emeterai._proof import claimed_signature_timestamp, signature_end
 
-        document = document or _Document((), tuple(self._crls))
         end = signature_end(emb)
         covering = [t for t in document.timestamps if t.covers_to > end]
         cover = min((t.time for t in covering if t.trusted and t.time), default=None)
@@ -447,12 +449,12 @@ class Verifier:
         _claimed, moment = self._moment(emb, info, [], provisional)
         before_signature = len(problems)
         sig = self._signature(emb, data, info, cert, moment, problems)
-        proof = sig.timestamp if sig.timestamp and sig.timestamp_trusted else cover
+        proof = sig.proven or cover
         time_problems: list[Problem] = []
         stamped_at, _moment = self._moment(emb, info, time_problems, proof)
         problems[before_signature:before_signature] = time_problems  # the time before the signature
-        if sig.timestamp is not None and sig.timestamp_trusted:
-            stamped_at = sig.timestamp
+        if sig.proven is not None:
+            stamped_at = sig.proven
         problems.extend(_timestamp_problems(sig, covering))
         notes: list[str] = []
         cert_serial = info.serial if info else None
@@ -515,9 +517,7 @@ class Verifier:
             bound_sha256=bound,
             later_signatures=changed.later_signatures,
             level=_level(reader, cert, proof, covering, end),
-            signing_time_source="timestamp"
-            if sig.timestamp and sig.timestamp_trusted
-            else "claimed",
+            signing_time_source="claimed" if sig.proven is None else "timestamp",
             proven_by=proof.isoformat() if proof else None,
             notes=tuple(notes),
         )
