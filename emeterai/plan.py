@@ -222,33 +222,39 @@ def preview_page(
     return preview_png(data, analysis, picture, dpi=dpi, password=options.password)
 
 
+def dry_run_of(
+    data: bytes, source: str, options: StampOptions, shown: PreviewStamp | None = None
+) -> DryRun:
+    """Where ``data`` would be stamped (and, given the ``shown`` stamp, a PNG of that page with
+    its picture on it); nothing is signed or spent."""
+    from emeterai.stamp import analyse
+
+    analysis = analyse(data, source, options)
+    png = preview_page(data, analysis, shown, options) if shown is not None else None
+    p = analysis.placement
+    return DryRun(
+        file=source,
+        page=p.page_index + 1,
+        rect_pt=rounded_rect(p.rect),
+        placement=p.method,
+        center_mm=p.center_mm,
+        document_sha256=analysis.document_sha256,
+        repair=analysis.repair,
+        preview_png=png,
+        placeholder_text=p.placeholder_text,
+        warnings=p.warnings,
+    )
+
+
 def dry_run(
     files: Sequence[Path], options: StampOptions, shown: PreviewStamp, preview: bool = False
 ) -> Iterator[DryRun | StampFailure]:
     """Where each file would be stamped (and, with ``preview``, a PNG of that page with the
     picture on it); nothing is signed or spent."""
-    from emeterai.stamp import analyse, read_input
+    from emeterai.stamp import read_input
 
     for path in files:
         try:
-            data = read_input(path)
-            analysis = analyse(data, str(path), options)
-            png = None
-            if preview:
-                png = preview_page(data, analysis, shown, options)
+            yield dry_run_of(read_input(path), str(path), options, shown if preview else None)
         except EmeteraiError as exc:
             yield StampFailure(str(path), exc.at(path))
-            continue
-        p = analysis.placement
-        yield DryRun(
-            file=str(path),
-            page=p.page_index + 1,
-            rect_pt=rounded_rect(p.rect),
-            placement=p.method,
-            center_mm=p.center_mm,
-            document_sha256=analysis.document_sha256,
-            repair=analysis.repair,
-            preview_png=png,
-            placeholder_text=p.placeholder_text,
-            warnings=p.warnings,
-        )

@@ -121,19 +121,17 @@ async def page_endpoint(request: Request) -> Response:
 
 
 def _preview(desk: Desk, doc_id: str, fields: dict[str, str]) -> bytes:
-    from emeterai.plan import preview_page, preview_stamp
-    from emeterai.stamp import analyse
+    from emeterai.plan import dry_run_of, preview_stamp
 
     doc = desk.held(doc_id)
-    data = doc.path.read_bytes()
-    options = _options(fields)
-    analysis = analyse(data, doc.name, options)
     wallet = desk.wallet()
     try:
         shown = preview_stamp(wallet)
     finally:
         wallet.close()
-    return preview_page(data, analysis, shown, options, dpi=PREVIEW_DPI)
+    png = dry_run_of(doc.path.read_bytes(), doc.name, _options(fields), shown).preview_png
+    assert png is not None  # a shown stamp is drawn
+    return png
 
 
 async def preview_endpoint(request: Request) -> Response:
@@ -187,22 +185,9 @@ def _stamp(desk: Desk, upload: Upload, fields: dict[str, str]) -> tuple[StampedF
 
 
 def _dry_run(desk: Desk, upload: Upload, fields: dict[str, str]) -> dict[str, Any]:
-    from emeterai.stamp import DryRun, analyse, rounded_rect
+    from emeterai.plan import dry_run_of
 
-    options = _options(fields)
-    analysis = analyse(upload.data, upload.name, options)
-    p = analysis.placement
-    return DryRun(
-        file=upload.name,
-        page=p.page_index + 1,
-        rect_pt=rounded_rect(p.rect),
-        placement=p.method,
-        center_mm=p.center_mm,
-        document_sha256=analysis.document_sha256,
-        repair=analysis.repair,
-        placeholder_text=p.placeholder_text,
-        warnings=p.warnings,
-    ).to_json()
+    return dry_run_of(upload.data, upload.name, _options(fields)).to_json()
 
 
 async def stamp_endpoint(request: Request) -> Response:
