@@ -26,7 +26,15 @@ from emeterai.web.server import (
     flag,
     server_of,
 )
-from emeterai.web.uploads import BadRequest, Body, TooLarge, Upload, read_body
+from emeterai.web.uploads import (
+    TOO_MANY_FILES,
+    BadRequest,
+    Body,
+    TooLarge,
+    Upload,
+    read_body,
+    the_one_file,
+)
 
 
 def _verify_one(server: Server, upload: Upload, password: str | None, ledger: bool) -> Any:
@@ -51,7 +59,7 @@ def _uploads(body: Body, limits: ArchiveLimits, max_files: int) -> list[Upload]:
         else:
             out.append(upload)
         if len(out) > max_files:
-            raise TooLarge(i18n.N_("at most {limit} files can be sent at once"), limit=max_files)
+            raise TooLarge(TOO_MANY_FILES, limit=max_files)
     return out
 
 
@@ -59,9 +67,7 @@ async def verify_endpoint(request: Request) -> Response:
     server = server_of(request)
     limits = server.config.limits
     body = await read_body(request, limits.max_upload_bytes, 1, "document.pdf")
-    if len(body.files) != 1:
-        raise BadRequest(i18n.N_("send one PDF: as the body, or as the form field 'file'"))
-    upload = body.files[0]
+    upload = the_one_file(body)
     result = await server.work(
         _verify_one, server, upload, body.fields.get("password"), flag(body.fields.get("ledger"))
     )

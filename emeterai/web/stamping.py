@@ -29,7 +29,7 @@ from emeterai.web.server import (
     read_form,
     server_of,
 )
-from emeterai.web.uploads import BadRequest, Upload
+from emeterai.web.uploads import BadRequest, Upload, the_one_file
 
 
 def _options(fields: dict[str, str]) -> Any:
@@ -85,9 +85,7 @@ def _hold(desk: Desk, upload: Upload, fields: dict[str, str]) -> dict[str, Any]:
 async def documents_endpoint(request: Request) -> Response:
     desk = desk_of(request)
     body = await read_form(request, 1)
-    if len(body.files) != 1:
-        raise BadRequest(i18n.N_("send one PDF: as the body, or as the form field 'file'"))
-    upload = body.files[0]
+    upload = the_one_file(body)
     try:
         held = await server_of(request).work(_hold, desk, upload, body.fields)
     except EmeteraiError as exc:
@@ -201,10 +199,8 @@ async def stamp_endpoint(request: Request) -> Response:
     if doc_id:
         held = desk.held(doc_id)
         upload = Upload(held.name, held.path.read_bytes())
-    elif len(body.files) == 1:
-        upload = body.files[0]
     else:
-        raise BadRequest(i18n.N_("send one PDF: as the body, or as the form field 'file'"))
+        upload = the_one_file(body)
     try:
         if flag(body.fields.get("dry_run")):
             return JSONResponse(await server.work(_dry_run, desk, upload, body.fields))

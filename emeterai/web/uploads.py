@@ -16,7 +16,11 @@ from emeterai.errors import EmeteraiError
 from emeterai.i18n import N_
 from emeterai.names import shown
 
-__all__ = ["BadRequest", "Body", "TooLarge", "Upload", "read_body"]
+__all__ = ["BadRequest", "Body", "TooLarge", "Upload", "read_body", "the_one_file"]
+
+
+TOO_MANY_FILES = N_("at most {limit} files can be sent at once")
+ONE_PDF = N_("send one PDF: as the body, or as the form field 'file'")
 
 
 class TooLarge(EmeteraiError):
@@ -39,6 +43,13 @@ class Upload:
 class Body:
     files: tuple[Upload, ...] = ()
     fields: dict[str, str] = field(default_factory=dict)
+
+
+def the_one_file(body: Body) -> Upload:
+    """The request's single file, or BadRequest."""
+    if len(body.files) != 1:
+        raise BadRequest(ONE_PDF)
+    return body.files[0]
 
 
 def label(name: str | None, default: str = "upload.pdf") -> str:
@@ -94,7 +105,7 @@ async def read_body(request: Request, cap: int, max_files: int, default_name: st
             else:
                 fields[key] = value
             if len(files) > max_files:
-                raise TooLarge(N_("at most {limit} files can be sent at once"), limit=max_files)
+                raise TooLarge(TOO_MANY_FILES, limit=max_files)
         return Body(tuple(files), fields)
     finally:
         await form.close()
