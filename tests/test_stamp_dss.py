@@ -35,7 +35,7 @@ def test_the_wallet_keeps_the_newest_trusted_crl_of_each_issuer(home, issuer, tm
     wallet = Wallet(home / "wallet" / "wallet.db")
     first = issuer.crl(PASSPHRASE)
     got = wallet.import_crl(first, "first.crl", _roots(home))
-    assert got.kept and got.issuer.endswith("Test Issuer") or "Test Issuer" in got.issuer
+    assert got.kept and "Test Issuer" in got.issuer
     again = wallet.import_crl(first, "again.crl", _roots(home))
     assert not again.kept  # not newer: the wallet's stays
     other = Issuer.create(tmp_path / "other", PASSPHRASE, name="Other Issuer", specimen=True)
