@@ -29,6 +29,7 @@ from tests.support.openssl_tsa import (
     timestamp_tokens_in_pdf,
     verify_token_with_openssl,
 )
+from tests.support.validation import asn1, from_dss_alone, trusting
 
 
 @pytest.fixture(scope="module")
@@ -92,37 +93,26 @@ def test_pyhanko_agrees_the_sealed_stamp_validates_from_the_files_dss_alone(
 ):
     """The stamp validated by pyHanko with revocation *required* and nothing but the DSS
     (no fetching, no CRL given), and the document timestamp validated against the TSA root."""
-    from asn1crypto import x509 as ax509
-    from cryptography.hazmat.primitives.serialization import Encoding
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
-    from pyhanko.sign.validation.dss import DocumentSecurityStore
     from pyhanko_certvalidator import ValidationContext
 
     sealed, _ = seal(stamp_letter(), "l.pdf", tsa, [_crl(issuer)])
     reader = PdfFileReader(io.BytesIO(sealed))
-    dss = DocumentSecurityStore.read_dss(reader)
-    roots = [
-        ax509.Certificate.load(c.public_bytes(Encoding.DER))
-        for c in TrustStore(home / "trust").certificates()
-    ]
-    from_dss = ValidationContext(
-        trust_roots=roots,
-        crls=[bytes(c.get_object().data) for c in dss.crls],
-        other_certs=list(dss.load_certs()),
-        allow_fetching=False,
-        revocation_mode="require",
-    )
+    issuers = TrustStore(home / "trust").certificates()
     stamp = reader.embedded_regular_signatures[0]
+    from_dss = from_dss_alone(sealed, issuers)
     status = validate_pdf_signature(stamp, signer_validation_context=from_dss)
     assert status.bottom_line, status.pretty_print_details()
     without = ValidationContext(
-        trust_roots=roots, crls=[], allow_fetching=False, revocation_mode="require"
+        trust_roots=[asn1(c) for c in issuers],
+        crls=[],
+        allow_fetching=False,
+        revocation_mode="require",
     )
     assert not validate_pdf_signature(stamp, signer_validation_context=without).bottom_line
-    ts_root = ax509.Certificate.load(tsa_root.public_bytes(Encoding.DER))
     doc_ts = reader.embedded_timestamp_signatures[0]
-    ts_status = validate_pdf_timestamp(doc_ts, ValidationContext(trust_roots=[ts_root]))
+    ts_status = validate_pdf_timestamp(doc_ts, trusting([tsa_root]))
     assert ts_status.valid and ts_status.trusted
 
 

@@ -19,6 +19,7 @@ from emeterai.wallet import Wallet
 from tests.support import attacks
 from tests.support.common import PASSPHRASE
 from tests.support.tsaserver import running_tsa, tsa_certificate, tsa_identity
+from tests.support.validation import from_dss_alone, trusting
 
 
 def _roots(home: Path) -> list[x509.Certificate]:
@@ -73,12 +74,8 @@ def test_a_stamp_carries_its_chain_and_crl_in_its_own_update(
 def test_with_a_timestamp_it_is_b_lt_and_validates_from_the_dss_alone(
     home, issuer, wallet_with_stamps, tmp_path
 ):
-    from asn1crypto import x509 as ax509
-    from cryptography.hazmat.primitives.serialization import Encoding
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko.sign.validation.dss import DocumentSecurityStore
-    from pyhanko_certvalidator import ValidationContext
 
     wallet = wallet_with_stamps(1)
     wallet.import_crl(issuer.crl(PASSPHRASE), "issuer.crl", _roots(home))
@@ -91,20 +88,10 @@ def test_with_a_timestamp_it_is_b_lt_and_validates_from_the_dss_alone(
     result = Verifier(_roots(home), tsa_roots=[tsa_certificate(identity)]).verify(data, "l")
     assert result.valid and result.stamps[0].level == "B-LT"
     reader = PdfFileReader(io.BytesIO(data))
-    dss = DocumentSecurityStore.read_dss(reader)
-    roots = [ax509.Certificate.load(c.public_bytes(Encoding.DER)) for c in _roots(home)]
-    context = ValidationContext(
-        trust_roots=roots,
-        crls=[bytes(c.get_object().data) for c in dss.crls],
-        other_certs=list(dss.load_certs()),
-        allow_fetching=False,
-        revocation_mode="require",
-    )
-    tsa = ValidationContext(
-        trust_roots=[ax509.Certificate.load(tsa_certificate(identity).public_bytes(Encoding.DER))]
-    )
     status = validate_pdf_signature(
-        reader.embedded_signatures[0], signer_validation_context=context, ts_validation_context=tsa
+        reader.embedded_signatures[0],
+        signer_validation_context=from_dss_alone(data, _roots(home)),
+        ts_validation_context=trusting([tsa_certificate(identity)]),
     )
     assert status.bottom_line, status.pretty_print_details()
 
