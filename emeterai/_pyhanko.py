@@ -13,6 +13,21 @@ process once a program that owns its process calls :func:`install`:
 - hex strings (``<...>``) are read in chunks: every stamp's /Contents is one of several
   kilobytes, and pyHanko's byte-at-a-time reader was a third of verifying a letter. Anything out
   of the ordinary goes to pyHanko's own reader from the start of the string.
+
+Three more are speed fixes in the libraries under pyHanko, each giving exactly the bytes or the
+answer the original gives (bench/results.md, "Where the time goes", has their effect):
+
+- asn1crypto's ``Asn1Value.dump`` reads ``self.contents`` up to three times; on a value built
+  from Python data (every CMS structure a signer builds) each read re-serialises the whole
+  subtree, so the cost doubles with each level of nesting: 20 ms of a letter's 25 ms CMS. The
+  fix reads it once (upstream: use the local ``contents`` in ``Asn1Value.dump``);
+- asn1crypto compares X.509 names by preparing every attribute with stringprep, each time;
+  two names with the same DER are equal without that (RFC 5280 7.1), and a name's prepared form
+  depends only on its DER, so it is kept (upstream: a DER fast path in ``Name.__eq__`` and a
+  cached ``Name.hashable``);
+- pyhanko-certvalidator builds its "every name is permitted" subtrees from scratch for each
+  certificate of each path; they are now copied from one made once (upstream: a module-level
+  template in ``default_permitted_subtrees``).
 """
 
 from __future__ import annotations
@@ -27,11 +42,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from asn1crypto import core as asn1_core
+from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.attributes import CMSAttributeProvider
+from pyhanko_certvalidator import validate as certvalidator_validate
 
 # (object, private attribute) pairs this module relies on: the contract test checks each.
 HOOKS: tuple[tuple[object, str], ...] = (
@@ -41,6 +59,10 @@ HOOKS: tuple[tuple[object, str], ...] = (
     (IncrementalPdfFileWriter, "_update_meta"),
     (IncrementalPdfFileWriter, "_walk_page_tree"),
     (signers.SimpleSigner, "_signed_attr_providers"),
+    (asn1_core, "_dump_header"),
+    (asn1_core.Asn1Value, "dump"),
+    (asn1_x509.Name, "__eq__"),
+    (certvalidator_validate, "default_permitted_subtrees"),
 )
 
 # -- the two fixes ----------------------------------------------------------------------------
@@ -97,12 +119,83 @@ def _name_writer_has_bug() -> bool:
     return probe.getvalue() == b"/X#4"
 
 
+# -- the speed fixes -------------------------------------------------------------------------
+
+ORIGINAL_DUMP: Callable[..., bytes] = asn1_core.Asn1Value.dump
+ORIGINAL_NAME_EQ: Callable[..., bool] = asn1_x509.Name.__eq__
+ORIGINAL_NAME_HASHABLE: property = asn1_x509.Name.hashable
+ORIGINAL_PERMITTED: Callable[[], Any] = certvalidator_validate.default_permitted_subtrees
+
+
+def asn1_dump(self: Any, force: bool = False) -> bytes:
+    """asn1crypto's ``Asn1Value.dump``, reading ``self.contents`` once."""
+    contents = self.contents
+    if self._header is not None and self._header[-1:] == b"\x80":
+        force = True  # an indefinite length is re-encoded
+    if self._header is None or force:
+        if isinstance(self, asn1_core.Constructable) and self._indefinite:
+            self.method = 0
+        header = asn1_core._dump_header(self.class_, self.method, self.tag, contents)
+        if self.explicit is not None:
+            for class_, tag in self.explicit:
+                header = asn1_core._dump_header(class_, 1, tag, header + contents) + header
+        self._header = header
+        self._trailer = b""
+    return self._header + contents + self._trailer  # type: ignore[no-any-return]
+
+
+_HASHABLE: dict[bytes, str] = {}
+_HASHABLE_MAX = 4096
+
+
+def name_hashable(self: Any) -> str:
+    """asn1crypto's ``Name.hashable`` (the RFC 5280 prepared form), kept per DER encoding."""
+    der = self.dump()
+    found = _HASHABLE.get(der)
+    if found is None:
+        found = ORIGINAL_NAME_HASHABLE.fget(self)  # type: ignore[misc]
+        if len(_HASHABLE) >= _HASHABLE_MAX:
+            _HASHABLE.clear()
+        _HASHABLE[der] = found
+    return found
+
+
+def name_eq(self: Any, other: Any) -> bool:
+    """asn1crypto's ``Name.__eq__``: equal DER is equal; otherwise the prepared forms decide."""
+    if not isinstance(other, asn1_x509.Name):
+        return False
+    if self.dump() == other.dump():
+        return True
+    return ORIGINAL_NAME_EQ(self, other)
+
+
+@functools.cache
+def _permitted_template() -> Any:
+    return ORIGINAL_PERMITTED()
+
+
+def default_permitted_subtrees() -> Any:
+    """pyhanko-certvalidator's "every name permitted" subtrees: fresh sets of the same frozen
+    ``NameSubtree`` values, copied from one template."""
+    return {name_type: set(trees) for name_type, trees in _permitted_template().items()}
+
+
+def _apply_speed(on: bool) -> None:
+    asn1_core.Asn1Value.dump = asn1_dump if on else ORIGINAL_DUMP
+    asn1_x509.Name.__eq__ = name_eq if on else ORIGINAL_NAME_EQ
+    asn1_x509.Name.hashable = property(name_hashable) if on else ORIGINAL_NAME_HASHABLE
+    certvalidator_validate.default_permitted_subtrees = (
+        default_permitted_subtrees if on else ORIGINAL_PERMITTED
+    )
+
+
 _lock = threading.Lock()
 _users = 0  # emeterai calls running under patched(), plus one for install()
 _installed = False
 
 
 def _apply(on: bool) -> None:
+    _apply_speed(on)
     generic.read_hex_string_from_stream = read_hex_string_from_stream if on else ORIGINAL_HEX_READER
     if _name_writer_has_bug():
         writer = write_name_to_stream if on else ORIGINAL_NAME_WRITER

@@ -4,14 +4,17 @@ pyHanko's own reader gives."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
+from typing import Any
 
 import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfStreamError
 
 from emeterai import _pyhanko
+from tests.support.common import PASSPHRASE
 
 ORIGINAL = _pyhanko.ORIGINAL_HEX_READER
 
@@ -139,3 +142,171 @@ def test_names_below_0x10_are_written_with_two_hex_digits_while_patched():
     with _pyhanko.patched():
         generic.NameObject("/X\x04").write_to_stream(out)
     assert out.getvalue() == b"/X#04"
+
+
+# -- the speed fixes: the same bytes and answers as the originals ------------------------------
+
+
+def _signed_cms(key: Any, dump_with: Any) -> tuple[bytes, bytes]:
+    """A CMS SignedData as the stamp's signer builds it (nested values made from Python data),
+    serialised with ``dump_with`` in place of asn1crypto's ``Asn1Value.dump``."""
+    import asyncio
+
+    from asn1crypto import core as asn1_core
+    from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+
+    from emeterai import _sign
+
+    signer = _sign.make_signer(key, b"\1" * 32, 1234, b"\2" * 32)
+    attrs = PdfCMSSignedAttributes(signing_time=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC))
+    saved = asn1_core.Asn1Value.dump
+    asn1_core.Asn1Value.dump = dump_with
+    try:
+        cms = asyncio.run(
+            signer.async_sign(b"\3" * 32, "sha256", use_pades=True, signed_attr_settings=attrs)
+        )
+        return cms.dump(), cms.dump(force=True)
+    finally:
+        asn1_core.Asn1Value.dump = saved
+
+
+def test_the_cms_a_signer_builds_is_serialised_to_the_same_bytes(issuer):
+    """ECDSA signatures differ each time, so the signature value is compared apart."""
+    from asn1crypto import cms
+
+    from tests.support.attacks import stamp_key_from_issuer
+
+    key = stamp_key_from_issuer(issuer, PASSPHRASE, "TST-0000000001")
+    fast = _signed_cms(key, _pyhanko.asn1_dump)
+    slow = _signed_cms(key, _pyhanko.ORIGINAL_DUMP)
+    for a, b in zip(fast, slow, strict=True):
+        left, right = cms.ContentInfo.load(a), cms.ContentInfo.load(b)
+        for info in (left, right):
+            info["content"]["signer_infos"][0]["signature"] = b""
+        assert _pyhanko.ORIGINAL_DUMP(left, force=True) == _pyhanko.ORIGINAL_DUMP(right, force=True)
+        assert len(a) - len(b) in range(-2, 3)  # DER ECDSA values differ by a byte or two
+
+
+@pytest.mark.parametrize(
+    "der",
+    [
+        bytes.fromhex("3009020101a004020202ff"),  # a sequence with an explicit [0] inside
+        bytes.fromhex("30800201010000"),  # BER indefinite length: re-encoded as DER
+        bytes.fromhex("3080a08002010100000000"),  # nested indefinite lengths
+    ],
+    ids=["explicit", "indefinite", "nested-indefinite"],
+)
+def test_parsed_and_ber_values_dump_as_the_original_dumps_them(der):
+    from asn1crypto import core as asn1_core
+
+    for force in (False, True):
+        fast, slow = asn1_core.Asn1Value.load(der), asn1_core.Asn1Value.load(der)
+        assert _pyhanko.asn1_dump(fast, force) == _pyhanko.ORIGINAL_DUMP(slow, force)
+
+
+def test_dumping_a_built_value_serialises_each_level_a_bounded_number_of_times():
+    """The original read a built value's contents up to three times per level, re-serialising
+    everything below each time: 2**depth work. Counted, not timed."""
+    from asn1crypto import core as asn1_core
+
+    class Pair(asn1_core.Sequence):
+        pass
+
+    Pair._fields = [("a", asn1_core.Any, {"optional": True}), ("n", asn1_core.Integer)]
+
+    def nested(depth: int) -> Any:
+        value = Pair({"n": 0})
+        for i in range(depth):
+            value = Pair({"a": value, "n": i})
+        return value
+
+    calls = {"n": 0}
+    original = asn1_core.Sequence._set_contents
+
+    def counting(self: Any, force: bool = False) -> None:
+        calls["n"] += 1
+        original(self, force)
+
+    asn1_core.Sequence._set_contents = counting
+    try:
+        for dump, limit in ((_pyhanko.asn1_dump, 2 * 13), (_pyhanko.ORIGINAL_DUMP, 2**12)):
+            value = nested(12)
+            calls["n"] = 0
+            asn1_core.Asn1Value.dump = dump
+            try:
+                value.dump()
+            finally:
+                asn1_core.Asn1Value.dump = _pyhanko.ORIGINAL_DUMP
+            if dump is _pyhanko.asn1_dump:
+                assert calls["n"] <= limit
+            else:
+                assert calls["n"] >= limit  # the original's cost, which the fix removes
+    finally:
+        asn1_core.Sequence._set_contents = original
+
+
+def _name(**attrs: Any) -> Any:
+    from asn1crypto import x509 as ax509
+
+    return ax509.Name.build(attrs)
+
+
+def _printable(name: Any) -> Any:
+    """``name`` re-encoded with PrintableString values: other DER, the same name."""
+    from asn1crypto import x509 as ax509
+
+    return ax509.Name.build(dict(name.native), use_printable=True)
+
+
+NAME_PAIRS = [
+    (
+        _name(common_name="Test Issuer", country_name="ID"),
+        _name(common_name="Test Issuer", country_name="ID"),
+    ),
+    (_name(common_name="Test Issuer"), _printable(_name(common_name="Test Issuer"))),
+    (_name(common_name="Test  Issuer"), _name(common_name="test issuer")),
+    (_name(common_name="Test Issuer"), _name(common_name="Other Issuer")),
+    (_name(common_name="Test Issuer"), _name(common_name="Test Issuer", organization_name="X")),
+]
+
+
+@pytest.mark.parametrize(("left", "right"), NAME_PAIRS)
+def test_names_compare_and_hash_as_the_original_compares_them(left, right):
+    from asn1crypto import x509 as ax509
+
+    assert _pyhanko.name_eq(left, right) == _pyhanko.ORIGINAL_NAME_EQ(left, right)
+    assert _pyhanko.name_eq(left, "not a name") is False
+    for name in (left, right):
+        assert _pyhanko.name_hashable(name) == _pyhanko.ORIGINAL_NAME_HASHABLE.fget(name)
+        assert _pyhanko.name_hashable(name) == _pyhanko.name_hashable(ax509.Name.load(name.dump()))
+
+
+def test_equal_names_with_other_der_are_still_equal():
+    """The DER fast path must not be the only path: RFC 5280 preparation still decides."""
+    left = _name(common_name="Test Issuer")
+    right = _printable(left)
+    assert left.dump() != right.dump()
+    assert _pyhanko.name_eq(left, right) is True
+
+
+def test_permitted_subtrees_are_the_originals_and_fresh_each_time():
+    first = _pyhanko.default_permitted_subtrees()
+    assert first == _pyhanko.ORIGINAL_PERMITTED()
+    name_type = next(iter(first))
+    first[name_type].clear()
+    assert _pyhanko.default_permitted_subtrees() == _pyhanko.ORIGINAL_PERMITTED()
+
+
+def test_the_speed_fixes_are_in_place_only_while_patched():
+    from asn1crypto import core as asn1_core
+    from asn1crypto import x509 as ax509
+    from pyhanko_certvalidator import validate
+
+    assert asn1_core.Asn1Value.dump is _pyhanko.ORIGINAL_DUMP
+    with _pyhanko.patched():
+        assert asn1_core.Asn1Value.dump is _pyhanko.asn1_dump
+        assert ax509.Name.__eq__ is _pyhanko.name_eq
+        assert validate.default_permitted_subtrees is _pyhanko.default_permitted_subtrees
+    assert asn1_core.Asn1Value.dump is _pyhanko.ORIGINAL_DUMP
+    assert ax509.Name.__eq__ is _pyhanko.ORIGINAL_NAME_EQ
+    assert validate.default_permitted_subtrees is _pyhanko.ORIGINAL_PERMITTED
