@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import copy
 import enum
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -227,17 +228,46 @@ class Placeholder:
         return (self.box.x0 + self.box.x1) / 2, (self.box.y0 + self.box.y1) / 2
 
 
-@dataclass(frozen=True)
 class _Glyph:
-    """One shown glyph: its text, where it runs along its line, and its box in user space."""
+    """One shown glyph: its text, where it runs along its line, and its box in user space.
 
-    text: str
-    start: float  # along the line's direction
-    end: float
-    across: float  # the baseline's offset across that direction
-    em: float  # the font size in user space
-    direction: tuple[float, float]
-    box: Box
+    A page shows thousands of glyphs and placement needs the box of a few, so the box is
+    worked out from the glyph's matrix only when asked (a plain class: a frozen dataclass's
+    ``__init__`` was a tenth of stamping a letter).
+    """
+
+    __slots__ = ("_box", "_extent", "_m", "across", "direction", "em", "end", "start", "text")
+
+    def __init__(
+        self,
+        text: str,
+        start: float,
+        end: float,
+        across: float,
+        em: float,
+        direction: tuple[float, float],
+        m: tuple[float, float, float, float, float, float],
+        extent: tuple[float, float, float, float],  # ink, rise, the em's bottom and top
+    ) -> None:
+        self.text = text
+        self.start = start  # along the line's direction
+        self.end = end
+        self.across = across  # the baseline's offset across that direction
+        self.em = em  # the font size in user space
+        self.direction = direction
+        self._m = m
+        self._extent = extent
+        self._box: Box | None = None
+
+    @property
+    def box(self) -> Box:
+        if self._box is None:
+            m = self._m
+            ink, rise, low, high = self._extent
+            corners = [_apply(m, x, rise + y) for x in (0.0, ink) for y in (low, high)]
+            xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+            self._box = Box(min(xs), min(ys), max(xs), max(ys))
+        return self._box
 
 
 @dataclass(frozen=True)
@@ -327,18 +357,24 @@ def _differences(encoding: Any) -> dict[int, str]:
 
 def _standard_widths(base: str, unicode: dict[int, str]) -> dict[int, float]:
     """Widths of one of the 14 standard fonts (no /Widths needed), from reportlab's metrics."""
+    texts = tuple(unicode.get(code) or chr(code) for code in range(32, 256))
+    return dict(_standard_widths_of(base, texts))
+
+
+@functools.lru_cache(maxsize=64)
+def _standard_widths_of(base: str, texts: tuple[str, ...]) -> tuple[tuple[int, float], ...]:
+    """(code, width) for codes 32 to 255 showing ``texts``: the same for every document."""
     from reportlab.pdfbase import pdfmetrics
 
     if base not in pdfmetrics.standardFonts:
-        return {}
-    widths = {}
-    for code in range(32, 256):
-        text = unicode.get(code) or chr(code)
+        return ()
+    widths = []
+    for code, text in enumerate(texts, start=32):
         try:
-            widths[code] = float(pdfmetrics.stringWidth(text, base, 1000))
+            widths.append((code, float(pdfmetrics.stringWidth(text, base, 1000))))
         except Exception:  # a character the font's encoding lacks
             continue
-    return widths
+    return tuple(widths)
 
 
 def _load_font(ref: Any) -> _Font:
@@ -396,7 +432,7 @@ def _load_font(ref: Any) -> _Font:
     )
 
 
-def _apply(m: list[float], x: float, y: float) -> tuple[float, float]:
+def _apply(m: Sequence[float], x: float, y: float) -> tuple[float, float]:
     return x * m[0] + y * m[2] + m[4], x * m[1] + y * m[3] + m[5]
 
 
@@ -497,7 +533,11 @@ class _GlyphCollector:
                 self.run(inner, form.get("/Resources", resources), _mult(matrix, ctm), depth + 1)
 
     def show(self, string: Any, ts: _TextState, tm: list[float], ctm: list[float]) -> list[float]:
-        """Record the glyphs ``string`` shows; the text matrix after them."""
+        """Record the glyphs ``string`` shows; the text matrix after them.
+
+        Each glyph is drawn with the text matrix times the CTM; only its translation changes
+        along the string, so the rest is worked out once per string.
+        """
         font = ts.font
         if font is None or not ts.size:
             return tm
@@ -508,42 +548,42 @@ class _GlyphCollector:
                 if isinstance(string, bytes)
                 else str(string).encode("latin-1", "replace")
             )
+        m = _mult(tm, ctm)
+        m0, m1, m2, m3 = m[0], m[1], m[2], m[3]
+        c0, c2, c4, c1, c3, c5 = ctm[0], ctm[2], ctm[4], ctm[1], ctm[3], ctm[5]
+        t0, t1, t2, t3, t4, t5 = tm
+        size, hscale, rise = ts.size, ts.scale, ts.rise
+        length = (m0**2 + m1**2) ** 0.5
+        em = size * (m2**2 + m3**2) ** 0.5
+        drawn = length > 0 and em > 0
+        d0, d1 = (m0 / length, m1 / length) if drawn else (0.0, 0.0)
+        direction = (round(d0, 2), round(d1, 2))
+        low, high = font.descent * size, font.ascent * size
+        glyphs = self.glyphs
         for code, text, width in font.decode(data):
-            self.add(text, width * ts.size * ts.scale, ts, _mult(tm, ctm))
+            if drawn:
+                m4, m5 = t4 * c0 + t5 * c2 + c4, t4 * c1 + t5 * c3 + c5
+                ink = width * size * hscale
+                ox, oy = 0.0 * m0 + rise * m2 + m4, 0.0 * m1 + rise * m3 + m5
+                start = ox * d0 + oy * d1
+                glyphs.append(
+                    _Glyph(
+                        text,
+                        start,
+                        start + ink * length,
+                        oy * d0 - ox * d1,
+                        em,
+                        direction,
+                        (m0, m1, m2, m3, m4, m5),
+                        (ink, rise, low, high),
+                    )
+                )
+                if len(glyphs) >= MAX_GLYPHS:
+                    raise _Enough
             spacing = ts.char_spacing + (ts.word_spacing if code == 32 and not font.two_byte else 0)
-            advance = (width * ts.size + spacing) * ts.scale
-            tm = _mult([1.0, 0.0, 0.0, 1.0, advance, 0.0], tm)
-        return tm
-
-    def add(self, text: str, ink: float, ts: _TextState, m: list[float]) -> None:
-        """One glyph ``ink`` wide (text space) drawn at the origin of ``m`` (text to user space)."""
-        assert ts.font is not None
-        length = (m[0] ** 2 + m[1] ** 2) ** 0.5
-        em = ts.size * (m[2] ** 2 + m[3] ** 2) ** 0.5
-        if length <= 0 or em <= 0:
-            return
-        d = (m[0] / length, m[1] / length)
-        ox, oy = _apply(m, 0.0, ts.rise)
-        corners = [
-            _apply(m, x, ts.rise + y * ts.size)
-            for x in (0.0, ink)
-            for y in (ts.font.descent, ts.font.ascent)
-        ]
-        xs, ys = [c[0] for c in corners], [c[1] for c in corners]
-        start = ox * d[0] + oy * d[1]
-        self.glyphs.append(
-            _Glyph(
-                text=text,
-                start=start,
-                end=start + ink * length,
-                across=oy * d[0] - ox * d[1],
-                em=em,
-                direction=(round(d[0], 2), round(d[1], 2)),
-                box=Box(min(xs), min(ys), max(xs), max(ys)),
-            )
-        )
-        if len(self.glyphs) >= MAX_GLYPHS:
-            raise _Enough
+            advance = (width * size + spacing) * hscale
+            t4, t5 = advance * t0 + 0.0 * t2 + t4, advance * t1 + 0.0 * t3 + t5
+        return [t0, t1, t2, t3, t4, t5]
 
 
 def _lines(glyphs: list[_Glyph]) -> list[list[_Glyph]]:
