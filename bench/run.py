@@ -58,6 +58,9 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results.md"
+# bench/serve.py's section of results.md: kept as it is, at the end, when this run rewrites it.
+SERVE_BEGIN = "<!-- bench/serve.py: begin -->"
+SERVE_END = "<!-- bench/serve.py: end -->"
 PASSPHRASE = "bench-passphrase"
 MM = 72 / 25.4
 A4 = (210 * MM, 297 * MM)
@@ -160,12 +163,14 @@ SNAPSHOT: list[Path] = []  # the copy of emeterai/ that every measurement runs
 
 
 def warn(msg: str) -> None:
+    if msg in WARNINGS:  # e.g. a phase missing from this emeterai, seen for every input
+        return
     WARNINGS.append(msg)
     log(f"WARNING: {msg}")
 
 
-def snapshot_package(work: Path) -> Path:
-    """Copy emeterai/ as it is now and run everything from the copy.
+def snapshot_package(work: Path, source: Path = PROJECT) -> Path:
+    """Copy ``source``/emeterai/ as it is now and run everything from the copy.
 
     Other engineers edit the working tree while the benchmark runs; without a snapshot the
     stamps made early and the verifier run late could come from different code. The copy is put
@@ -177,15 +182,20 @@ def snapshot_package(work: Path) -> Path:
     import compileall
 
     root = work / "src"
-    shutil.copytree(
-        PROJECT / "emeterai", root / "emeterai", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    package = source / "emeterai"
+    if not (package / "__init__.py").is_file():
+        raise SystemExit(f"bench: no emeterai package in {source}")
+    shutil.copytree(package, root / "emeterai", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(root, work / "src-nopyc")
     compileall.compile_dir(root, quiet=1)
     if "emeterai" in sys.modules:
         raise SystemExit("bench: emeterai was imported before the snapshot")
     sys.path.insert(0, str(root))
     SNAPSHOT.append(root)
+    import emeterai
+
+    if Path(emeterai.__file__).resolve().parent != (root / "emeterai").resolve():
+        raise SystemExit(f"bench: emeterai comes from {emeterai.__file__}, not the snapshot")
     return root
 
 
@@ -693,11 +703,15 @@ def timed_phases(phases: list[tuple[str, str, str, bool]], into: dict[str, list[
 
     undo = []
     for label, module, attr, is_async in phases:
-        owner: object = importlib.import_module(module)
         *path, name = attr.split(".")
-        for part in path:
-            owner = getattr(owner, part)
-        original = getattr(owner, name)
+        try:  # another version of emeterai (--source) may not have it
+            owner: object = importlib.import_module(module)
+            for part in path:
+                owner = getattr(owner, part)
+            original = getattr(owner, name)
+        except (ImportError, AttributeError):
+            warn(f"phase '{label.strip()}': {module}.{attr} does not exist here; not timed")
+            continue
 
         def make(original=original, label=label, is_async=is_async):
             if is_async:
@@ -852,21 +866,25 @@ def versions() -> str:
     return ", ".join(parts)
 
 
-def git_rev() -> str:
+def git_rev(checkout: Path = PROJECT) -> str:
+    """The short commit of ``checkout`` (the one the emeterai/ snapshot came from), and whether
+    its emeterai/ differed from that commit."""
     try:
         rev = subprocess.run(
-            ["git", "-C", str(PROJECT), "rev-parse", "--short", "HEAD"],
+            ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
             capture_output=True,
             text=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(PROJECT), "status", "--porcelain", "--untracked-files=no"],
+            ["git", "-C", str(checkout), "status", "--porcelain", "--", "emeterai"],
             capture_output=True,
             text=True,
         ).stdout.strip()
-        return rev + (" + uncommitted changes" if dirty else "")
     except OSError:
-        return "unknown"
+        return f"unknown ({checkout})"
+    if not rev:
+        return f"unknown ({checkout} is not a git checkout)"
+    return rev + (" + uncommitted changes in emeterai/" if dirty else "")
 
 
 def report(
@@ -881,6 +899,7 @@ def report(
     profiles: list[tuple[Doc, float, list[str]]],
     load: tuple[float, float],
     phases: list[str],
+    source: Path,
 ) -> list[str]:
     lines: list[str] = []
     add = lines.append
@@ -888,8 +907,8 @@ def report(
     add(f"# emeterai benchmark (README, Speed){' — QUICK smoke run' if quick else ''}")
     add("")
     add(
-        f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}; {os.cpu_count()} CPUs; commit {git_rev()} "
-        "(emeterai/ copied at the start and run from the copy); "
+        f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}; {os.cpu_count()} CPUs; commit {git_rev(source)} "
+        f"(emeterai/ copied from {source} at the start and run from the copy); "
         f"{versions()}."
     )
     add(
@@ -1253,6 +1272,19 @@ def report(
 # -- main ----------------------------------------------------------------------------------
 
 
+def with_serve_section(text: str) -> str:
+    """``text`` followed by bench/serve.py's section of the results.md there is now, unchanged."""
+    try:
+        old = RESULTS.read_text()
+    except FileNotFoundError:
+        return text
+    begin = old.find(SERVE_BEGIN)
+    end = old.find(SERVE_END, begin)
+    if begin < 0 or end < 0:
+        return text
+    return text.rstrip("\n") + "\n\n" + old[begin : end + len(SERVE_END)] + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small N: a smoke run under a minute")
@@ -1263,7 +1295,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--no-results", action="store_true", help="do not write bench/results.md")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=PROJECT,
+        metavar="DIR",
+        help="measure the emeterai package in DIR/emeterai (e.g. a git worktree of an earlier "
+        "commit) instead of this checkout's",
+    )
     args = parser.parse_args(argv)
+    source = args.source.resolve()
     plan = QUICK if args.quick else FULL
     start = time.perf_counter()
     load_start = os.getloadavg()[0]
@@ -1275,7 +1316,7 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="emeterai-bench-"))
     try:
-        snapshot_package(work)
+        snapshot_package(work, source)
         log(f"work directory {work}; load average {load_start:.2f}; emeterai/ snapshot taken")
         docs = make_inputs(work / "inputs")
         log(
@@ -1361,11 +1402,12 @@ def main(argv: list[str] | None = None) -> int:
             profiles,
             load,
             phases,
+            source,
         )
         text = "\n".join(lines) + "\n"
         print(text)
         if not args.no_results:
-            RESULTS.write_text(text)
+            RESULTS.write_text(with_serve_section(text))
             log(f"wrote {RESULTS}")
     finally:
         if args.keep:
