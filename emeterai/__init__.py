@@ -10,7 +10,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from emeterai import _lazy
+
 __version__ = "0.1.0"
+_lazy.install()  # verifying never needs pyHanko's signers: ~300 ms of a cold start
 
 _PUBLIC = {
     "StampOptions": "emeterai.stamp",

@@ -40,25 +40,27 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from asn1crypto import core as asn1_core
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import signers
-from pyhanko.sign.attributes import CMSAttributeProvider
 from pyhanko_certvalidator import validate as certvalidator_validate
 
-# (object, private attribute) pairs this module relies on: the contract test checks each.
+if TYPE_CHECKING:
+    from pyhanko.sign.attributes import CMSAttributeProvider
+
+# (object, private attribute) pairs this module relies on: the contract test checks each. An
+# object named by its dotted path is one only signing imports (see ``emeterai._lazy``).
 HOOKS: tuple[tuple[object, str], ...] = (
     (generic, "read_hex_string_from_stream"),
     (generic.NameObject, "write_to_stream"),
     (IncrementalPdfFileWriter, "_write_header"),
     (IncrementalPdfFileWriter, "_update_meta"),
     (IncrementalPdfFileWriter, "_walk_page_tree"),
-    (signers.SimpleSigner, "_signed_attr_providers"),
+    ("pyhanko.sign.signers.SimpleSigner", "_signed_attr_providers"),  # imported when signing
     (asn1_core, "_dump_header"),
     (asn1_core.Asn1Value, "dump"),
     (asn1_x509.Name, "__eq__"),
@@ -160,13 +162,37 @@ def name_hashable(self: Any) -> str:
     return found
 
 
+_KEYS: dict[bytes, tuple[tuple[int, tuple[tuple[str, str], ...]], ...]] = {}
+
+
+def _name_key(name: Any) -> tuple[tuple[int, tuple[tuple[str, str], ...]], ...]:
+    """What asn1crypto's ``Name.__eq__`` compares, worked out once per DER encoding: per RDN in
+    order, its attribute count and its prepared value per attribute type."""
+    der = name.dump()
+    key = _KEYS.get(der)
+    if key is None:
+        rdns = []
+        for rdn in name.chosen:
+            values = {ntv["type"].native: ntv.prepped_value for ntv in rdn}
+            rdns.append((len(rdn), tuple(sorted(values.items()))))
+        key = tuple(rdns)
+        if len(_KEYS) >= _HASHABLE_MAX:
+            _KEYS.clear()
+        _KEYS[der] = key
+    return key
+
+
 def name_eq(self: Any, other: Any) -> bool:
-    """asn1crypto's ``Name.__eq__``: equal DER is equal; otherwise the prepared forms decide."""
+    """asn1crypto's ``Name.__eq__`` (RFC 5280 7.1): equal DER is equal; otherwise the names'
+    prepared forms, kept per DER, decide."""
     if not isinstance(other, asn1_x509.Name):
         return False
     if self.dump() == other.dump():
         return True
-    return ORIGINAL_NAME_EQ(self, other)
+    try:
+        return _name_key(self) == _name_key(other)
+    except Exception:  # a value stringprep refuses: the original decides, and raises as it does
+        return ORIGINAL_NAME_EQ(self, other)
 
 
 @functools.cache
@@ -278,16 +304,34 @@ def live_objects(reader: PdfFileReader, revision: int) -> dict[tuple[int, int], 
 # -- signing: the writer and signer emeterai extends --------------------------------------------
 
 
-class BindingSigner(signers.SimpleSigner):
-    """A SimpleSigner that adds fixed signed attributes (the stamp's document binding)."""
+@functools.cache
+def _binding_signer() -> type:
+    """The signer class, made on first use: ``pyhanko.sign.signers`` is the heaviest import of
+    pyHanko and verifying never needs it."""
+    from pyhanko.sign import signers
 
-    def __init__(self, *args: Any, extra: Sequence[CMSAttributeProvider], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.extra = extra
+    class BindingSigner(signers.SimpleSigner):
+        """A SimpleSigner that adds fixed signed attributes (the stamp's document binding)."""
 
-    def _signed_attr_providers(self, *args: Any, **kwargs: Any) -> Iterator[CMSAttributeProvider]:
-        yield from super()._signed_attr_providers(*args, **kwargs)
-        yield from self.extra
+        def __init__(
+            self, *args: Any, extra: Sequence[CMSAttributeProvider], **kwargs: Any
+        ) -> None:
+            super().__init__(*args, **kwargs)
+            self.extra = extra
+
+        def _signed_attr_providers(
+            self, *args: Any, **kwargs: Any
+        ) -> Iterator[CMSAttributeProvider]:
+            yield from super()._signed_attr_providers(*args, **kwargs)
+            yield from self.extra
+
+    return BindingSigner
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BindingSigner":
+        return _binding_signer()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @runtime_checkable

@@ -255,12 +255,13 @@ def make_signer(
         binding.append(_Attribute(OID_BASE_LENGTH, core.Integer(base_length)))
     if base_digest is not None:
         binding.append(_Attribute(OID_BASE_DIGEST, core.OctetString(base_digest)))
-    return _pyhanko.BindingSigner(
+    signer: signers.SimpleSigner = _pyhanko.BindingSigner(
         signing_cert=_asn1_cert(stamp.certificate),
         signing_key=key,
         cert_registry=SimpleCertificateStore.from_certs([_asn1_cert(c) for c in stamp.chain]),
         extra=binding,
     )
+    return signer
 
 
 def sign(

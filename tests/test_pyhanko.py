@@ -61,7 +61,21 @@ def test_installed_in_pyhankos_parser_while_patched():
 @pytest.mark.parametrize(("owner", "name"), _pyhanko.HOOKS, ids=lambda v: getattr(v, "__name__", v))
 def test_every_private_hook_exists_in_the_installed_pyhanko(owner, name):
     """Fails first when a pyHanko upgrade renames or drops something emeterai relies on."""
+    if isinstance(owner, str):  # a class only signing imports, named by its dotted path
+        import importlib
+
+        module, _, attr = owner.rpartition(".")
+        owner = getattr(importlib.import_module(module), attr)
     assert callable(getattr(owner, name, None)), f"pyHanko no longer has {owner}.{name}"
+
+
+def test_the_binding_signer_is_a_pyhanko_signer_made_once():
+    from pyhanko.sign import signers
+
+    assert issubclass(_pyhanko.BindingSigner, signers.SimpleSigner)
+    assert _pyhanko.BindingSigner is _pyhanko.BindingSigner
+    with pytest.raises(AttributeError):
+        _pyhanko.NoSuchThing  # noqa: B018
 
 
 def test_the_writer_hooks_keep_their_signatures():
@@ -310,3 +324,41 @@ def test_the_speed_fixes_are_in_place_only_while_patched():
     assert asn1_core.Asn1Value.dump is _pyhanko.ORIGINAL_DUMP
     assert ax509.Name.__eq__ is _pyhanko.ORIGINAL_NAME_EQ
     assert validate.default_permitted_subtrees is _pyhanko.ORIGINAL_PERMITTED
+
+
+def test_names_with_repeated_or_reordered_attributes_compare_as_the_original():
+    from asn1crypto import x509 as ax509
+
+    def rdns(*groups: list[tuple[str, str]]) -> Any:
+        return ax509.Name(
+            name="",
+            value=ax509.RDNSequence(
+                [
+                    ax509.RelativeDistinguishedName(
+                        [
+                            ax509.NameTypeAndValue(
+                                {
+                                    "type": t,
+                                    "value": ax509.DirectoryString(name="utf8_string", value=v),
+                                }
+                            )
+                            for t, v in group
+                        ]
+                    )
+                    for group in groups
+                ]
+            ),
+        )
+
+    names = [
+        rdns([("common_name", "A"), ("common_name", "A")]),
+        rdns([("common_name", "A")]),
+        rdns([("common_name", "a ")]),
+        rdns([("common_name", "A"), ("organization_name", "B")]),
+        rdns([("organization_name", "B"), ("common_name", "A")]),
+        rdns([("common_name", "A")], [("organization_name", "B")]),
+        rdns([("organization_name", "B")], [("common_name", "A")]),
+    ]
+    for left in names:
+        for right in names:
+            assert _pyhanko.name_eq(left, right) == _pyhanko.ORIGINAL_NAME_EQ(left, right)
