@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from emeterai._inputs import expand_pdfs, is_stamped_output
 from emeterai.batch import StampJob
 from emeterai.errors import EmeteraiError, OutputError, PdfError, UsageError
 from emeterai.i18n import N_
@@ -37,35 +38,6 @@ __all__ = [
     "plan_stamping",
     "preview_stamp",
 ]
-
-
-def is_stamped_output(path: Path) -> bool:
-    """Is ``path`` named as emeterai names its outputs (``x.emeterai.pdf``)?"""
-    return path.name.lower().endswith(".emeterai.pdf")
-
-
-def expand_pdfs(paths: Sequence[Path], skip_outputs: bool = False) -> tuple[list[Path], list[Path]]:
-    """The PDF files named by ``paths`` (a folder: its PDFs, recursively, sorted), and the
-    folders that held none. ``skip_outputs`` leaves a folder's ``*.emeterai.pdf`` out, so that
-    stamping a folder twice does not stamp the first run's outputs; a file named on its own
-    is always kept (and refused as stamped if it is)."""
-    files: list[Path] = []
-    empty: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(
-                p
-                for p in path.rglob("*")
-                if p.suffix.lower() == ".pdf"
-                and p.is_file()
-                and not (skip_outputs and is_stamped_output(p))
-            )
-            if not found:
-                empty.append(path)
-            files.extend(found)
-        else:
-            files.append(path)
-    return files, empty
 
 
 def _same_file_key(path: Path) -> str:

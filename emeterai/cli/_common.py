@@ -327,7 +327,7 @@ def stamp_files_passphrase(
 def pdf_files(st: State, pdfs: list[Path], skip_outputs: bool = False) -> list[Path]:
     """The PDFs named on the command line (folders expanded, without their ``*.emeterai.pdf``
     when ``skip_outputs``), or a usage error."""
-    from emeterai.plan import expand_pdfs
+    from emeterai._inputs import expand_pdfs
 
     files, empty = expand_pdfs(pdfs, skip_outputs=skip_outputs)
     for folder in empty:
