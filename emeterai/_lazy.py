@@ -79,7 +79,7 @@ class _Finder:
             spec = finder.find_spec(fullname, path, target)
             if spec is not None:
                 if spec.loader is not None and spec.submodule_search_locations is not None:
-                    spec.loader = _DeferredInit(spec.loader)
+                    spec.loader = _DeferredInit(spec.loader)  # type: ignore[assignment]
                 return spec
         return None
 
