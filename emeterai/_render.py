@@ -320,23 +320,24 @@ def _page_drawing(
 ) -> tuple[
     bytes, tuple[tuple[str, str], ...], tuple[tuple[str, tuple[tuple[str, float], ...]], ...]
 ]:
-    """(content stream, fonts, graphics states) of the one page of a picture made by reportlab."""
-    import pypdf
+    """(content stream, fonts, graphics states) of the one page of a picture made by reportlab.
 
-    page = pypdf.PdfReader(io.BytesIO(pdf)).pages[0]
-    content = page.get_contents().get_data()  # type: ignore[union-attr]
-    resources: Any = page["/Resources"].get_object()
-    font_dict: Any = resources["/Font"].get_object() if "/Font" in resources else {}
-    state_dict: Any = resources["/ExtGState"].get_object() if "/ExtGState" in resources else {}
-    fonts = tuple(
-        sorted(
-            (str(name), str(ref.get_object()["/BaseFont"])[1:]) for name, ref in font_dict.items()
-        )
-    )
+    Read with pyHanko's reader, which verifying and stamping have loaded anyway (pypdf was
+    a sixth of a cold ``emeterai verify`` for this alone)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    page = PdfFileReader(io.BytesIO(pdf), strict=False).root["/Pages"]["/Kids"][0]
+    contents = page["/Contents"]
+    parts = contents if isinstance(contents, list) else [contents]
+    content = b"".join(part.data for part in parts)
+    resources: Any = page["/Resources"]
+    font_dict: Any = resources["/Font"] if "/Font" in resources else {}  # noqa: SIM401  (get() does not resolve)
+    state_dict: Any = resources["/ExtGState"] if "/ExtGState" in resources else {}  # noqa: SIM401
+    fonts = tuple(sorted((str(name), str(font_dict[name]["/BaseFont"])[1:]) for name in font_dict))
     states = tuple(
         sorted(
-            (str(name), tuple(sorted((str(k), float(v)) for k, v in gs.get_object().items())))
-            for name, gs in state_dict.items()
+            (str(name), tuple(sorted((str(k), float(v)) for k, v in state_dict[name].items())))
+            for name in state_dict
         )
     )
     return content, fonts, states
@@ -457,10 +458,7 @@ def _draw_v1(
 
 
 def _content_of(picture: StampPicture) -> bytes:
-    import pypdf
-
-    page = pypdf.PdfReader(io.BytesIO(picture.pdf)).pages[0]
-    return page.get_contents().get_data()  # type: ignore[union-attr]
+    return _page_drawing(picture.pdf)[0]
 
 
 def compress(content: bytes) -> bytes:

@@ -297,3 +297,29 @@ def test_an_issuer_name_holding_the_template_placeholder_still_renders_each_seri
     assert b"(0000000000000000000001)" in first.content
     assert b"(1111111111111111111111)" in second.content
     assert b"(0000000000000000000001)" not in second.content
+
+
+@pytest.mark.parametrize("specimen", [False, True])
+def test_the_page_drawing_is_what_pypdf_reads_of_the_picture(serial, specimen):
+    """The template's parts are read with pyHanko's reader: the same content stream, fonts and
+    graphics states as pypdf (an independent reader) finds on the picture's page."""
+    from emeterai._render import _page_drawing
+
+    pdf = render(serial, 10000, "Test Issuer", DIGEST, specimen).pdf
+    content, fonts, states = _page_drawing(pdf)
+    page = pypdf.PdfReader(io.BytesIO(pdf)).pages[0]
+    assert content == page.get_contents().get_data()
+    resources: Any = page["/Resources"].get_object()
+    assert fonts == tuple(
+        sorted(
+            (str(n), str(r.get_object()["/BaseFont"])[1:]) for n, r in resources["/Font"].items()
+        )
+    )
+    gstates = resources.get("/ExtGState", {})
+    assert states == tuple(
+        sorted(
+            (str(n), tuple(sorted((str(k), float(v)) for k, v in g.get_object().items())))
+            for n, g in gstates.items()
+        )
+    )
+    assert (len(states) > 0) == specimen
