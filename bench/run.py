@@ -10,6 +10,12 @@ them. It never fails the build; the exit code is 0 unless the benchmark itself b
     python bench/run.py --quick    # smoke run, a minute or two, small N (figures meaningless)
     python bench/run.py --profile  # also cProfile stamping the letter and both 300-page docs
 
+Before and after a change (the emeterai of an earlier commit, measured by this script):
+
+    git worktree add /tmp/before 471041c
+    python bench/run.py --source /tmp/before --save /tmp/before.json --no-results
+    python bench/run.py --before /tmp/before.json
+
 What it does, all in a throwaway directory (deleted at the end unless --keep):
 - makes deterministic inputs with reportlab: a 2-page letter with a "Meterai 10.000"
   placeholder, a 40-page text document, a 300-page ~30 MB document (one incompressible
@@ -45,7 +51,8 @@ What it does, all in a throwaway directory (deleted at the end unless --keep):
   pages (300-page text / letter <= 1.5x, stamp and verify), --jobs 2 over one process
   (>= 1.8x), cold --help / stamp / verify (<= 80 / 500 / 350 ms);
 - writes the same report as markdown to bench/results.md (overwritten each run, keeping
-  bench/serve.py's section at its end).
+  bench/serve.py's section at its end); --save FILE writes the phase tables and headline
+  figures as JSON, --before FILE shows such a file's figures beside this run's.
 
 Everything runs from a byte-compiled copy of emeterai/ (of this checkout, or of --source DIR)
 taken at the start (see ``snapshot_package``), so that edits made to the working tree during
@@ -58,6 +65,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import platform
 import random
@@ -936,6 +944,13 @@ class PhaseTable:
         self.ms[key] = {label: med(v) for label, v in ms.items()}
         self.calls[key] = {label: med(v) for label, v in calls.items()}
 
+    def to_json(self) -> dict:
+        return {"labels": self.labels, "ms": self.ms, "calls": self.calls}
+
+    @classmethod
+    def from_json(cls, data: dict) -> PhaseTable:
+        return cls(list(data["labels"]), dict(data["ms"]), dict(data["calls"]))
+
 
 def per_document(
     times: dict[str, list[float]],
@@ -1009,19 +1024,32 @@ def verify_phase_breakdown(
     return result
 
 
-def phase_table(phases: PhaseTable, docs: list[Doc]) -> list[str]:
-    """The markdown table, a column per input. "(xK)" is the median number of calls per
-    document where it is not 1; n/a: the phase does not exist in that emeterai."""
+def phase_table(phases: PhaseTable, docs: list[Doc], before: PhaseTable | None = None) -> list[str]:
+    """The markdown table: a column per input, or with ``before`` a before and an after column
+    per input. "(xK)" is the median number of calls per document where it is not 1; n/a: the
+    phase does not exist in that emeterai."""
 
-    def cell(key: str, label: str) -> str:
-        value = phases.ms.get(key, {}).get(label)
+    def cell(t: PhaseTable, key: str, label: str) -> str:
+        value = t.ms.get(key, {}).get(label)
         if value is None:
             return "n/a"
-        count = phases.calls.get(key, {}).get(label, 1)
+        count = t.calls.get(key, {}).get(label, 1)
         return f"{value:.2f}" + (f" (x{count:g})" if count != 1 else "")
 
-    header = ["phase (median ms per document)"] + [d.label for d in docs]
-    rows = [[label] + [cell(d.key, label) for d in docs] for label in phases.labels]
+    labels = list(phases.labels)
+    if before is not None:
+        labels += [label for label in before.labels if label not in labels]
+    header = ["phase (median ms per document)"]
+    for d in docs:
+        header += [f"{d.key} before", f"{d.key} after"] if before is not None else [d.label]
+    rows = []
+    for label in labels:
+        row = [label]
+        for d in docs:
+            if before is not None:
+                row.append(cell(before, d.key, label))
+            row.append(cell(phases, d.key, label))
+        rows.append(row)
     return table(header, rows)
 
 
@@ -1132,7 +1160,7 @@ def git_rev(checkout: Path = PROJECT) -> str:
 
 @dataclass
 class Run:
-    """Everything one run measured, for the report."""
+    """Everything one run measured, for the report and for --save."""
 
     docs: list[Doc]
     figs: dict[str, Figures]
@@ -1249,7 +1277,7 @@ def loads(values: Sequence[float]) -> str:
     return ", ".join(f"{v:.2f}" for v in values) or "-"
 
 
-def report(run: Run) -> list[str]:
+def report(run: Run, before: dict | None = None) -> list[str]:
     docs, figs, cold_ms, plan = run.docs, run.figs, run.cold_ms, run.plan
     lines: list[str] = []
     add = lines.append
@@ -1379,6 +1407,36 @@ def report(run: Run) -> list[str]:
         ["figure", "measured", "target", "verdict", "moonshot", "moonshot met", "note"], rows
     )
     add("")
+
+    if before is not None:
+        add("## Before and after")
+        add("")
+        before_load = before.get("load") or [float("nan")] * 2
+        add(
+            f"before = commit {before.get('rev', '?')} (emeterai/ from "
+            f"{before.get('source', '?')}, {before.get('date', '?')}, load at start "
+            f"{before_load[0]:.2f}, at end {before_load[-1]:.2f}"
+            f"{', QUICK' if before.get('quick') else ''}); after = commit {run.rev} (this run). "
+            "Two runs, each with its own peers: when the load differed, compare the ratios "
+            "rather than the milliseconds."
+        )
+        add("")
+        old = {name: tuple(v) for name, v in before.get("headline", {}).items()}
+        names = list(h) + [name for name in old if name not in h]
+        rows = []
+        for name in names:
+            b_value, unit = old.get(name, (float("nan"), h.get(name, (0, "ms"))[1]))
+            a_value = h.get(name, (float("nan"), unit))[0]
+            rows.append(
+                [
+                    name,
+                    fmt_value(b_value, unit),
+                    fmt_value(a_value, unit),
+                    fmt_value(ratio(a_value, b_value), "x"),
+                ]
+            )
+        lines += table(["figure", "before", "after", "after / before"], rows)
+        add("")
 
     add("## Stamping, per document (in-process, warm)")
     add("")
@@ -1631,6 +1689,10 @@ def report(run: Run) -> list[str]:
     )
     add("")
 
+    old_stamp = old_verify = None
+    if before is not None:
+        old_stamp = PhaseTable.from_json(before["phases"]["stamp"])
+        old_verify = PhaseTable.from_json(before["phases"]["verify"])
     add("## Where a stamp's time goes (in-process, one core, wall clock, no profiler)")
     add("")
     add(
@@ -1639,9 +1701,10 @@ def report(run: Run) -> list[str]:
         "phase's time in one document (its calls summed: (xK) = K calls). Nested rows are part "
         "of the row above; the wallet unlock, once per batch, is not shown. The peer's rows are "
         "the same run of pyHanko's own QR-stamp signing."
+        + (f" before = commit {before.get('rev', '?')}, after = {run.rev}." if before else "")
     )
     add("")
-    lines += phase_table(run.stamp_phases, docs)
+    lines += phase_table(run.stamp_phases, docs, old_stamp)
     add("")
 
     add("## Where a verification's time goes (in-process, one core, wall clock, no profiler)")
@@ -1651,9 +1714,10 @@ def report(run: Run) -> list[str]:
         "outputs per input (those of the stamping batches). Indented rows are part of the row "
         "above; pyHanko's validate_pdf_signature also hashes the signed range and checks the "
         "CMS and the certificate chain."
+        + (f" before = commit {before.get('rev', '?')}, after = {run.rev}." if before else "")
     )
     add("")
-    lines += phase_table(run.verify_phases, docs)
+    lines += phase_table(run.verify_phases, docs, old_verify)
     add("")
 
     if WARNINGS:
@@ -1674,6 +1738,20 @@ def report(run: Run) -> list[str]:
         lines += prof_lines
         add("")
     return lines
+
+
+def saved(run: Run) -> dict:
+    """What --save writes: enough for a later run's --before."""
+    return {
+        "rev": run.rev,
+        "source": str(run.source),
+        "date": run.date,
+        "quick": run.quick,
+        "load": list(run.load),
+        "inputs": {d.key: d.label for d in run.docs},
+        "headline": {name: list(v) for name, v in headline(run).items()},
+        "phases": {"stamp": run.stamp_phases.to_json(), "verify": run.verify_phases.to_json()},
+    }
 
 
 # -- main ----------------------------------------------------------------------------------
@@ -1712,8 +1790,28 @@ def main(argv: list[str] | None = None) -> int:
         help="measure the emeterai package in DIR/emeterai (e.g. a git worktree of an earlier "
         "commit) instead of this checkout's",
     )
+    parser.add_argument(
+        "--save",
+        type=Path,
+        metavar="FILE",
+        help="also write the phase tables and the headline figures as JSON (for --before)",
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="FILE",
+        help="a JSON saved by an earlier run's --save: show its figures beside this run's",
+    )
     args = parser.parse_args(argv)
     source = args.source.resolve()
+    before = None
+    if args.before is not None:
+        try:
+            before = json.loads(args.before.read_text())
+            PhaseTable.from_json(before["phases"]["stamp"])
+            PhaseTable.from_json(before["phases"]["verify"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SystemExit(f"bench: cannot read --before {args.before}: {exc}") from exc
     plan = QUICK if args.quick else FULL
     start = time.perf_counter()
     load_start = os.getloadavg()[0]
@@ -1833,8 +1931,11 @@ def main(argv: list[str] | None = None) -> int:
             rev=rev,
             date=date,
         )
-        text = "\n".join(report(run)) + "\n"
+        text = "\n".join(report(run, before)) + "\n"
         print(text)
+        if args.save is not None:
+            args.save.write_text(json.dumps(saved(run), indent=1) + "\n")
+            log(f"wrote {args.save}")
         if not args.no_results:
             RESULTS.write_text(with_serve_section(text))
             log(f"wrote {RESULTS}")
