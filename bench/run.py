@@ -1776,6 +1776,13 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="small N: a smoke run of a minute or so"
     )
     parser.add_argument(
+        "--phase-n",
+        type=int,
+        default=None,
+        metavar="N",
+        help="documents per input for the phase tables (default 8, --quick 3)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="also cProfile stamping one letter, the 300-page text and the 300-page scan",
@@ -1813,6 +1820,10 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise SystemExit(f"bench: cannot read --before {args.before}: {exc}") from exc
     plan = QUICK if args.quick else FULL
+    if args.phase_n:
+        import dataclasses
+
+        plan = dataclasses.replace(plan, phase_n=args.phase_n)
     start = time.perf_counter()
     load_start = os.getloadavg()[0]
     date = time.strftime("%Y-%m-%d %H:%M:%S %Z")
