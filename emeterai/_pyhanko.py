@@ -98,6 +98,16 @@ def read_hex_string_from_stream(stream: Any) -> generic.ByteStringObject | gener
     return generic.pdf_string(binascii.unhexlify(digits))
 
 
+def _escaped(byte: int) -> bool:
+    return byte == 0x23 or not 0x21 <= byte <= 0x7E or not generic.is_regular_character(byte)
+
+
+# A name byte that must be written as '#XX'; a name with none (nearly all) is written as it is.
+_NEEDS_ESCAPE = re.compile(
+    b"[" + b"".join(re.escape(bytes([b])) for b in range(256) if _escaped(b)) + b"]"
+)
+
+
 def write_name_to_stream(
     self: generic.NameObject, stream: Any, handler: Any = None, container_ref: Any = None
 ) -> None:
@@ -105,9 +115,12 @@ def write_name_to_stream(
     raw = self.encode("utf8")
     if not raw.startswith(b"/"):
         raise generic.PdfWriteError(f"Could not serialise name object {self!r}, must start with /")
+    if _NEEDS_ESCAPE.search(raw, 1) is None:
+        stream.write(raw)
+        return
     out = bytearray(b"/")
     for byte in raw[1:]:
-        if byte == 0x23 or not 0x21 <= byte <= 0x7E or not generic.is_regular_character(byte):
+        if _escaped(byte):
             out += b"#%02X" % byte
         else:
             out.append(byte)

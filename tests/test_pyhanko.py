@@ -158,6 +158,21 @@ def test_names_below_0x10_are_written_with_two_hex_digits_while_patched():
     assert out.getvalue() == b"/X#04"
 
 
+@pytest.mark.parametrize("byte", range(1, 256))
+def test_every_name_byte_is_written_as_pyhanko_writes_it_bar_the_short_escape(byte):
+    """The fast path (a name with nothing to escape is written as it is) and the escaping
+    loop give pyHanko's bytes, except that an escape always has two hex digits."""
+    name = generic.NameObject("/A" + bytes([byte]).decode("latin-1") + "b")
+    ours, theirs = io.BytesIO(), io.BytesIO()
+    _pyhanko.write_name_to_stream(name, ours)
+    _pyhanko.ORIGINAL_NAME_WRITER(name, theirs)
+    if ours.getvalue() != theirs.getvalue():
+        assert theirs.getvalue() == b"/A#%Xb" % byte and byte < 0x10
+    raw = name.encode("utf8")
+    parsed = generic.NameObject.read_from_stream(io.BytesIO(ours.getvalue()))
+    assert parsed == name, (raw, ours.getvalue())
+
+
 # -- the speed fixes: the same bytes and answers as the originals ------------------------------
 
 
