@@ -14,7 +14,7 @@ process once a program that owns its process calls :func:`install`:
   kilobytes, and pyHanko's byte-at-a-time reader was a third of verifying a letter. Anything out
   of the ordinary goes to pyHanko's own reader from the start of the string.
 
-Three more are speed fixes in the libraries under pyHanko, each giving exactly the bytes or the
+More are speed fixes in the libraries under pyHanko, each giving exactly the bytes or the
 answer the original gives (bench/results.md, "Where the time goes", has their effect):
 
 - asn1crypto's ``Asn1Value.dump`` reads ``self.contents`` up to three times; on a value built
@@ -25,6 +25,11 @@ answer the original gives (bench/results.md, "Where the time goes", has their ef
   two names with the same DER are equal without that (RFC 5280 7.1), and a name's prepared form
   depends only on its DER, so it is kept (upstream: a DER fast path in ``Name.__eq__`` and a
   cached ``Name.hashable``);
+- pyHanko reads every token up to its delimiter one byte at a time through a generator, and
+  decodes every name byte by byte looking for escapes: together a tenth of verifying a letter.
+  Tokens are now read in chunks, and a name with no escape is decoded at once (upstream: the
+  same two changes in ``misc.read_until_delimiter`` and ``generic._decode_name``); names and
+  tokens out of the ordinary still go to pyHanko's own code;
 - pyhanko-certvalidator builds its "every name is permitted" subtrees from scratch for each
   certificate of each path; they are now copied from one made once (upstream: a module-level
   template in ``default_permitted_subtrees``).
@@ -44,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from asn1crypto import core as asn1_core
 from asn1crypto import x509 as asn1_x509
-from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko_certvalidator import validate as certvalidator_validate
@@ -56,6 +61,8 @@ if TYPE_CHECKING:
 # object named by its dotted path is one only signing imports (see ``emeterai._lazy``).
 HOOKS: tuple[tuple[object, str], ...] = (
     (generic, "read_hex_string_from_stream"),
+    (generic, "_decode_name"),
+    (generic, "read_until_delimiter"),
     (generic.NameObject, "write_to_stream"),
     (IncrementalPdfFileWriter, "_write_header"),
     (IncrementalPdfFileWriter, "_update_meta"),
@@ -73,6 +80,8 @@ _CHUNK = 64 * 1024
 _WHITESPACE = b" \n\r\t\f\x00"  # pyhanko.pdf_utils.misc.PDF_WHITESPACE
 _UNUSUAL = re.compile(rb"[^0-9a-fA-F \n\r\t\f\x00]")
 ORIGINAL_HEX_READER = generic.read_hex_string_from_stream
+ORIGINAL_DECODE_NAME: Callable[[bytes], generic.NameObject] = generic._decode_name
+ORIGINAL_READ_UNTIL_DELIMITER: Callable[[Any], bytes] = generic.read_until_delimiter
 ORIGINAL_NAME_WRITER: Callable[..., None] = generic.NameObject.write_to_stream
 
 
@@ -125,6 +134,34 @@ def write_name_to_stream(
         else:
             out.append(byte)
     stream.write(bytes(out))
+
+
+def decode_name(name_bytes: bytes) -> generic.NameObject:
+    """pyHanko's ``_decode_name``: a name with nothing escaped (nearly all) decoded at once;
+    anything else (an escape, a byte that should have been one) by pyHanko's own loop."""
+    if _NEEDS_ESCAPE.search(name_bytes) is None:
+        return generic.NameObject("/" + name_bytes.decode("ascii"))
+    return ORIGINAL_DECODE_NAME(name_bytes)
+
+
+_DELIMITER = re.compile(b"[" + re.escape(misc.PDF_WHITESPACE + misc.PDF_DELIMITERS) + b"]")
+_TOKEN_CHUNK = 64
+
+
+def read_until_delimiter(stream: Any) -> bytes:
+    """pyHanko's ``read_until_delimiter`` a chunk at a time, not a byte at a time: the same
+    bytes, and the stream left on the delimiter (or at the end) as pyHanko leaves it."""
+    parts: list[bytes] = []
+    while True:
+        chunk = stream.read(_TOKEN_CHUNK)
+        if not chunk:
+            return b"".join(parts)
+        found = _DELIMITER.search(chunk)
+        if found is not None:
+            parts.append(chunk[: found.start()])
+            stream.seek(found.start() - len(chunk), io.SEEK_CUR)
+            return b"".join(parts)
+        parts.append(chunk)
 
 
 @functools.cache
@@ -236,6 +273,9 @@ _installed = False
 def _apply(on: bool) -> None:
     _apply_speed(on)
     generic.read_hex_string_from_stream = read_hex_string_from_stream if on else ORIGINAL_HEX_READER
+    generic._decode_name = decode_name if on else ORIGINAL_DECODE_NAME  # type: ignore[assignment]
+    reader = read_until_delimiter if on else ORIGINAL_READ_UNTIL_DELIMITER
+    generic.read_until_delimiter = reader  # type: ignore[assignment]
     if _name_writer_has_bug():
         writer = write_name_to_stream if on else ORIGINAL_NAME_WRITER
         generic.NameObject.write_to_stream = writer  # type: ignore[method-assign]

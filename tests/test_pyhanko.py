@@ -377,3 +377,70 @@ def test_names_with_repeated_or_reordered_attributes_compare_as_the_original():
     for left in names:
         for right in names:
             assert _pyhanko.name_eq(left, right) == _pyhanko.ORIGINAL_NAME_EQ(left, right)
+
+
+TOKENS = [
+    b"abc def",
+    b"abc/def",
+    b"abc",  # to the end
+    b"",
+    b"/",
+    b"x" * 200 + b" tail",  # longer than a chunk
+    b"x" * 64 + b"(",  # the delimiter just past a chunk
+    b"x" * 63 + b"[",
+    b"R\n",
+    b"true>>",
+    b"n%comment",
+    b"a\x00b",
+    b"\xff\xfe(",
+]
+
+
+@pytest.mark.parametrize("raw", TOKENS)
+@pytest.mark.parametrize("start", [0, 1])
+def test_tokens_read_up_to_their_delimiter_as_pyhanko_reads_them(raw, start):
+    fast, slow = io.BytesIO(raw), io.BytesIO(raw)
+    fast.seek(start)
+    slow.seek(start)
+    assert _pyhanko.read_until_delimiter(fast) == _pyhanko.ORIGINAL_READ_UNTIL_DELIMITER(slow)
+    assert fast.tell() == slow.tell()
+    assert fast.read() == slow.read()
+
+
+NAMES = [
+    b"Type",
+    b"A#20B",
+    b"Lime#20Green",
+    b"paired#28#29parentheses",
+    b"The_Key_of_F#23_Minor",
+    b"caf#C3#A9",  # UTF-8 escaped
+    b"caf#E9",  # latin-1 escaped
+    b"#",  # unterminated escape
+    b"A#G0",  # not hex
+    b"",
+] + [b"A" + bytes([b]) + b"B" for b in range(256)]
+
+
+@pytest.mark.parametrize("raw", NAMES)
+def test_names_decode_as_pyhanko_decodes_them(raw):
+    from pyhanko.pdf_utils.misc import PdfReadError
+
+    try:
+        expected: Any = _pyhanko.ORIGINAL_DECODE_NAME(raw)
+    except PdfReadError as exc:
+        expected = type(exc)
+    try:
+        got: Any = _pyhanko.decode_name(raw)
+    except PdfReadError as exc:
+        got = type(exc)
+    assert got == expected
+    assert type(got) is type(expected)
+
+
+def test_the_reader_fixes_are_in_pyhankos_parser_while_patched():
+    with _pyhanko.patched():
+        names = [generic.read_object(io.BytesIO(raw), None) for raw in (b"/Page ", b"/A#20B>")]
+        assert generic._decode_name is _pyhanko.decode_name
+        assert generic.read_until_delimiter is _pyhanko.read_until_delimiter
+    assert names == ["/Page", "/A B"]
+    assert generic._decode_name is _pyhanko.ORIGINAL_DECODE_NAME
