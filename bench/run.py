@@ -1177,6 +1177,36 @@ class Run:
     source: Path
     rev: str
     date: str
+    scaling: list[float] = field(default_factory=list)  # machine_scaling(), before and after
+
+
+def _spin(rounds: int) -> float:
+    """Pure Python arithmetic, no I/O, no shared state: what two processes can at best gain."""
+    t0 = time.perf_counter()
+    x = 0
+    for i in range(rounds):
+        x += i * i % 7
+    return time.perf_counter() - t0
+
+
+def machine_scaling(reps: int = 3, rounds: int = 2_000_000) -> list[float]:
+    """The machine's own ceiling for --jobs 2: the same four pieces of CPU work in one process,
+    then in a pool of two (started before timing); one ratio per repetition."""
+    import multiprocessing
+
+    ratios = []
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        pool.map(_spin, [1000, 1000])
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            for _ in range(4):
+                _spin(rounds)
+            one = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            pool.map(_spin, [rounds] * 4, chunksize=1)
+            two = time.perf_counter() - t0
+            ratios.append(one / two)
+    return ratios
 
 
 def per_doc_ms(seconds: Sequence[float], n: int) -> list[float]:
@@ -1296,6 +1326,13 @@ def report(run: Run, before: dict | None = None) -> list[str]:
         "each batch, under each table): the machine is shared, so figures taken under load are "
         "slower and noisier."
     )
+    if run.scaling:
+        add(
+            "The machine's ceiling for two processes: the same pure-Python CPU work in a pool of "
+            f"two ran {med(run.scaling):.2f}x one process (median; "
+            + ", ".join(f"{r:.2f}x" for r in run.scaling)
+            + " before the batches and after them), the most `--jobs 2` can gain here."
+        )
     add(
         f"Medians of {plural(plan.stamp_reps, 'stamping batch')} and "
         f"{plural(plan.verify_reps, 'verification batch')} per input and variant, the variants "
@@ -1387,7 +1424,7 @@ def report(run: Run, before: dict | None = None) -> list[str]:
                 f"stamp --jobs 2 over one process, {d.label}",
                 h[f"stamp {d.key}: jobs=1 / jobs=2"][0],
                 JOBS2_SPEEDUP,
-                note="in-process batches",
+                note=f"in-process batches; machine ceiling {med(run.scaling):.2f}x",
             )
         )
     for d in docs:
@@ -1396,7 +1433,7 @@ def report(run: Run, before: dict | None = None) -> list[str]:
                 f"verify --jobs 2 over one process, {d.label}",
                 h[f"verify {d.key}: --jobs 1 / --jobs 2"][0],
                 JOBS2_SPEEDUP,
-                note="the two CLI batches",
+                note=f"the two CLI batches; machine ceiling {med(run.scaling):.2f}x",
             )
         )
     for command, goals in COLD_MS.items():
@@ -1888,6 +1925,8 @@ def main(argv: list[str] | None = None) -> int:
             peer.sign_file(d.path, work / "out" / f"warm-{d.key}" / "peer.pdf", d.pages - 1)
             shutil.rmtree(work / "out" / f"warm-{d.key}")
 
+        scaling = machine_scaling()
+        log(f"machine: two processes of pure CPU work run {med(scaling):.2f}x one")
         for d in docs:
             bench_stamping(d, figs[d.key], home, peer, work, plan)
         if plan.cli_batch:
@@ -1919,6 +1958,7 @@ def main(argv: list[str] | None = None) -> int:
         stamp_phases = phase_breakdown(docs, home, peer, work, plan.phase_n)
         log("phase breakdown: verification")
         verify_phases = verify_phase_breakdown(docs, figs, home, plan.phase_n)
+        scaling += machine_scaling()
         profiles = []
         if args.profile:
             for d in (letter, docs[3], docs[2]):
@@ -1941,6 +1981,7 @@ def main(argv: list[str] | None = None) -> int:
             source=source,
             rev=rev,
             date=date,
+            scaling=scaling,
         )
         text = "\n".join(report(run, before)) + "\n"
         print(text)
