@@ -16,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from emeterai import __version__, i18n
-from emeterai.cli import _framework
+from emeterai.cli import _coerce, _framework
 
 
 def _language_from_argv(argv: list[str]) -> str | None:
@@ -30,6 +30,7 @@ def _language_from_argv(argv: list[str]) -> str | None:
     return None
 
 
+_coerce.install()  # plain option values without pydantic: a fifth of a cold `verify`
 _framework.speak(i18n.choose(_language_from_argv(sys.argv[1:]), os.environ))
 
 from emeterai.cli import (  # noqa: E402  after the language is known
