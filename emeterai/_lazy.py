@@ -10,6 +10,8 @@ imports a package before any of its submodules, so :func:`install` puts a finder
 name is imported alone. Every name is then the one the real package has: ``tests/test_lazy.py``
 is the contract test. Installing costs nothing and imports nothing.
 
+qrcode's ``qrcode.image.styles.moduledrawers`` is deferred the same way (see ``DEFERRED``).
+
 Upstream, pyHanko could import its signers lazily in ``pyhanko/sign/__init__.py`` (a module
 ``__getattr__``, PEP 562).
 """
@@ -21,7 +23,9 @@ import threading
 from types import ModuleType
 from typing import Any
 
-DEFERRED = frozenset({"pyhanko.sign"})
+# qrcode's drawers package imports its PIL drawers "for backwards compatibility" (PIL is ~25 ms
+# of a cold verify, which draws QR codes as PDF rectangles and never with PIL).
+DEFERRED = frozenset({"pyhanko.sign", "qrcode.image.styles.moduledrawers"})
 _lock = threading.RLock()
 
 
@@ -88,7 +92,8 @@ _FINDER = _Finder()
 
 
 def install() -> None:
-    """Defer ``pyhanko.sign``'s ``__init__`` for this process, if it is not imported yet."""
+    """Defer the ``__init__`` of the packages in ``DEFERRED`` for this process (those not
+    imported yet)."""
     with _lock:
         if _FINDER not in sys.meta_path:
             sys.meta_path.insert(0, _FINDER)

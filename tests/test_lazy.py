@@ -125,3 +125,19 @@ def test_a_package_already_imported_is_left_alone():
         """
     )
     assert out == {"same": True, "deferred": False}
+
+
+def test_qr_codes_are_made_without_pil_and_the_drawers_are_still_there():
+    out = _run(
+        """
+        import json, sys
+        import emeterai
+        from emeterai._render import qr_matrix
+        rows = qr_matrix("HELLO")
+        no_pil = "PIL" not in sys.modules
+        from qrcode.image.styles.moduledrawers import SquareModuleDrawer
+        from qrcode.image.styles.moduledrawers.pil import SquareModuleDrawer as Real
+        print(json.dumps({"rows": len(rows), "no_pil": no_pil, "same": SquareModuleDrawer is Real}))
+        """
+    )
+    assert out == {"rows": 21, "no_pil": True, "same": True}
