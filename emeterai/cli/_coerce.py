@@ -64,11 +64,22 @@ class FastRuntimeParam(_coercion.RuntimeParam):
         return _real(self.descriptor)._coerce_value(value, param=param, ctx=ctx)
 
     def _one(self, kind: Any, value: Any, param: Any, ctx: Any) -> Any:
+        info = self.parameter_info
         if kind is bool and type(value) is bool:
             return value
+        if kind in (int, float) and type(value) in (int, float) and not info.clamp:
+            if kind is int and type(value) is float:
+                return _MISS
+            number = kind(value)  # a default: pydantic makes an int default of a float a float
+            if (info.min is not None and number < info.min) or (
+                info.max is not None and number > info.max
+            ):
+                return _MISS
+            return number
+        if kind is not bool and isinstance(value, Path) and type(value) is not str:
+            value = str(value)
         if type(value) is not str or kind is bool:
             return _MISS
-        info = self.parameter_info
         if kind is str:
             return value
         if kind in (int, float):
