@@ -401,9 +401,10 @@ def test_a_placeholder_wider_than_the_stamp_grows_it_and_says_so(letters, indone
     assert width_mm > 25  # 12 pt Liberation Serif: wider than the default stamp
     p = place.choose(pages, 25.0)
     assert width_mm < p.size_mm <= 60
-    assert p.warnings == (f"the stamp is {p.size_mm:.1f} mm, not 25 mm, to cover its placeholder",)
+    side = f"{round(p.size_mm, 1):g}"  # to a tenth of a mm, no ".0": 41 mm, 32.8 mm
+    assert p.warnings == (f"the stamp is {side} mm, not 25 mm, to cover its placeholder",)
     assert p.warnings[0].translated() == (  # type: ignore[attr-defined]
-        f"meterai dibuat {p.size_mm:.1f} mm, bukan 25 mm, agar menutupi teks tempat meterai"
+        f"meterai dibuat {side} mm, bukan 25 mm, agar menutupi teks tempat meterai"
     )
 
 
