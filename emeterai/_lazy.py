@@ -1,4 +1,5 @@
-"""pyHanko's ``pyhanko.sign`` package, importable without running its ``__init__`` at once.
+"""pyHanko's ``pyhanko.sign`` package, importable without running its ``__init__`` at once;
+stamping without aiohttp.
 
 ``pyhanko/sign/__init__.py`` imports every signer, and with them the timestamp clients and
 aiohttp: about 300 ms of a cold ``emeterai verify``, which needs none of them (it needs
@@ -12,8 +13,21 @@ is the contract test. Installing costs nothing and imports nothing.
 
 qrcode's ``qrcode.image.styles.moduledrawers`` is deferred the same way (see ``DEFERRED``).
 
+Stamping needs the signers but not aiohttp (about 250 ms of a cold ``emeterai stamp``, two
+thirds of it loading the system's CA bundle twice for SSL contexts it never uses offline). Two
+imports on the signers' way pull it in. ``pyhanko/sign/timestamps/__init__.py`` imports the HTTP
+client beside ``TimeStamper``: the package is deferred, and the names in ``NAMES`` come from the
+submodules that define them, without its ``__init__``; any other name (``HTTPTimeStamper``,
+asked for when ``--tsa`` is given) runs it. ``pyhanko.sign.validation.ades`` imports
+``AIOHttpFetcherBackend`` at its top for one call, made only when revocation data is to be
+fetched: while that module runs (and only then) the name is served by a stand-in
+(``STAND_INS``) that imports the real class on its first call and returns its instance.
+``tests/test_lazy.py`` checks that pyHanko still uses the name only so.
+
 Upstream, pyHanko could import its signers lazily in ``pyhanko/sign/__init__.py`` (a module
-``__getattr__``, PEP 562).
+``__getattr__``, PEP 562), ``HTTPTimeStamper`` likewise in ``pyhanko/sign/timestamps``, and
+``ades`` could import its fetcher backend inside the function that makes it, as
+``pyhanko_certvalidator.fetchers`` already does for its default backend.
 """
 
 from __future__ import annotations
@@ -25,7 +39,25 @@ from typing import Any
 
 # qrcode's drawers package imports its PIL drawers "for backwards compatibility" (PIL is ~25 ms
 # of a cold verify, which draws QR codes as PDF rectangles and never with PIL).
-DEFERRED = frozenset({"pyhanko.sign", "qrcode.image.styles.moduledrawers"})
+DEFERRED = frozenset(
+    {"pyhanko.sign", "pyhanko.sign.timestamps", "qrcode.image.styles.moduledrawers"}
+)
+# Names of a deferred package taken from the submodule that defines them, without its __init__.
+NAMES = {
+    "pyhanko.sign.timestamps": {
+        "TimeStamper": "api",
+        "TimestampRequestError": "common_utils",
+        "DummyTimeStamper": "dummy_client",
+    },
+}
+# module -> (package it imports names from, the names): those names, while the module runs,
+# are callables that import the package on their first call and call the real name.
+STAND_INS = {
+    "pyhanko.sign.validation.ades": (
+        "pyhanko_certvalidator.fetchers.aiohttp_fetchers",
+        ("AIOHttpFetcherBackend",),
+    ),
+}
 _lock = threading.RLock()
 
 
@@ -44,12 +76,18 @@ class _DeferredInit:
         state = {"loaded": False}
 
         def load_rest(attr: str) -> Any:
-            """A submodule of that name, imported alone; else the package's own ``__init__``,
-            run once, on the first other name asked of it."""
+            """A submodule of that name, imported alone; a name of ``NAMES``, from its
+            submodule; else the package's own ``__init__``, run once, on the first other name
+            asked of it."""
             if not state["loaded"] and not attr.startswith("__"):
                 import importlib
                 import importlib.util
 
+                defined_in = NAMES.get(name, {}).get(attr)
+                if defined_in is not None:
+                    value = getattr(importlib.import_module(f"{name}.{defined_in}"), attr)
+                    module.__dict__[attr] = value
+                    return value
                 try:
                     found = importlib.util.find_spec(f"{name}.{attr}")
                 except (ImportError, ValueError):
@@ -71,19 +109,61 @@ class _DeferredInit:
         module.__getattr__ = load_rest  # type: ignore[method-assign]
 
 
+class _WithStandIns:
+    """The real loader of a module, run with ``STAND_INS`` names for the imports it makes."""
+
+    def __init__(self, loader: Any, package: str, names: tuple[str, ...]) -> None:
+        self.loader = loader
+        self.package = package
+        self.names = names
+
+    def create_module(self, spec: Any) -> ModuleType | None:
+        return self.loader.create_module(spec)  # type: ignore[no-any-return]
+
+    def exec_module(self, module: ModuleType) -> None:
+        if self.package in sys.modules:  # already imported: nothing to spare
+            self.loader.exec_module(module)
+            return
+        stand_in = ModuleType(self.package)
+        for attr in self.names:
+            setattr(stand_in, attr, _first_call_imports(self.package, attr))
+        sys.modules[self.package] = stand_in
+        try:
+            self.loader.exec_module(module)
+        finally:
+            if sys.modules.get(self.package) is stand_in:
+                del sys.modules[self.package]
+
+
+def _first_call_imports(package: str, attr: str) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(package), attr)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = attr
+    call.__doc__ = f"{package}.{attr}, imported on the first call (emeterai._lazy)."
+    return call
+
+
 class _Finder:
-    """Finds the deferred packages with the finders after it, and defers their ``__init__``."""
+    """Finds the deferred packages (and the modules with stand-ins) with the finders after it,
+    and wraps their loaders."""
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
-        if fullname not in DEFERRED:
+        if fullname not in DEFERRED and fullname not in STAND_INS:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
                 continue
             spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
-                if spec.loader is not None and spec.submodule_search_locations is not None:
+            if spec is not None and spec.loader is not None:
+                if fullname in STAND_INS:
+                    package, names = STAND_INS[fullname]
+                    spec.loader = _WithStandIns(spec.loader, package, names)  # type: ignore[assignment]
+                elif spec.submodule_search_locations is not None:
                     spec.loader = _DeferredInit(spec.loader)  # type: ignore[assignment]
+            if spec is not None:
                 return spec
         return None
 

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -141,3 +142,153 @@ def test_qr_codes_are_made_without_pil_and_the_drawers_are_still_there():
         """
     )
     assert out == {"rows": 21, "no_pil": True, "same": True}
+
+
+def test_stamping_imports_no_aiohttp_and_the_tsa_client_is_still_there(
+    tmp_path, home, wallet_with_stamps
+):
+    """A whole ``emeterai stamp`` (sign, self-check, write) in a fresh interpreter: aiohttp is
+    not imported, and asking for the HTTP timestamp client afterwards gives the real one."""
+    from tests.support.pdfmakers import plain_pdf
+
+    wallet_with_stamps(1)
+    source = plain_pdf(tmp_path / "letter.pdf")
+    out = _run(
+        f"""
+        import json, sys
+        from emeterai.cli import main
+        sys.argv = ["emeterai", "stamp", {str(source)!r}, "-o", {str(tmp_path / "out.pdf")!r}]
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code
+        signed = "pyhanko.sign.signers.pdf_signer" in sys.modules
+        before = "aiohttp" in sys.modules
+        from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+        from pyhanko.sign.timestamps import api
+        print(json.dumps({{"code": code, "signed": signed, "aiohttp": before,
+                          "client": HTTPTimeStamper.__module__,
+                          "base": issubclass(HTTPTimeStamper, TimeStamper),
+                          "same": TimeStamper is api.TimeStamper,
+                          "aiohttp after": "aiohttp" in sys.modules}}))
+        """
+    )
+    assert (tmp_path / "out.pdf").is_file()
+    assert out == {
+        "code": 0,
+        "signed": True,
+        "aiohttp": False,
+        "client": "pyhanko.sign.timestamps.aiohttp_client",
+        "base": True,
+        "same": True,
+        "aiohttp after": True,
+    }
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "from pyhanko.sign.timestamps import TimeStamper",
+        "from pyhanko.sign.timestamps import HTTPTimeStamper",
+        "from pyhanko.sign.timestamps import *",
+        "import pyhanko.sign.timestamps as t; t.DummyTimeStamper",
+    ],
+)
+def test_the_deferred_timestamps_package_gives_every_name_the_real_one_gives(first):
+    describe = """
+        import re
+        def describe(v):
+            return f"{getattr(v, '__module__', None) or getattr(v, '__name__', '')}." + (
+                getattr(v, "__qualname__", None) or re.sub(" at 0x[0-9a-f]+", "", repr(v)))
+    """
+    real = _run(
+        textwrap.dedent(describe)
+        + textwrap.dedent(
+            """
+            import json, pyhanko.sign.timestamps as pkg
+            print(json.dumps({k: describe(v) for k, v in vars(pkg).items()
+                              if not k.startswith("__") or k == "__all__"}))
+            """
+        )
+    )
+    deferred = _run(
+        textwrap.dedent(describe)
+        + "import emeterai\n"
+        + first
+        + textwrap.dedent(
+            f"""
+            import json, pyhanko.sign.timestamps as pkg
+            print(json.dumps({{k: describe(getattr(pkg, k)) for k in {sorted(real)!r}}}))
+            """
+        )
+    )
+    assert deferred == real
+    assert {"TimeStamper", "HTTPTimeStamper", "__all__"} <= set(real)
+
+
+def test_the_names_taken_without_the_timestamps_init_are_those_it_exports():
+    """``NAMES`` must name, for each name, the submodule the real ``__init__`` takes it from."""
+    from emeterai import _lazy
+
+    out = _run(
+        f"""
+        import json, importlib
+        import pyhanko.sign.timestamps as pkg
+        names = {_lazy.NAMES["pyhanko.sign.timestamps"]!r}
+        print(json.dumps({{k: getattr(importlib.import_module(f"{{pkg.__name__}}.{{m}}"), k)
+                          is getattr(pkg, k) for k, m in names.items()}}))
+        """
+    )
+    assert out == dict.fromkeys(_lazy.NAMES["pyhanko.sign.timestamps"], True)
+
+
+def test_ades_uses_its_fetcher_backend_only_by_calling_it():
+    """The stand-in works only while pyHanko's ``ades`` calls the name and does nothing else
+    with it (no isinstance, no subclass, no annotation evaluated at import)."""
+    import re
+    from importlib.util import find_spec
+
+    for module, (package, names) in _lazy_stand_ins().items():
+        spec = find_spec(module)
+        assert spec is not None and spec.origin is not None
+        source = Path(spec.origin).read_text(encoding="utf-8")
+        for name in names:
+            uses = [m.start() for m in re.finditer(rf"\b{name}\b", source)]
+            calls = [m.start() for m in re.finditer(rf"\b{name}\(\)", source)]
+            imported = re.search(rf"from {re.escape(package)} import \(\s*{name},\s*\)", source)
+            assert imported is not None, (module, name)
+            assert len(uses) == 1 + len(calls) and calls, (module, name, len(uses), len(calls))
+
+    out = _run(
+        """
+        import json, sys
+        import emeterai
+        from pyhanko.sign.validation import ades
+        stand_in = ades.AIOHttpFetcherBackend
+        quiet = "aiohttp" in sys.modules
+        made = stand_in()
+        from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
+        print(json.dumps({"aiohttp before the call": quiet, "real": type(made) is
+                          AIOHttpFetcherBackend, "stand-in": stand_in is not AIOHttpFetcherBackend}))
+        """
+    )
+    assert out == {"aiohttp before the call": False, "real": True, "stand-in": True}
+
+
+def test_ades_gets_the_real_backend_when_aiohttp_fetchers_came_first():
+    out = _run(
+        """
+        import json
+        from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
+        import emeterai
+        from pyhanko.sign.validation import ades
+        print(json.dumps({"real": ades.AIOHttpFetcherBackend is AIOHttpFetcherBackend}))
+        """
+    )
+    assert out == {"real": True}
+
+
+def _lazy_stand_ins() -> dict:
+    from emeterai import _lazy
+
+    return _lazy.STAND_INS
