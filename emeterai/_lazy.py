@@ -11,7 +11,10 @@ imports a package before any of its submodules, so :func:`install` puts a finder
 name is imported alone. Every name is then the one the real package has: ``tests/test_lazy.py``
 is the contract test. Installing costs nothing and imports nothing.
 
-qrcode's ``qrcode.image.styles.moduledrawers`` is deferred the same way (see ``DEFERRED``).
+qrcode's ``qrcode.image.styles.moduledrawers`` is deferred the same way (see ``DEFERRED``), and
+so is ``PIL.Image``, a module rather than a package: reportlab's ``lib.utils`` imports it at its
+top but uses it only to draw raster images, which the stamp picture has none of; its first
+attribute asked for runs it (pypdf's page module asks for one, so stamping loads it anyway).
 
 Stamping needs the signers but not aiohttp (about 250 ms of a cold ``emeterai stamp``, two
 thirds of it loading the system's CA bundle twice for SSL contexts it never uses offline). Two
@@ -37,10 +40,11 @@ import threading
 from types import ModuleType
 from typing import Any
 
-# qrcode's drawers package imports its PIL drawers "for backwards compatibility" (PIL is ~25 ms
-# of a cold verify, which draws QR codes as PDF rectangles and never with PIL).
+# qrcode's drawers package imports its PIL drawers "for backwards compatibility", and reportlab
+# PIL.Image (PIL is ~25 ms of a cold verify, which draws QR codes as PDF rectangles, never
+# with PIL).
 DEFERRED = frozenset(
-    {"pyhanko.sign", "pyhanko.sign.timestamps", "qrcode.image.styles.moduledrawers"}
+    {"pyhanko.sign", "pyhanko.sign.timestamps", "qrcode.image.styles.moduledrawers", "PIL.Image"}
 )
 # Names of a deferred package taken from the submodule that defines them, without its __init__.
 NAMES = {
@@ -74,12 +78,14 @@ class _DeferredInit:
         name = module.__name__
         loader = self.loader
         state = {"loaded": False}
+        spec = module.__spec__
+        package = spec is not None and spec.submodule_search_locations is not None
 
         def load_rest(attr: str) -> Any:
             """A submodule of that name, imported alone; a name of ``NAMES``, from its
             submodule; else the package's own ``__init__``, run once, on the first other name
             asked of it."""
-            if not state["loaded"] and not attr.startswith("__"):
+            if not state["loaded"] and not attr.startswith("__") and package:
                 import importlib
                 import importlib.util
 
@@ -161,7 +167,7 @@ class _Finder:
                 if fullname in STAND_INS:
                     package, names = STAND_INS[fullname]
                     spec.loader = _WithStandIns(spec.loader, package, names)  # type: ignore[assignment]
-                elif spec.submodule_search_locations is not None:
+                else:
                     spec.loader = _DeferredInit(spec.loader)  # type: ignore[assignment]
             if spec is not None:
                 return spec

@@ -44,7 +44,7 @@ def test_verifying_a_stamp_imports_neither_the_signers_nor_aiohttp(tmp_path, iss
         assert result.stamps and result.stamps[0].serial, result.to_json()
         print(json.dumps({{m: m in sys.modules for m in (
             "pyhanko.sign.validation", "pyhanko.sign.signers", "pyhanko.sign.timestamps",
-            "aiohttp")}}))
+            "aiohttp", "reportlab.lib.utils", "PIL._imaging")}}))
         """
     )
     assert out == {
@@ -52,6 +52,8 @@ def test_verifying_a_stamp_imports_neither_the_signers_nor_aiohttp(tmp_path, iss
         "pyhanko.sign.signers": False,
         "pyhanko.sign.timestamps": False,
         "aiohttp": False,
+        "reportlab.lib.utils": True,  # the picture check draws the expected stamp with it
+        "PIL._imaging": False,  # ... and PIL.Image, which reportlab imports, never ran
     }
 
 
@@ -292,3 +294,43 @@ def _lazy_stand_ins() -> dict:
     from emeterai import _lazy
 
     return _lazy.STAND_INS
+
+
+def test_the_deferred_pil_image_module_is_the_real_one_once_used():
+    """reportlab imports PIL.Image while it is deferred; the first use runs it, and from then on
+    it is PIL's own module: every name of it, images made, saved and opened again."""
+    names = """
+        import json
+        from PIL import Image
+        print(json.dumps(sorted(k for k in vars(Image) if not k.startswith("__"))))
+    """
+    real = _run(names)
+    out = _run(
+        """
+        import io, json, sys
+        import emeterai
+        from emeterai import _lazy
+        from reportlab.lib import utils
+        deferred = _lazy.is_deferred(sys.modules["PIL.Image"])
+        from PIL import Image
+        im = Image.new("RGB", (3, 2), (204, 0, 115))
+        buf = io.BytesIO()
+        im.save(buf, "PNG")
+        again = Image.open(io.BytesIO(buf.getvalue()))
+        print(json.dumps({
+            "deferred at first": deferred, "ran": not _lazy.is_deferred(Image),
+            "same module": sys.modules["PIL.Image"] is Image and utils.Image is Image,
+            "reportlab sees an image": bool(utils._isPILImage(im)),
+            "opened": [again.size, again.getpixel((0, 0))],
+            "names": sorted(k for k in vars(Image) if not k.startswith("__")),
+        }))
+        """
+    )
+    assert out.pop("names") == real
+    assert out == {
+        "deferred at first": True,
+        "ran": True,
+        "same module": True,
+        "reportlab sees an image": True,
+        "opened": [[3, 2], [204, 0, 115]],
+    }
