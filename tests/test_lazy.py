@@ -57,47 +57,60 @@ def test_verifying_a_stamp_imports_neither_the_signers_nor_aiohttp(tmp_path, iss
     }
 
 
-@pytest.mark.parametrize(
-    "first",
-    [
-        "from pyhanko.sign import PdfSigner",
-        "import pyhanko.sign; pyhanko.sign.sign_pdf",
-        "from pyhanko.sign import signers",
-        "from pyhanko.sign import *",
-    ],
-)
-def test_the_deferred_package_gives_every_name_the_real_one_gives(first):
-    """The names of the real ``pyhanko.sign`` (a fresh interpreter without emeterai) against
-    those of the deferred one, asked for in each way a program may ask."""
-    describe = """
-        import re
-        def describe(v):
-            return f"{getattr(v, '__module__', None) or getattr(v, '__name__', '')}." + (
-                getattr(v, "__qualname__", None) or re.sub(" at 0x[0-9a-f]+", "", repr(v)))
-    """
+_DESCRIBE = """
+    import re
+    def describe(v):
+        return f"{getattr(v, '__module__', None) or getattr(v, '__name__', '')}." + (
+            getattr(v, "__qualname__", None) or re.sub(" at 0x[0-9a-f]+", "", repr(v)))
+"""
+
+
+def _real_and_deferred_names(package: str, first: str) -> tuple[dict, dict]:
+    """What each name of ``package`` is, in a fresh interpreter without emeterai and in one
+    where emeterai deferred it and ``first`` asked for something of it."""
     real = _run(
-        textwrap.dedent(describe)
+        textwrap.dedent(_DESCRIBE)
         + textwrap.dedent(
-            """
-            import json, pyhanko.sign as pkg
-            print(json.dumps({k: describe(v) for k, v in vars(pkg).items()
-                              if not k.startswith("__") or k == "__all__"}))
+            f"""
+            import json, {package} as pkg
+            print(json.dumps({{k: describe(v) for k, v in vars(pkg).items()
+                              if not k.startswith("__") or k == "__all__"}}))
             """
         )
     )
     deferred = _run(
-        textwrap.dedent(describe)
+        textwrap.dedent(_DESCRIBE)
         + "import emeterai\n"
         + first
         + textwrap.dedent(
             f"""
-            import json, pyhanko.sign as pkg
+            import json, {package} as pkg
             print(json.dumps({{k: describe(getattr(pkg, k)) for k in {sorted(real)!r}}}))
             """
         )
     )
+    return real, deferred
+
+
+@pytest.mark.parametrize(
+    ("package", "first", "expected"),
+    [
+        ("pyhanko.sign", "from pyhanko.sign import PdfSigner", "PdfSigner"),
+        ("pyhanko.sign", "import pyhanko.sign; pyhanko.sign.sign_pdf", "PdfSigner"),
+        ("pyhanko.sign", "from pyhanko.sign import signers", "PdfSigner"),
+        ("pyhanko.sign", "from pyhanko.sign import *", "PdfSigner"),
+        ("pyhanko.sign.timestamps", "from pyhanko.sign.timestamps import TimeStamper", "TimeStamper"),
+        ("pyhanko.sign.timestamps", "from pyhanko.sign.timestamps import HTTPTimeStamper", "HTTPTimeStamper"),
+        ("pyhanko.sign.timestamps", "from pyhanko.sign.timestamps import *", "TimeStamper"),
+        ("pyhanko.sign.timestamps", "import pyhanko.sign.timestamps as t; t.DummyTimeStamper", "HTTPTimeStamper"),
+    ],
+)  # fmt: skip
+def test_a_deferred_package_gives_every_name_the_real_one_gives(package, first, expected):
+    """The names of the real package against those of the deferred one, asked for in each way
+    a program may ask."""
+    real, deferred = _real_and_deferred_names(package, first)
     assert deferred == real
-    assert "PdfSigner" in real and "__all__" in real
+    assert expected in real and "__all__" in real
 
 
 def test_a_submodule_asked_of_the_package_is_imported_alone():
@@ -185,47 +198,6 @@ def test_stamping_imports_no_aiohttp_and_the_tsa_client_is_still_there(
         "same": True,
         "aiohttp after": True,
     }
-
-
-@pytest.mark.parametrize(
-    "first",
-    [
-        "from pyhanko.sign.timestamps import TimeStamper",
-        "from pyhanko.sign.timestamps import HTTPTimeStamper",
-        "from pyhanko.sign.timestamps import *",
-        "import pyhanko.sign.timestamps as t; t.DummyTimeStamper",
-    ],
-)
-def test_the_deferred_timestamps_package_gives_every_name_the_real_one_gives(first):
-    describe = """
-        import re
-        def describe(v):
-            return f"{getattr(v, '__module__', None) or getattr(v, '__name__', '')}." + (
-                getattr(v, "__qualname__", None) or re.sub(" at 0x[0-9a-f]+", "", repr(v)))
-    """
-    real = _run(
-        textwrap.dedent(describe)
-        + textwrap.dedent(
-            """
-            import json, pyhanko.sign.timestamps as pkg
-            print(json.dumps({k: describe(v) for k, v in vars(pkg).items()
-                              if not k.startswith("__") or k == "__all__"}))
-            """
-        )
-    )
-    deferred = _run(
-        textwrap.dedent(describe)
-        + "import emeterai\n"
-        + first
-        + textwrap.dedent(
-            f"""
-            import json, pyhanko.sign.timestamps as pkg
-            print(json.dumps({{k: describe(getattr(pkg, k)) for k in {sorted(real)!r}}}))
-            """
-        )
-    )
-    assert deferred == real
-    assert {"TimeStamper", "HTTPTimeStamper", "__all__"} <= set(real)
 
 
 def test_the_names_taken_without_the_timestamps_init_are_those_it_exports():
