@@ -92,6 +92,44 @@ def _real_and_deferred_names(package: str, first: str) -> tuple[dict, dict]:
     return real, deferred
 
 
+def test_a_cold_cli_verify_imports_no_signers_aiohttp_pil_or_process_pool(tmp_path, issuer):
+    """``emeterai verify FILE --trust ROOT`` in a fresh interpreter, the CLI's own path (the
+    batch runner included): one file needs no process pool, so no multiprocessing."""
+    from emeterai import serial as serials
+    from tests.support.attacks import stamp_key_from_issuer, stamp_with_key
+    from tests.support.common import PASSPHRASE
+    from tests.support.pdfmakers import plain_pdf
+
+    source = plain_pdf(tmp_path / "letter.pdf")
+    key = stamp_key_from_issuer(issuer, PASSPHRASE, serials.generate(issuer.info.prefix))
+    stamped = tmp_path / "letter.emeterai.pdf"
+    stamped.write_bytes(stamp_with_key(source.read_bytes(), key))
+    root = tmp_path / "root.pem"
+    root.write_bytes(issuer.root_pem())
+    out = _run(
+        f"""
+        import json, sys
+        from emeterai.cli import main
+        sys.argv = ["emeterai", "verify", {str(stamped)!r}, "--trust", {str(root)!r}, "--json"]
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code
+        print(json.dumps({{"code": code, **{{m: m in sys.modules for m in (
+            "pyhanko.sign.signers", "aiohttp", "PIL._imaging", "multiprocessing",
+            "concurrent.futures.process")}}}}))
+        """
+    )
+    assert out == {
+        "code": 0,
+        "pyhanko.sign.signers": False,
+        "aiohttp": False,
+        "PIL._imaging": False,
+        "multiprocessing": False,
+        "concurrent.futures.process": False,
+    }
+
+
 @pytest.mark.parametrize(
     ("package", "first", "expected"),
     [
