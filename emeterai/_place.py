@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from emeterai._box import Box
 from emeterai._pdfobjects import Said
 from emeterai.errors import Hint, PdfError, UsageError
 from emeterai.i18n import N_
@@ -55,27 +56,6 @@ PLACEHOLDER = re.compile(
     r"(?<![a-z])(?:e\s*-?\s*)?m[ae]terai(?![a-z])(?:\s*(?:tempel\s*)?(?:rp\.?\s*)?10[.,]?000(?:[.,]-|,00)?)?",
     re.IGNORECASE,
 )
-
-
-@dataclass(frozen=True)
-class Box:
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-
-    @property
-    def width(self) -> float:
-        return self.x1 - self.x0
-
-    @property
-    def height(self) -> float:
-        return self.y1 - self.y0
-
-    def overlaps(self, other: Box) -> bool:
-        return (
-            self.x0 < other.x1 and other.x0 < self.x1 and self.y0 < other.y1 and other.y0 < self.y1
-        )
 
 
 @dataclass(frozen=True)

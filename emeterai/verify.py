@@ -1273,7 +1273,7 @@ def _inherited(page: Any, key: str) -> Any:
 
 
 def _shown_problems(widget: Any, page: Any) -> list[Problem]:
-    from emeterai._place import Box
+    from emeterai._box import Box
 
     def problem(template: str, **params: object) -> list[Problem]:
         return [Problem.of(STAMP_NOT_SHOWN, template, **params)]

@@ -94,7 +94,8 @@ def _real_and_deferred_names(package: str, first: str) -> tuple[dict, dict]:
 
 def test_a_cold_cli_verify_imports_no_signers_aiohttp_pil_or_process_pool(tmp_path, issuer):
     """``emeterai verify FILE --trust ROOT`` in a fresh interpreter, the CLI's own path (the
-    batch runner included): one file needs no process pool, so no multiprocessing."""
+    batch runner included): one file needs no process pool, so no multiprocessing, and no
+    stamping module."""
     from emeterai import serial as serials
     from tests.support.attacks import stamp_key_from_issuer, stamp_with_key
     from tests.support.common import PASSPHRASE
@@ -117,7 +118,7 @@ def test_a_cold_cli_verify_imports_no_signers_aiohttp_pil_or_process_pool(tmp_pa
             code = exc.code
         print(json.dumps({{"code": code, **{{m: m in sys.modules for m in (
             "pyhanko.sign.signers", "aiohttp", "PIL._imaging", "multiprocessing",
-            "concurrent.futures.process")}}}}))
+            "concurrent.futures.process", "emeterai._place")}}}}))
         """
     )
     assert out == {
@@ -127,6 +128,7 @@ def test_a_cold_cli_verify_imports_no_signers_aiohttp_pil_or_process_pool(tmp_pa
         "PIL._imaging": False,
         "multiprocessing": False,
         "concurrent.futures.process": False,
+        "emeterai._place": False,  # stamping's placement: verify needs only its Box
     }
 
 
