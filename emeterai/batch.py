@@ -102,7 +102,8 @@ def verify_files(
     file's ``ledger-unavailable`` problem)."""
     import gc
 
-    from emeterai.ledger import record
+    if ledger is not None:
+        from emeterai.ledger import record
 
     gc.freeze()  # see _settle
     try:

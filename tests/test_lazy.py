@@ -118,7 +118,7 @@ def test_a_cold_cli_verify_imports_no_signers_aiohttp_pil_or_process_pool(tmp_pa
             code = exc.code
         print(json.dumps({{"code": code, **{{m: m in sys.modules for m in (
             "pyhanko.sign.signers", "aiohttp", "PIL._imaging", "multiprocessing",
-            "concurrent.futures.process", "emeterai._place")}}}}))
+            "concurrent.futures.process", "emeterai._place", "emeterai.ledger", "sqlite3")}}}}))
         """
     )
     assert out == {
@@ -129,6 +129,8 @@ def test_a_cold_cli_verify_imports_no_signers_aiohttp_pil_or_process_pool(tmp_pa
         "multiprocessing": False,
         "concurrent.futures.process": False,
         "emeterai._place": False,  # stamping's placement: verify needs only its Box
+        "emeterai.ledger": False,  # no --ledger given
+        "sqlite3": False,
     }
 
 

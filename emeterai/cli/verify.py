@@ -99,13 +99,16 @@ def verify_cmd(
 ) -> None:
     """Verdicts on stamped PDFs (help: :data:`HELP`)."""
     from emeterai import batch
-    from emeterai.ledger import open_ledger
     from emeterai.report import InvalidFirst, check_destination, render, summarize
 
     st = state(ctx)
     fmt = check_destination(report, force) if report is not None else None
     files = pdf_files(st, pdfs)
-    the_ledger = open_ledger(ledger) if ledger else None
+    the_ledger = None
+    if ledger:  # sqlite3 and the ledger only when one is asked for
+        from emeterai.ledger import open_ledger
+
+        the_ledger = open_ledger(ledger)
     verifier = _verifier(st, trust or [], crl, tsa_trust or [])
     colour = _colour()
     results: list[VerifyResult] = []
