@@ -21,18 +21,25 @@ def _run(code: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_verifying_a_stamp_imports_neither_the_signers_nor_aiohttp(tmp_path, issuer):
-    """A whole verification of a real stamp, every check run, in a fresh interpreter."""
+def _stamped_letter(tmp_path, issuer) -> tuple[Path, Path]:
+    """A letter stamped with a well-formed serial of ``issuer``, and that issuer's root."""
+    from emeterai import serial as serials
     from tests.support.attacks import stamp_key_from_issuer, stamp_with_key
     from tests.support.common import PASSPHRASE
     from tests.support.pdfmakers import plain_pdf
 
     source = plain_pdf(tmp_path / "letter.pdf")
-    key = stamp_key_from_issuer(issuer, PASSPHRASE, "TST-0000000001")
+    key = stamp_key_from_issuer(issuer, PASSPHRASE, serials.generate(issuer.info.prefix))
     stamped = tmp_path / "letter.emeterai.pdf"
     stamped.write_bytes(stamp_with_key(source.read_bytes(), key))
     root = tmp_path / "root.pem"
     root.write_bytes(issuer.root_pem())
+    return stamped, root
+
+
+def test_verifying_a_stamp_imports_neither_the_signers_nor_aiohttp(tmp_path, issuer):
+    """A whole verification of a real stamp, every check run, in a fresh interpreter."""
+    stamped, root = _stamped_letter(tmp_path, issuer)
     out = _run(
         f"""
         import json, sys
@@ -96,17 +103,7 @@ def test_a_cold_cli_verify_imports_no_signers_aiohttp_pil_or_process_pool(tmp_pa
     """``emeterai verify FILE --trust ROOT`` in a fresh interpreter, the CLI's own path (the
     batch runner included): one file needs no process pool, so no multiprocessing, and no
     stamping module."""
-    from emeterai import serial as serials
-    from tests.support.attacks import stamp_key_from_issuer, stamp_with_key
-    from tests.support.common import PASSPHRASE
-    from tests.support.pdfmakers import plain_pdf
-
-    source = plain_pdf(tmp_path / "letter.pdf")
-    key = stamp_key_from_issuer(issuer, PASSPHRASE, serials.generate(issuer.info.prefix))
-    stamped = tmp_path / "letter.emeterai.pdf"
-    stamped.write_bytes(stamp_with_key(source.read_bytes(), key))
-    root = tmp_path / "root.pem"
-    root.write_bytes(issuer.root_pem())
+    stamped, root = _stamped_letter(tmp_path, issuer)
     out = _run(
         f"""
         import json, sys
