@@ -13,6 +13,7 @@ project's editable-install finder removed so that each imports its own tree.
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -44,14 +45,13 @@ def _median_ms(tree: Path, args: list[str], times: list[float]) -> None:
 def main() -> None:
     argv = sys.argv[1:]
     args = ["--help"]
-    if "--" in argv:
-        args = argv[argv.index("--") + 1 :]
-        argv = argv[: argv.index("--")]
-    runs = 21
-    if "-n" in argv:
-        runs = int(argv[argv.index("-n") + 1])
-        del argv[argv.index("-n") : argv.index("-n") + 2]
-    rev = argv[0] if argv else "HEAD~1"
+    if "--" in argv:  # the command's own words, options included
+        argv, args = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rev", nargs="?", default="HEAD~1", help="the earlier revision")
+    parser.add_argument("-n", type=int, default=21, metavar="N", help="runs of each tree")
+    opts = parser.parse_args(argv)
+    rev, runs = opts.rev, opts.n
     with tempfile.TemporaryDirectory() as tmp:
         old = Path(tmp) / "old"
         subprocess.run(

@@ -40,9 +40,9 @@ import threading
 from types import ModuleType
 from typing import Any
 
-# qrcode's drawers package imports its PIL drawers "for backwards compatibility", and reportlab
-# PIL.Image (PIL is ~25 ms of a cold verify, which draws QR codes as PDF rectangles, never
-# with PIL).
+# qrcode's drawers package imports its PIL drawers "for backwards compatibility" and reportlab
+# imports PIL.Image (PIL is ~25 ms of a cold verify, which draws QR codes as PDF rectangles,
+# never with PIL).
 DEFERRED = frozenset(
     {"pyhanko.sign", "pyhanko.sign.timestamps", "qrcode.image.styles.moduledrawers", "PIL.Image"}
 )
@@ -163,14 +163,14 @@ class _Finder:
             if finder is self or not hasattr(finder, "find_spec"):
                 continue
             spec = finder.find_spec(fullname, path, target)
-            if spec is not None and spec.loader is not None:
-                if fullname in STAND_INS:
-                    package, names = STAND_INS[fullname]
-                    spec.loader = _WithStandIns(spec.loader, package, names)  # type: ignore[assignment]
-                else:
-                    spec.loader = _DeferredInit(spec.loader)  # type: ignore[assignment]
-            if spec is not None:
-                return spec
+            if spec is None:
+                continue
+            if spec.loader is not None and fullname in STAND_INS:
+                package, names = STAND_INS[fullname]
+                spec.loader = _WithStandIns(spec.loader, package, names)  # type: ignore[assignment]
+            elif spec.loader is not None:
+                spec.loader = _DeferredInit(spec.loader)  # type: ignore[assignment]
+            return spec
         return None
 
 
